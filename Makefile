@@ -1,0 +1,33 @@
+# The two commands of the README: `make run` and `make test`. Both set up the
+# machine (scripts/setup.sh, idempotent) and build first.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc)
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: all setup configure build test run bench clean
+
+all: build
+
+setup:
+	scripts/setup.sh
+
+configure: setup
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ $(CMAKE_FLAGS)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+
+run: build
+	scripts/demo.sh $(BUILD_DIR)
+
+bench: build
+	$(BUILD_DIR)/bin/cwasi-bench runtime --out bench/results
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,22 @@
+// The cwasi-bench subcommands.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cwasi::bench {
+
+struct BenchOptions {
+  bool quick = false;             // a few iterations: the CI smoke test
+  std::filesystem::path out_dir;  // where to write <name>.md/.csv; empty: stdout only
+};
+
+// In-process cold start (instantiate + run), compile vs AOT-cache load, and
+// whole-process `cwasi run` vs Node's WASI vs the native binary.
+int runtimeBench(const BenchOptions& options);
+
+// Parses "SUBCOMMAND [--quick] [--out DIR]" and runs it.
+int benchMain(const std::vector<std::string>& args);
+
+}  // namespace cwasi::bench

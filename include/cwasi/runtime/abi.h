@@ -1,0 +1,28 @@
+// The guest ABI's constants on the host side. They mirror sdk/c/cwasi.h
+// (a test checks that the two agree).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace cwasi::runtime::abi {
+
+inline constexpr int32_t kVersion = 1;
+inline constexpr std::string_view kModule = "cwasi";
+
+// Status codes returned to guests.
+inline constexpr int32_t kOk = 0;
+inline constexpr int32_t kErrUnknownTarget = 1;
+inline constexpr int32_t kErrUnavailable = 2;
+inline constexpr int32_t kErrTimeout = 3;
+inline constexpr int32_t kErrTooLarge = 4;
+inline constexpr int32_t kErrInvalidArgument = 5;
+inline constexpr int32_t kErrInternal = 6;
+inline constexpr int32_t kErrFunctionFailed = 7;
+inline constexpr int32_t kErrUnsupported = 8;
+
+// Exports of a reactor function.
+inline constexpr std::string_view kAllocExport = "cwasi_alloc";
+inline constexpr std::string_view kHandleExport = "cwasi_handle";
+
+}  // namespace cwasi::runtime::abi

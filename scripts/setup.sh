@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs everything cwasi needs to build, test and benchmark, by package name.
+# Idempotent: packages already present are skipped; safe to run before every build.
+set -euo pipefail
+
+PACKAGES=(
+  # host toolchain and build
+  build-essential clang lld cmake ninja-build pkg-config git
+  # guest toolchain (wasm32-wasi)
+  wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32
+  wabt
+  # libraries
+  libssl-dev libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  protobuf-compiler libprotobuf-dev libhiredis-dev
+  # containerd protos (shim) and ttrpc.proto
+  golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev librust-ttrpc-dev
+  # real components used by tests and benchmarks
+  containerd runc redis-server iproute2 curl wrk hyperfine nodejs
+  # benchmark plots
+  gnuplot-nox
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+# Node (the reference WASI runtime in tests) may come from outside Debian on
+# some machines; accept any node >= 18 already on PATH.
+if command -v node >/dev/null 2>&1; then
+  tmp=()
+  for p in "${missing[@]}"; do [[ "$p" == nodejs ]] || tmp+=("$p"); done
+  missing=("${tmp[@]+"${tmp[@]}"}")
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Rust toolchain for the Wasmtime C API crate. Wasmtime 48 needs rustc >= 1.95,
+# newer than Debian 12's; the machine image provides it through rustup.
+if ! command -v cargo >/dev/null 2>&1 && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: cargo (Rust >= 1.95) is required to build Wasmtime's C API; none on PATH" >&2
+  exit 1
+fi
+echo "setup: ok"

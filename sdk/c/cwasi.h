@@ -1,0 +1,156 @@
+/*
+ * cwasi.h — the cwasi guest ABI, version 1, for C and C++ functions compiled
+ * to wasm32-wasi (clang --target=wasm32-wasi).
+ *
+ * Two kinds of function:
+ *
+ *   Command: an ordinary WASI program (`main`). The request arrives on stdin;
+ *   whatever it writes to stdout is the response; its exit code is its status.
+ *   Any WASI program is a cwasi function.
+ *
+ *   Reactor: built with -mexec-model=reactor; exports `cwasi_alloc` and
+ *   `cwasi_handle`. The host allocates room for the request in the function's
+ *   linear memory with cwasi_alloc, writes the request there and calls
+ *   cwasi_handle(ptr, len). The handler names its response with
+ *   cwasi_response_set(); the host reads it straight from linear memory. No
+ *   stdio, no copies beyond the one into memory — the fast path.
+ *
+ *       #include <cwasi.h>
+ *       static int32_t echo(const uint8_t* req, uint32_t len) {
+ *         return cwasi_response_set(req, len);
+ *       }
+ *       CWASI_HANDLER(echo)
+ *
+ * Inter-function communication (cwasi_call / cwasi_send / cwasi_recv) works
+ * the same wherever the peer runs — in the same process (embedded), in another
+ * process on the node (local) or on another host (remote); the function never
+ * knows which.
+ *
+ * Versioning: every import lives in module "cwasi" and its name is part of
+ * the ABI version. A later version adds imports under new names and keeps
+ * these; a host that lacks an import refuses to load the module with
+ * "unknown import", never misbehaves.
+ *
+ * All pointers are addresses in the calling function's own linear memory;
+ * the host checks every (pointer, length) pair against that memory and
+ * answers CWASI_ERR_INVALID_ARGUMENT for any that falls outside it.
+ */
+#ifndef CWASI_H
+#define CWASI_H
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CWASI_ABI_VERSION 1
+
+/* Status codes (errno-style: 0 is success). */
+#define CWASI_OK 0
+/* No function of that name is known to the host (in any mode). */
+#define CWASI_ERR_UNKNOWN_TARGET 1
+/* The target is known but cannot be reached now (its host died, is full...). */
+#define CWASI_ERR_UNAVAILABLE 2
+/* No answer (or, for cwasi_recv, no message) within the timeout. */
+#define CWASI_ERR_TIMEOUT 3
+/* A payload or response is larger than the host or the receiver accepts. */
+#define CWASI_ERR_TOO_LARGE 4
+/* A pointer/length outside linear memory, an empty target name... */
+#define CWASI_ERR_INVALID_ARGUMENT 5
+/* The host failed in a way the function cannot fix. */
+#define CWASI_ERR_INTERNAL 6
+/* The target ran and failed (non-zero status, trap, timeout). The response,
+ * if any, holds its error text. */
+#define CWASI_ERR_FUNCTION_FAILED 7
+/* This host does not offer the operation (e.g. cwasi_recv in a host with no
+ * queue for this function). */
+#define CWASI_ERR_UNSUPPORTED 8
+
+#define CWASI_IMPORT(name) __attribute__((import_module("cwasi"), import_name(name)))
+
+/*
+ * Names the response of the current cwasi_handle call: `len` bytes at `body`.
+ * The host reads them when cwasi_handle returns, so the bytes must stay valid
+ * until then (static or heap memory, or the request buffer itself — not the
+ * handler's stack frame). A later call replaces an earlier one.
+ * Returns CWASI_OK, or CWASI_ERR_INVALID_ARGUMENT for a range outside memory.
+ */
+CWASI_IMPORT("response_set")
+int32_t cwasi_response_set(const void* body, uint32_t len);
+
+/*
+ * Calls function `target` synchronously with `request` and waits for its
+ * response (at most `timeout_ms` milliseconds; 0 means the host's default).
+ * On CWASI_OK and CWASI_ERR_FUNCTION_FAILED, *response points to *response_len
+ * bytes that the host allocated in this function's memory through its
+ * cwasi_alloc (free() them when done; NULL when the length is 0).
+ * Responses of any size up to this function's memory limit work.
+ */
+CWASI_IMPORT("call")
+int32_t cwasi_call(const char* target, uint32_t target_len, const void* request,
+                   uint32_t request_len, uint32_t timeout_ms, uint8_t** response,
+                   uint32_t* response_len);
+
+/*
+ * Sends `payload` to function `target` without waiting for it to run
+ * (fan-out). Returns once the target's host has accepted the message; the
+ * target takes it with cwasi_recv.
+ */
+CWASI_IMPORT("send")
+int32_t cwasi_send(const char* target, uint32_t target_len, const void* payload,
+                   uint32_t payload_len);
+
+/*
+ * Receives the next message sent to this function (fan-in, streaming),
+ * waiting at most `timeout_ms` milliseconds (0: return CWASI_ERR_TIMEOUT at
+ * once if none is queued). The payload is allocated through cwasi_alloc as
+ * for cwasi_call.
+ */
+CWASI_IMPORT("recv")
+int32_t cwasi_recv(uint32_t timeout_ms, uint8_t** payload, uint32_t* payload_len);
+
+#ifndef CWASI_NO_EXPORTS
+/*
+ * The allocator the host uses to place requests, responses and messages in
+ * this function's memory. Weak: define your own `cwasi_alloc` to replace it.
+ */
+__attribute__((weak, export_name("cwasi_alloc"))) void* cwasi_alloc(uint32_t size) {
+  return malloc(size ? size : 1);
+}
+#endif
+
+/*
+ * CWASI_HANDLER(fn) exports `fn` as the reactor's handler, where
+ *   int32_t fn(const uint8_t* request, uint32_t request_len);
+ * returns 0 on success or a non-zero application status. The request buffer
+ * belongs to the function (it came from cwasi_alloc).
+ */
+#define CWASI_HANDLER(fn)                                                      \
+  __attribute__((export_name("cwasi_handle"))) int32_t cwasi_handle(           \
+      uint8_t* cwasi_request, uint32_t cwasi_request_len) {                    \
+    return fn(cwasi_request, cwasi_request_len);                               \
+  }
+
+/* Convenience: cwasi_call / cwasi_send with a NUL-terminated target name. */
+static inline uint32_t cwasi_strlen_(const char* s) {
+  uint32_t n = 0;
+  while (s[n]) ++n;
+  return n;
+}
+static inline int32_t cwasi_call_str(const char* target, const void* request, uint32_t request_len,
+                                     uint8_t** response, uint32_t* response_len) {
+  return cwasi_call(target, cwasi_strlen_(target), request, request_len, 0, response,
+                    response_len);
+}
+static inline int32_t cwasi_send_str(const char* target, const void* payload,
+                                     uint32_t payload_len) {
+  return cwasi_send(target, cwasi_strlen_(target), payload, payload_len);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CWASI_H */

@@ -1,0 +1,40 @@
+// Internal to the CLI: a small parser for "--flag VALUE", "--flag=VALUE" and
+// boolean "--flag" arguments, stopping at the first positional argument.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cwasi/common/result.h"
+
+namespace cwasi::cli {
+
+class Args {
+ public:
+  explicit Args(const std::vector<std::string>& args) : args_(args) {}
+
+  // True while the next argument is a flag ("-x"/"--x", not "-" or "--").
+  // Consumes a lone "--", after which everything is positional.
+  bool nextIsFlag();
+  // The next flag's name without its value ("--dir=x" gives "--dir").
+  std::string takeFlag();
+  // The value of the flag just taken: its "=VALUE" part or the next argument.
+  Result<std::string> value(const std::string& flag);
+  Result<uint64_t> number(const std::string& flag);
+  // Everything not yet consumed.
+  std::vector<std::string> rest() const;
+  bool empty() const { return pos_ >= args_.size(); }
+
+ private:
+  const std::vector<std::string>& args_;
+  size_t pos_ = 0;
+  std::optional<std::string> inline_value_;
+  bool only_positional_ = false;
+};
+
+// Parses a whole non-negative decimal number, or InvalidArgument naming `what`.
+Result<uint64_t> parseNumber(const std::string& s, const std::string& what);
+
+}  // namespace cwasi::cli

@@ -1,0 +1,256 @@
+// `cwasi` driven as a user would: a real process, real stdio, exit codes.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "cwasi/cli/cli.h"
+#include "cwasi/common/subprocess.h"
+#include "support/wasi_test.h"
+
+namespace cwasi::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+using testing::functionPath;
+using testing::TempDir;
+
+class Cli : public ::testing::Test {
+ protected:
+  // Runs `cwasi ARGS` with a private cache dir.
+  SubprocessResult cwasi(std::vector<std::string> args, std::string input = "") {
+    std::vector<std::string> argv = {testing::binPath("cwasi").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = runSubprocess({.argv = argv,
+                            .input = std::move(input),
+                            .env = {{"CWASI_CACHE_DIR", cache_.path().string()}},
+                            .timeout = std::chrono::seconds(60)});
+    EXPECT_TRUE(r.ok());
+    EXPECT_FALSE(r->timed_out) << "cwasi did not finish";
+    return r.ok() ? *r : SubprocessResult{};
+  }
+
+  static SubprocessResult node(std::vector<std::string> args, std::string input = "") {
+    std::vector<std::string> argv = {"node", "--no-warnings",
+                                     testing::sourcePath("test/support/node_wasi.cjs").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = runSubprocess({.argv = argv, .input = std::move(input)});
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : SubprocessResult{};
+  }
+
+  static std::string fn(const std::string& name) { return functionPath(name).string(); }
+
+  size_t cacheEntries() {
+    fs::path dir = cache_.path() / "modules";
+    if (!fs::exists(dir)) return 0;
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir)) n += e.path().extension() == ".cwasm";
+    return n;
+  }
+
+  TempDir cache_;
+};
+
+TEST_F(Cli, RunsHello) {
+  auto r = cwasi({"run", fn("hello")});
+  EXPECT_EQ(r.out, "Hello from cwasi!\n");
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST_F(Cli, PassesStdinArgsEnvAndExitCode) {
+  auto wc = cwasi({"run", fn("wc")}, "a b c\nd\n");
+  EXPECT_EQ(wc.out, "2 4 8\n");
+  auto ea = cwasi({"run", "--env", "EXIT_CODE=3", "--env", "X=y z", fn("env-args"), "--flag", "p"});
+  EXPECT_EQ(ea.out, "arg[0]=" + fn("env-args") + "\narg[1]=--flag\narg[2]=p\nenv EXIT_CODE=3\nenv X=y z\n");
+  EXPECT_EQ(ea.exit_code, 3);
+}
+
+TEST_F(Cli, RunsAReactorFromStdinToStdout) {
+  auto r = cwasi({"run", fn("echo")}, "request body");
+  EXPECT_EQ(r.out, "request body");
+  EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST_F(Cli, GrantsDirectoriesExplicitly) {
+  TempDir dir;
+  testing::writeText(dir / "f.txt", "file text");
+  auto granted = cwasi({"run", "--dir-ro", dir.path().string() + "::/in", fn("cat-file"), "/in/f.txt"});
+  EXPECT_EQ(granted.out, "file text");
+  EXPECT_EQ(granted.exit_code, 0);
+  auto not_granted = cwasi({"run", fn("cat-file"), (dir / "f.txt").string()});
+  EXPECT_EQ(not_granted.out, "");
+  EXPECT_EQ(not_granted.exit_code, 1);
+  EXPECT_THAT(not_granted.err, HasSubstr("cat-file: " + (dir / "f.txt").string()));
+  auto missing = cwasi({"run", "--dir", "/nonexistent/x::/in", fn("cat-file"), "/in/f"});
+  EXPECT_EQ(missing.exit_code, kExitCannotRun);
+  EXPECT_THAT(missing.err, HasSubstr("cannot grant directory /nonexistent/x"));
+}
+
+// Node's WASI is an independent implementation: the same module must print
+// the same thing under both.
+TEST_F(Cli, MatchesNodeWasiOutput) {
+  TempDir dir;
+  testing::writeText(dir / "f.txt", "line one\nline two\n");
+  struct Case {
+    std::vector<std::string> cwasi_args, node_args;
+    std::string input;
+  };
+  std::vector<Case> cases = {
+      {{fn("hello")}, {fn("hello")}, ""},
+      {{fn("wc")}, {fn("wc")}, "the quick brown fox\njumps over\n\nthe lazy dog"},
+      {{"--env", "A=1", fn("env-args"), "x", "y z"}, {"--env", "A=1", fn("env-args"), "x", "y z"}, ""},
+      {{"--dir", dir.path().string() + "::/d", fn("cat-file"), "/d/f.txt"},
+       {"--dir", dir.path().string() + "::/d", fn("cat-file"), "/d/f.txt"}, ""},
+      {{fn("regex-grep"), "line|fox"}, {fn("regex-grep"), "line|fox"}, "line one\nno\nfox\n"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> a = {"run"};
+    a.insert(a.end(), c.cwasi_args.begin(), c.cwasi_args.end());
+    auto ours = cwasi(a, c.input);
+    auto ref = node(c.node_args, c.input);
+    EXPECT_EQ(ours.out, ref.out) << c.cwasi_args.front();
+    EXPECT_EQ(ours.exit_code, ref.exit_code) << c.cwasi_args.front();
+    EXPECT_FALSE(ours.out.empty());
+  }
+}
+
+TEST_F(Cli, MisbehavingModulesEndWithTheirDocumentedErrors) {
+  struct Case {
+    std::string fn;
+    std::vector<std::string> flags;
+    int code;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {"loop", {"--timeout-ms", "200"}, kExitTimeout, "timed out after 200 ms in function '"},
+      {"memory-bomb", {"--memory-mb", "32"}, kExitResourceLimit,
+       "memory limit of 32 MiB exceeded in function '"},
+      {"loop", {"--fuel", "500000"}, kExitResourceLimit, "fuel exhausted (500000 units)"},
+      {"stack-overflow", {}, kExitTrap, "trap: stack overflow in function 'recurse'"},
+      {"out-of-bounds", {}, kExitTrap,
+       "trap: out of bounds memory access in function 'write_out_of_bounds'"},
+      {"unreachable", {}, kExitTrap,
+       "trap: unreachable instruction executed (abort) in function 'reach_unreachable'"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> a = {"run"};
+    a.insert(a.end(), c.flags.begin(), c.flags.end());
+    a.push_back(fn(c.fn));
+    auto r = cwasi(a);
+    EXPECT_EQ(r.exit_code, c.code) << c.fn << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(c.message)) << c.fn;
+    // One line naming the cause.
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
+TEST_F(Cli, BadModulesGiveClearErrors) {
+  TempDir dir;
+  testing::writeText(dir / "garbage.wasm", "definitely not wasm");
+  std::string hello = testing::readText(functionPath("hello"));
+  testing::writeText(dir / "truncated.wasm", hello.substr(0, hello.size() / 3));
+  testing::writeText(dir / "import.wat",
+                     R"((module (import "env" "mystery" (func)) (func (export "_start") call 0)))");
+
+  auto garbage = cwasi({"run", (dir / "garbage.wasm").string()});
+  EXPECT_EQ(garbage.exit_code, kExitCannotRun);
+  EXPECT_THAT(garbage.err, HasSubstr("garbage.wasm is not a WebAssembly module"));
+
+  auto truncated = cwasi({"run", (dir / "truncated.wasm").string()});
+  EXPECT_EQ(truncated.exit_code, kExitCannotRun);
+  EXPECT_THAT(truncated.err, HasSubstr("truncated.wasm is not a valid module"));
+
+  auto import = cwasi({"run", (dir / "import.wat").string()});
+  EXPECT_EQ(import.exit_code, kExitCannotRun);
+  EXPECT_THAT(import.err, HasSubstr("env::mystery"));
+
+  auto missing = cwasi({"run", (dir / "missing.wasm").string()});
+  EXPECT_EQ(missing.exit_code, kExitNotFound);
+  EXPECT_THAT(missing.err, HasSubstr("missing.wasm"));
+
+  auto dir_as_module = cwasi({"run", dir.path().string()});
+  EXPECT_EQ(dir_as_module.exit_code, kExitCannotRun);
+  EXPECT_THAT(dir_as_module.err, HasSubstr("is a directory"));
+
+  for (const auto& r : {garbage, truncated, import, missing, dir_as_module}) {
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
+TEST_F(Cli, UsageErrors) {
+  EXPECT_EQ(cwasi({}).exit_code, kExitUsage);
+  EXPECT_EQ(cwasi({"frobnicate"}).exit_code, kExitUsage);
+  auto bad_flag = cwasi({"run", "--nope", fn("hello")});
+  EXPECT_EQ(bad_flag.exit_code, kExitUsage);
+  EXPECT_THAT(bad_flag.err, HasSubstr("unknown option --nope"));
+  auto bad_number = cwasi({"run", "--timeout-ms", "soon", fn("hello")});
+  EXPECT_EQ(bad_number.exit_code, kExitUsage);
+  EXPECT_THAT(bad_number.err, HasSubstr("--timeout-ms expects a non-negative number"));
+  EXPECT_EQ(cwasi({"run"}).exit_code, kExitUsage);
+  EXPECT_EQ(cwasi({"--help"}).exit_code, 0);
+}
+
+TEST_F(Cli, CachesCompiledModulesAndSurvivesCorruption) {
+  EXPECT_EQ(cacheEntries(), 0u);
+  EXPECT_EQ(cwasi({"run", fn("hello")}).out, "Hello from cwasi!\n");
+  ASSERT_EQ(cacheEntries(), 1u);
+  fs::path entry;
+  for (const auto& e : fs::directory_iterator(cache_.path() / "modules")) {
+    if (e.path().extension() == ".cwasm") entry = e.path();
+  }
+  auto written = fs::last_write_time(entry);
+  EXPECT_EQ(cwasi({"run", fn("hello")}).out, "Hello from cwasi!\n");
+  EXPECT_EQ(fs::last_write_time(entry), written);  // a hit: not rewritten
+  testing::writeText(entry, "corrupted");
+  auto r = cwasi({"run", fn("hello")});
+  EXPECT_EQ(r.out, "Hello from cwasi!\n");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_GT(fs::file_size(entry), 100u);  // rebuilt
+  EXPECT_EQ(cwasi({"run", "--no-cache", fn("hello")}).exit_code, 0);
+}
+
+TEST_F(Cli, CompilesAheadOfTimeAndRunsTheArtifact) {
+  TempDir dir;
+  std::string out = (dir / "hello.cwasm").string();
+  auto c = cwasi({"compile", fn("hello"), "-o", out});
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_GT(fs::file_size(out), 0u);
+  auto refused = cwasi({"run", out});
+  EXPECT_EQ(refused.exit_code, kExitCannotRun);
+  EXPECT_THAT(refused.err, HasSubstr("--allow-precompiled"));
+  auto ran = cwasi({"run", "--allow-precompiled", out});
+  EXPECT_EQ(ran.out, "Hello from cwasi!\n");
+  EXPECT_EQ(ran.exit_code, 0);
+}
+
+TEST_F(Cli, InspectsAModule) {
+  auto r = cwasi({"inspect", fn("echo")});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.out, HasSubstr("kind:    reactor"));
+  EXPECT_THAT(r.out, HasSubstr("func cwasi.response_set"));
+  EXPECT_THAT(r.out, HasSubstr("func cwasi_handle"));
+  EXPECT_THAT(r.out, MatchesRegex("(.|\n)*size:    [0-9]+ bytes(.|\n)*"));
+  auto hello = cwasi({"inspect", fn("hello")});
+  EXPECT_THAT(hello.out, HasSubstr("kind:    command"));
+  EXPECT_THAT(hello.out, HasSubstr("wasi_snapshot_preview1.fd_write"));
+}
+
+TEST_F(Cli, SigtermStopsALoopingGuest) {
+  // The loop runs without a timeout; SIGTERM (as `kill` or containerd sends)
+  // must stop it and cwasi exits 130.
+  std::vector<std::string> argv = {"sh", "-c",
+                                   testing::binPath("cwasi").string() + " run " + fn("loop") +
+                                       " & pid=$!; sleep 0.3; kill -TERM $pid; wait $pid"};
+  auto r = runSubprocess({.argv = argv, .timeout = std::chrono::seconds(20)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->timed_out);
+  EXPECT_EQ(r->exit_code, kExitCancelled);
+  EXPECT_THAT(r->err, HasSubstr("invocation cancelled"));
+}
+
+}  // namespace
+}  // namespace cwasi::cli
