@@ -9,7 +9,8 @@ if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
 endif()
 
 add_library(cwasi_options INTERFACE)
-target_compile_options(cwasi_options INTERFACE -Wall -Wextra -Wshadow -Wno-unused-parameter)
+target_compile_options(cwasi_options INTERFACE -Wall -Wextra -Wshadow -Wno-unused-parameter
+                       -ffunction-sections -fdata-sections)
 if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   target_compile_options(cwasi_options INTERFACE -Wthread-safety)
 endif()
@@ -42,5 +43,7 @@ function(cwasi_add_executable name)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bin)
   # Start-up matters (`cwasi run` is timed against a native binary): no PIE
   # relocations, no dynamic libstdc++ symbol lookups.
-  target_link_options(${name} PRIVATE -no-pie -static-libstdc++ -static-libgcc)
+  # Dropping unused sections shrinks what the kernel maps and faults in.
+  target_link_options(${name} PRIVATE -no-pie -static-libstdc++ -static-libgcc
+                      -Wl,--gc-sections -Wl,-z,noseparate-code)
 endfunction()

@@ -92,10 +92,12 @@ __attribute__((target("sha,sse4.1,ssse3"))) void compressShaNi(uint32_t state[8]
   for (; blocks > 0; --blocks, data += 64) {
     const __m128i save0 = st0, save1 = st1;
     __m128i m[4];
+#pragma GCC unroll 16
     for (int i = 0; i < 4; ++i) {
       m[i] = _mm_shuffle_epi8(
           _mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * i)), kShuffle);
     }
+#pragma GCC unroll 16
     for (int r = 0; r < 16; ++r) {
       const __m128i cur = m[r & 3];  // W[4r..4r+3], already expanded
       __m128i msg = _mm_add_epi32(
