@@ -33,8 +33,10 @@ function(cwasi_add_function)
     set(obj "${objdir}/${base}.o")
     add_custom_command(
       OUTPUT "${obj}"
-      COMMAND ${CWASI_WASM_CC} ${cflags} -c -o "${obj}" "${CMAKE_CURRENT_SOURCE_DIR}/${s}"
+      COMMAND ${CWASI_WASM_CC} ${cflags} -MD -MF "${obj}.d" -c -o "${obj}"
+              "${CMAKE_CURRENT_SOURCE_DIR}/${s}"
       DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/${s}" "${PROJECT_SOURCE_DIR}/sdk/c/cwasi.h"
+      DEPFILE "${obj}.d"
       COMMENT "wasm32-wasi: ${s}"
       VERBATIM)
     list(APPEND objs "${obj}")

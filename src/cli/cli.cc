@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "commands.h"
+#include "cwasi/comm/function_host.h"
 #include "cwasi/common/files.h"
 #include "cwasi/runtime/engine.h"
 
@@ -17,6 +18,14 @@ usage:
   cwasi run [options] MODULE [ARGS...]   run a function (command or reactor)
   cwasi compile [--fuel] MODULE -o OUT   precompile a module ahead of time
   cwasi inspect MODULE                   show kind, imports, exports, size
+  cwasi serve --function NAME=MODULE[,domain=D,timeout-ms=N,memory-mb=N]...
+              [--listen HOST:PORT] [--runtime-dir DIR] [--cluster FILE]
+              [--mode-policy auto|embedded|local|remote|redis] [--redis HOST:PORT]
+              [--token T] [--ring-kb N]
+                                         host functions; serve calls to them
+  cwasi call [--runtime-dir DIR] [--cluster FILE] [--mode-policy P] [--redis HOST:PORT]
+             [--token T] [--timeout-ms N] TARGET < request
+                                         call a function wherever it runs
   cwasi version
 
 run options:
@@ -47,6 +56,9 @@ runtime::EngineConfig cliEngineConfig(bool fuel, bool use_cache, bool ticker) {
   if (!ticker) c.epoch_tick = std::chrono::milliseconds(0);
   c.max_instances = 0;  // one invocation per process: no pool
   c.fuel = fuel;
+  // Modules that use the communication imports load; outside a function
+  // host the calls answer CWASI_ERR_UNSUPPORTED.
+  c.host_functions = comm::guestAbiFunctions();
   if (use_cache) c.cache_dir = runtime::defaultCacheDir();
   return c;
 }
@@ -97,6 +109,8 @@ int runCli(const std::vector<std::string>& args) {
   if (cmd == "run") return runCommand(rest);
   if (cmd == "compile") return compileCommand(rest);
   if (cmd == "inspect") return inspectCommand(rest);
+  if (cmd == "serve") return serveCommand(rest);
+  if (cmd == "call") return callCommand(rest);
   if (cmd == "version" || cmd == "--version") {
     std::printf("cwasi 0.1.0 (Wasmtime %s)\n", runtime::wasmtimeVersion());
     return 0;

@@ -12,6 +12,8 @@ namespace cwasi::cli {
 int runCommand(const std::vector<std::string>& args);
 int compileCommand(const std::vector<std::string>& args);
 int inspectCommand(const std::vector<std::string>& args);
+int serveCommand(const std::vector<std::string>& args);
+int callCommand(const std::vector<std::string>& args);
 
 // The engine every CLI command uses; the same settings make `cwasi compile`
 // output loadable by `cwasi run`.

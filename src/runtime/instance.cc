@@ -203,6 +203,7 @@ Error Instance::Impl::classify(wasmtime_error_t* error, wasm_trap_t* trap, std::
 Result<std::optional<int>> Instance::Impl::call(const wasmtime_func_t& fn,
                                                 wasmtime_val_raw_t* args_and_results, size_t n,
                                                 std::string_view what) {
+  if (poisoned) return failedPrecondition("the instance failed earlier and cannot run again");
   wasm_trap_t* trap = nullptr;
   wasmtime_context_t* c = activeContext();
   wasmtime_error_t* error = wasmtime_func_call_unchecked(c, &fn, args_and_results, n, &trap);
@@ -211,8 +212,10 @@ Result<std::optional<int>> Instance::Impl::call(const wasmtime_func_t& fn,
   if (error != nullptr && trap == nullptr && !host_error && stop_reason == StopReason::kNone &&
       wasmtime_error_exit_status(error, &status)) {
     wasmtime_error_delete(error);
+    poisoned = true;  // the guest has exited
     return std::optional<int>(status);
   }
+  poisoned = true;
   return classify(error, trap, what);
 }
 
@@ -300,6 +303,8 @@ const Module& Instance::module() const { return *impl_->module; }
 RunContext& Instance::context() { return impl_->context; }
 const std::string& Instance::capturedStdout() const { return impl_->out.text; }
 const std::string& Instance::capturedStderr() const { return impl_->err.text; }
+
+bool Instance::poisoned() const { return impl_->poisoned; }
 
 GuestMemory Instance::memory() {
   if (!impl_->memory) return {};

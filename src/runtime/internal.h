@@ -85,6 +85,7 @@ struct Instance::Impl {
   // The context of the host call in progress, if any (nested calls into the
   // guest go through it).
   wasmtime_context_t* caller_ctx = nullptr;
+  bool poisoned = false;
   // cwasi.response_set's range, read when cwasi_handle returns.
   uint32_t response_ptr = 0, response_len = 0;
 

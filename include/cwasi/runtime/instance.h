@@ -123,6 +123,10 @@ class Instance {
   Result<uint32_t> allocate(uint32_t size);
   Result<Response> handleAt(uint32_t ptr, uint32_t len);
 
+  // True once a call into the guest failed (trap, timeout, cancellation):
+  // such an instance must not run again.
+  bool poisoned() const;
+
   // The instance's exported "memory", bounds-checked. Empty if none.
   GuestMemory memory();
 

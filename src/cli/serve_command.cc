@@ -1,0 +1,168 @@
+// `cwasi serve` (a function host) and `cwasi call` (a client of the same
+// communication layer, for scripts and tests).
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "args.h"
+#include "commands.h"
+#include "cwasi/cli/cli.h"
+#include "cwasi/comm/function_host.h"
+#include "cwasi/runtime/abi.h"
+
+namespace cwasi::cli {
+namespace {
+
+// NAME=MODULE[,domain=D][,timeout-ms=N][,memory-mb=N]
+Result<comm::FunctionSpec> parseFunction(const std::string& spec) {
+  auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return invalidArgument("--function expects NAME=MODULE[,domain=D,...], got '" + spec + "'");
+  }
+  comm::FunctionSpec f;
+  f.name = spec.substr(0, eq);
+  std::string rest = spec.substr(eq + 1);
+  size_t comma = rest.find(',');
+  f.module = rest.substr(0, comma);
+  while (comma != std::string::npos) {
+    size_t next = rest.find(',', comma + 1);
+    std::string opt = rest.substr(comma + 1, next == std::string::npos ? next : next - comma - 1);
+    comma = next;
+    auto oeq = opt.find('=');
+    std::string key = opt.substr(0, oeq), value = oeq == std::string::npos ? "" : opt.substr(oeq + 1);
+    if (key == "domain" && !value.empty()) {
+      f.trust_domain = value;
+    } else if (key == "timeout-ms") {
+      TRY_ASSIGN(uint64_t v, parseNumber(value, "timeout-ms"));
+      f.limits.timeout = std::chrono::milliseconds(v);
+    } else if (key == "memory-mb") {
+      TRY_ASSIGN(uint64_t v, parseNumber(value, "memory-mb"));
+      f.limits.memory_bytes = v << 20;
+    } else {
+      return invalidArgument("unknown function option '" + opt + "' in --function " + spec);
+    }
+  }
+  return f;
+}
+
+// Flags shared by serve and call. Returns false when `flag` is not one of them.
+Result<bool> parseHostFlag(const std::string& flag, Args& args, comm::HostConfig& c) {
+  if (flag == "--listen") {
+    TRY_ASSIGN(c.listen, args.value(flag));
+  } else if (flag == "--runtime-dir") {
+    TRY_ASSIGN(std::string v, args.value(flag));
+    c.runtime_dir = v;
+  } else if (flag == "--cluster") {
+    TRY_ASSIGN(std::string v, args.value(flag));
+    c.cluster_file = v;
+  } else if (flag == "--mode-policy") {
+    TRY_ASSIGN(std::string v, args.value(flag));
+    TRY_ASSIGN(c.policy, comm::parsePolicy(v));
+  } else if (flag == "--redis") {
+    TRY_ASSIGN(c.redis, args.value(flag));
+  } else if (flag == "--token") {
+    TRY_ASSIGN(c.token, args.value(flag));
+  } else if (flag == "--ring-kb") {
+    TRY_ASSIGN(uint64_t v, args.number(flag));
+    if (v < 4) return invalidArgument("--ring-kb must be at least 4");
+    c.ring_bytes = v << 10;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void applyEnvironment(comm::HostConfig& c) {
+  if (c.token.empty()) {
+    if (const char* t = std::getenv("CWASI_TOKEN")) c.token = t;
+  }
+}
+
+}  // namespace
+
+int serveCommand(const std::vector<std::string>& argv) {
+  comm::HostConfig config;
+  config.engine.cache_dir = runtime::defaultCacheDir();
+  Args args(argv);
+  while (args.nextIsFlag()) {
+    std::string flag = args.takeFlag();
+    if (flag == "--function") {
+      auto v = args.value(flag);
+      if (!v.ok()) return fail(kExitUsage, v.error().message());
+      auto f = parseFunction(*v);
+      if (!f.ok()) return fail(kExitUsage, f.error().message());
+      config.functions.push_back(std::move(*f));
+      continue;
+    }
+    auto known = parseHostFlag(flag, args, config);
+    if (!known.ok()) return fail(kExitUsage, known.error().message());
+    if (!*known) return fail(kExitUsage, "serve: unknown option " + flag);
+  }
+  if (!args.rest().empty()) return fail(kExitUsage, "serve: unexpected argument " + args.rest()[0]);
+  applyEnvironment(config);
+
+  // Signals are taken synchronously below: block them before threads start.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  auto host = comm::FunctionHost::start(std::move(config));
+  if (!host.ok()) return fail(kExitCannotRun, host.error().message());
+  // One line for whoever started us (tests read the bound address from it).
+  std::printf("cwasi serve: ready tcp=%s unix=%s\n",
+              (*host)->tcpAddress().empty() ? "-" : (*host)->tcpAddress().c_str(),
+              (*host)->unixSocket().empty() ? "-" : (*host)->unixSocket().c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&set, &sig);
+  host->reset();  // withdraws the registry entries, joins every thread
+  return 0;
+}
+
+int callCommand(const std::vector<std::string>& argv) {
+  comm::HostConfig config;
+  Args args(argv);
+  uint64_t timeout_ms = 30000;
+  while (args.nextIsFlag()) {
+    std::string flag = args.takeFlag();
+    if (flag == "--timeout-ms") {
+      auto v = args.number(flag);
+      if (!v.ok()) return fail(kExitUsage, v.error().message());
+      timeout_ms = *v;
+      continue;
+    }
+    auto known = parseHostFlag(flag, args, config);
+    if (!known.ok()) return fail(kExitUsage, known.error().message());
+    if (!*known || flag == "--listen") return fail(kExitUsage, "call: unknown option " + flag);
+  }
+  auto rest = args.rest();
+  if (rest.size() != 1) return fail(kExitUsage, "usage: cwasi call [options] TARGET < request");
+  applyEnvironment(config);
+  config.engine.max_instances = 0;
+  config.engine.epoch_tick = std::chrono::milliseconds(0);
+  auto host = comm::FunctionHost::start(std::move(config));
+  if (!host.ok()) return fail(kExitCannotRun, host.error().message());
+  std::vector<uint8_t> request;
+  uint8_t buf[65536];
+  ssize_t n;
+  while ((n = ::read(0, buf, sizeof buf)) > 0) request.insert(request.end(), buf, buf + n);
+  comm::CallOptions options;
+  options.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto result = (*host)->call(rest[0], request, "default", options);
+  if (!result.ok()) return fail(kExitUsage, result.error().message());
+  std::fwrite(result->body.data(), 1, result->body.size(), stdout);
+  if (result->status != runtime::abi::kOk) {
+    std::fprintf(stderr, "cwasi: call to %s ended with status %d\n", rest[0].c_str(),
+                 result->status);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace cwasi::cli

@@ -1,0 +1,155 @@
+// The host side of the guest ABI's communication imports: cwasi.call,
+// cwasi.send, cwasi.recv (see sdk/c/cwasi.h). Every pointer and length comes
+// from the guest and is checked against its memory before use; responses are
+// written into the caller's memory through its own cwasi_alloc.
+#include <algorithm>
+
+#include "cwasi/comm/frame.h"
+#include "cwasi/comm/function_host.h"
+#include "cwasi/runtime/abi.h"
+#include "executor.h"
+
+namespace cwasi::comm {
+namespace {
+
+namespace abi = runtime::abi;
+using runtime::HostCall;
+using runtime::HostFunction;
+using runtime::ValType;
+using Clock = std::chrono::steady_clock;
+
+// Allocates in the calling guest through its cwasi_alloc.
+class GuestSink : public PayloadSink {
+ public:
+  explicit GuestSink(runtime::Instance& instance) : instance_(instance) {}
+
+  Result<std::span<uint8_t>> allocate(uint64_t size) override {
+    if (size > UINT32_MAX) return resourceExhausted("payload larger than 4 GiB");
+    auto ptr = instance_.allocate(static_cast<uint32_t>(size));
+    if (!ptr.ok()) {
+      // A trap inside cwasi_alloc ends the guest; a NULL or missing allocator
+      // is the guest's to handle.
+      if (instance_.poisoned()) fatal_ = ptr.error();
+      return std::move(ptr).error();
+    }
+    ptr_ = *ptr;
+    len_ = static_cast<uint32_t>(size);
+    return instance_.memory().slice(ptr_, len_);
+  }
+
+  uint32_t ptr() const { return ptr_; }
+  uint32_t len() const { return len_; }
+  const std::optional<Error>& fatal() const { return fatal_; }
+
+ private:
+  runtime::Instance& instance_;
+  uint32_t ptr_ = 0, len_ = 0;
+  std::optional<Error> fatal_;
+};
+
+CallContext* contextOf(HostCall& call) {
+  return dynamic_cast<CallContext*>(call.instance().context().host_data);
+}
+
+CallOptions optionsFor(const CallContext& ctx, uint32_t timeout_ms) {
+  CallOptions o;
+  auto timeout = timeout_ms ? std::chrono::milliseconds(timeout_ms) : ctx.host->defaultTimeout();
+  o.deadline = std::min(ctx.deadline, Clock::now() + timeout);
+  o.depth = static_cast<uint16_t>(ctx.depth + 1);
+  return o;
+}
+
+// Writes the sink's (ptr, len) to the guest's out-parameters.
+Result<int32_t> finish(HostCall& call, int32_t status, const GuestSink& sink, uint32_t ptr_out,
+                       uint32_t len_out) {
+  if (sink.fatal()) return *sink.fatal();
+  auto mem = call.memory();  // fetched again: cwasi_alloc may have grown it
+  // Only a delivered payload is handed over; after a transport failure a
+  // half-filled buffer is not.
+  const bool delivered = status == abi::kOk || status == abi::kErrFunctionFailed;
+  const uint32_t ptr = delivered ? sink.ptr() : 0, len = delivered ? sink.len() : 0;
+  if (!mem.writeU32(ptr_out, ptr).ok() || !mem.writeU32(len_out, len).ok()) {
+    return abi::kErrInvalidArgument;
+  }
+  return status;
+}
+
+// cwasi.call(target, target_len, req, req_len, timeout_ms, resp_ptr_out, resp_len_out) -> status
+Result<void> guestCall(HostCall& call) {
+  CallContext* ctx = contextOf(call);
+  if (ctx == nullptr) {
+    call.setI32(0, abi::kErrUnsupported);
+    return {};
+  }
+  auto mem = call.memory();
+  auto target = mem.string(call.argU32(0), call.argU32(1));
+  auto request = mem.slice(call.argU32(2), call.argU32(3));
+  const uint32_t ptr_out = call.argU32(5), len_out = call.argU32(6);
+  if (!target.ok() || !request.ok() || !mem.slice(ptr_out, 4).ok() ||
+      !mem.slice(len_out, 4).ok() || !validName(*target)) {
+    call.setI32(0, abi::kErrInvalidArgument);
+    return {};
+  }
+  if (ctx->depth + 1 > kMaxCallDepth) {
+    call.setI32(0, abi::kErrUnavailable);
+    return {};
+  }
+  GuestSink sink(call.instance());
+  int32_t status = ctx->host->routeCall(*target, *request, sink, ctx->trust_domain,
+                                        optionsFor(*ctx, call.argU32(4)));
+  TRY_ASSIGN(int32_t final_status, finish(call, status, sink, ptr_out, len_out));
+  call.setI32(0, final_status);
+  return {};
+}
+
+// cwasi.send(target, target_len, payload, payload_len) -> status
+Result<void> guestSend(HostCall& call) {
+  CallContext* ctx = contextOf(call);
+  if (ctx == nullptr) {
+    call.setI32(0, abi::kErrUnsupported);
+    return {};
+  }
+  auto mem = call.memory();
+  auto target = mem.string(call.argU32(0), call.argU32(1));
+  auto payload = mem.slice(call.argU32(2), call.argU32(3));
+  if (!target.ok() || !payload.ok() || !validName(*target)) {
+    call.setI32(0, abi::kErrInvalidArgument);
+    return {};
+  }
+  call.setI32(0, ctx->host->routeSend(*target, *payload, ctx->trust_domain, optionsFor(*ctx, 0)));
+  return {};
+}
+
+// cwasi.recv(timeout_ms, payload_ptr_out, payload_len_out) -> status
+Result<void> guestRecv(HostCall& call) {
+  CallContext* ctx = contextOf(call);
+  if (ctx == nullptr) {
+    call.setI32(0, abi::kErrUnsupported);
+    return {};
+  }
+  auto mem = call.memory();
+  const uint32_t ptr_out = call.argU32(1), len_out = call.argU32(2);
+  if (!mem.slice(ptr_out, 4).ok() || !mem.slice(len_out, 4).ok()) {
+    call.setI32(0, abi::kErrInvalidArgument);
+    return {};
+  }
+  auto deadline = std::min(ctx->deadline, Clock::now() + std::chrono::milliseconds(call.argU32(0)));
+  GuestSink sink(call.instance());
+  int32_t status = ctx->host->receive(ctx->function, deadline, sink);
+  TRY_ASSIGN(int32_t final_status, finish(call, status, sink, ptr_out, len_out));
+  call.setI32(0, final_status);
+  return {};
+}
+
+}  // namespace
+
+std::vector<HostFunction> guestAbiFunctions() {
+  const auto i32 = ValType::kI32;
+  return {
+      {"cwasi", "call", {i32, i32, i32, i32, i32, i32, i32}, {i32}, guestCall},
+      {"cwasi", "send", {i32, i32, i32, i32}, {i32}, guestSend},
+      {"cwasi", "recv", {i32, i32, i32}, {i32}, guestRecv},
+  };
+}
+
+}  // namespace cwasi::comm

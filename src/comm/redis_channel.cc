@@ -1,0 +1,237 @@
+// The baseline: exchange through a remote store, as serverless platforms
+// without a direct path do. A call writes the request to Redis, then notifies
+// the target's host through a list; the host reads the request, runs the
+// function, writes the response and notifies back. Keys expire, so a crashed
+// peer leaves no garbage behind for long.
+//
+//   cwasi:req:<id>   request bytes          (SET ... PX, then GET + DEL by the host)
+//   cwasi:q:<fn>     "<id> <timeout_ms> <depth>" notifications (LPUSH / BLPOP)
+//   cwasi:resp:<id>  response bytes         (SET ... PX by the host, GET + DEL by the caller)
+//   cwasi:done:<id>  "<status>"             (LPUSH by the host, BLPOP by the caller)
+//   cwasi:mbox:<fn>  one-way messages       (LPUSH / BLPOP)
+#include <hiredis/hiredis.h>
+
+#include <cstring>
+#include <random>
+#include <sstream>
+
+#include "cwasi/common/log.h"
+#include "cwasi/common/net.h"
+#include "cwasi/runtime/abi.h"
+#include "transports.h"
+
+namespace cwasi::comm {
+namespace {
+
+namespace abi = runtime::abi;
+using Clock = std::chrono::steady_clock;
+constexpr int kKeyTtlMs = 300000;
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+std::string randomId() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(rng()),
+                static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+}  // namespace
+
+class RedisConnection {
+ public:
+  explicit RedisConnection(redisContext* c) : c_(c) {}
+  ~RedisConnection() { redisFree(c_); }
+
+  static Result<std::unique_ptr<RedisConnection>> connect(const std::string& address) {
+    TRY_ASSIGN(net::Endpoint ep, net::parseEndpoint(address));
+    timeval tv{5, 0};
+    redisContext* c = redisConnectWithTimeout(ep.host.c_str(), ep.port, tv);
+    if (c == nullptr) return unavailable("cannot connect to Redis at " + address);
+    if (c->err) {
+      std::string msg = c->errstr;
+      redisFree(c);
+      return unavailable("cannot connect to Redis at " + address + ": " + msg);
+    }
+    return std::make_unique<RedisConnection>(c);
+  }
+
+  // Runs one command given as binary-safe arguments.
+  Result<Reply> command(std::initializer_list<std::string_view> args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (auto a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(c_, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (r == nullptr) return unavailable(std::string("Redis: ") + (c_->err ? c_->errstr : "no reply"));
+    Reply reply(r);
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return internal("Redis error: " + std::string(reply->str, reply->len));
+    }
+    return reply;
+  }
+
+  // Sets the socket timeout for the next commands (a BLPOP waits longer).
+  void timeout(std::chrono::milliseconds t) {
+    timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>((t.count() % 1000) * 1000)};
+    redisSetTimeout(c_, tv);
+  }
+
+ private:
+  redisContext* c_;
+};
+
+RedisChannel::RedisChannel(std::string address, TransportConfig config)
+    : address_(std::move(address)), config_(std::move(config)) {}
+RedisChannel::~RedisChannel() = default;
+
+Result<int32_t> RedisChannel::call(const std::string&, std::string_view target,
+                                   std::span<const uint8_t> request, PayloadSink& response,
+                                   const CallOptions& options) {
+  std::unique_ptr<RedisConnection> conn = pool_.take(address_);
+  if (!conn) {
+    TRY_ASSIGN(conn, RedisConnection::connect(address_));
+  }
+  const std::string id = randomId();
+  const std::string req_key = "cwasi:req:" + id, resp_key = "cwasi:resp:" + id,
+                    done_key = "cwasi:done:" + id, queue = "cwasi:q:" + std::string(target);
+  const std::string ttl = std::to_string(kKeyTtlMs);
+  std::string_view body(reinterpret_cast<const char*>(request.data()), request.size());
+  uint32_t timeout_ms = options.remainingMs();
+  conn->timeout(std::chrono::seconds(30));
+  TRY(conn->command({"SET", req_key, body, "PX", ttl}));
+  std::string note = id + " " + std::to_string(timeout_ms) + " " + std::to_string(options.depth);
+  TRY(conn->command({"LPUSH", queue, note}));
+
+  // Wait for the host's notification (BLPOP takes seconds, fractions allowed).
+  double wait_s = timeout_ms ? timeout_ms / 1000.0 : 3600.0;
+  char wait_buf[32];
+  std::snprintf(wait_buf, sizeof wait_buf, "%.3f", wait_s);
+  conn->timeout(std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000) + 5000));
+  TRY_ASSIGN(Reply done, conn->command({"BLPOP", done_key, wait_buf}));
+  if (done->type != REDIS_REPLY_ARRAY || done->elements != 2) {
+    // Nobody served it in time: withdraw the request (the caller may retry).
+    (void)conn->command({"DEL", req_key});
+    pool_.give(address_, std::move(conn));
+    return deadlineExceeded("no host answered for " + std::string(target) + " through Redis");
+  }
+  int32_t status = std::atoi(done->element[1]->str);
+  conn->timeout(std::chrono::seconds(30));
+  TRY_ASSIGN(Reply resp, conn->command({"GET", resp_key}));
+  TRY(conn->command({"DEL", resp_key}));
+  size_t n = resp->type == REDIS_REPLY_STRING ? resp->len : 0;
+  TRY_ASSIGN(std::span<uint8_t> dst, response.allocate(n));
+  if (n > 0) std::memcpy(dst.data(), resp->str, n);
+  pool_.give(address_, std::move(conn));
+  return status;
+}
+
+Result<int32_t> RedisChannel::send(const std::string&, std::string_view target,
+                                   std::span<const uint8_t> message, const CallOptions&) {
+  std::unique_ptr<RedisConnection> conn = pool_.take(address_);
+  if (!conn) {
+    TRY_ASSIGN(conn, RedisConnection::connect(address_));
+  }
+  conn->timeout(std::chrono::seconds(30));
+  std::string_view body(reinterpret_cast<const char*>(message.data()), message.size());
+  TRY(conn->command({"LPUSH", "cwasi:mbox:" + std::string(target), body}));
+  pool_.give(address_, std::move(conn));
+  return abi::kOk;
+}
+
+namespace {
+
+// One worker: serves calls and messages for one function until stopped.
+void redisWorker(const std::string& address, const std::string& fn, Executor& executor,
+                 const std::atomic<bool>& stopping) {
+  std::unique_ptr<RedisConnection> conn;
+  const std::string queue = "cwasi:q:" + fn, mbox = "cwasi:mbox:" + fn;
+  while (!stopping.load()) {
+    if (!conn) {
+      auto c = RedisConnection::connect(address);
+      if (!c.ok()) {
+        CWASI_LOG(kWarn, c.error().message());
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        continue;
+      }
+      conn = std::move(*c);
+    }
+    conn->timeout(std::chrono::seconds(5));
+    // A short BLPOP so that stop() is noticed promptly.
+    auto popped = conn->command({"BLPOP", queue, mbox, "0.2"});
+    if (!popped.ok()) {
+      conn.reset();
+      continue;
+    }
+    Reply& r = *popped;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) continue;  // timed out
+    std::string key(r->element[0]->str, r->element[0]->len);
+    std::string value(r->element[1]->str, r->element[1]->len);
+    if (key == mbox) {
+      SpanSource source({reinterpret_cast<const uint8_t*>(value.data()), value.size()});
+      (void)executor.deliver(fn, source);
+      continue;
+    }
+    std::istringstream note(value);
+    std::string id;
+    uint32_t timeout_ms = 0;
+    uint16_t depth = 0;
+    note >> id >> timeout_ms >> depth;
+    if (id.empty()) continue;
+    auto req = conn->command({"GET", "cwasi:req:" + id});
+    if (!req.ok()) {
+      conn.reset();
+      continue;
+    }
+    (void)conn->command({"DEL", "cwasi:req:" + id});
+    if ((*req)->type != REDIS_REPLY_STRING) continue;  // withdrawn or expired
+    SpanSource source({reinterpret_cast<const uint8_t*>((*req)->str), (*req)->len});
+    CallOptions options;
+    if (timeout_ms > 0) options.deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    options.depth = depth;
+    RedisConnection& c = *conn;
+    auto served = executor.execute(
+        fn, source, options, [&](int32_t status, std::span<const uint8_t> body) -> Result<void> {
+          std::string_view b(reinterpret_cast<const char*>(body.data()), body.size());
+          const std::string ttl = std::to_string(kKeyTtlMs);
+          TRY(c.command({"SET", "cwasi:resp:" + id, b, "PX", ttl}));
+          TRY(c.command({"LPUSH", "cwasi:done:" + id, std::to_string(status)}));
+          TRY(c.command({"PEXPIRE", "cwasi:done:" + id, ttl}));
+          return {};
+        });
+    if (!served.ok()) conn.reset();
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RedisServer>> RedisServer::start(std::string address,
+                                                        std::vector<std::string> functions,
+                                                        int workers, Executor& executor,
+                                                        TransportConfig) {
+  // Fail early, and clearly, when Redis is not there.
+  TRY(RedisConnection::connect(address));
+  auto server = std::unique_ptr<RedisServer>(new RedisServer());
+  RedisServer* s = server.get();
+  for (const auto& fn : functions) {
+    for (int i = 0; i < workers; ++i) {
+      s->threads_.emplace_back(
+          [address, fn, &executor, s] { redisWorker(address, fn, executor, s->stopping_); });
+    }
+  }
+  return server;
+}
+
+RedisServer::~RedisServer() {
+  stopping_.store(true);
+  for (auto& t : threads_) t.join();
+}
+
+}  // namespace cwasi::comm

@@ -1,0 +1,98 @@
+// remote mode: direct TCP between function hosts. Each connection starts with
+// a hello carrying the shared token; the server answers only a good one.
+#include "cwasi/common/log.h"
+#include "stream.h"
+#include "transports.h"
+
+namespace cwasi::comm {
+namespace {
+
+constexpr std::chrono::seconds kHandshakeTimeout{5};
+constexpr size_t kMaxTokenBytes = 1024;
+
+}  // namespace
+
+class TcpConnection : public SocketStream {
+ public:
+  explicit TcpConnection(Fd fd) : SocketStream(fd.get()), fd_(std::move(fd)) {}
+
+  static Result<std::unique_ptr<TcpConnection>> connect(const std::string& endpoint,
+                                                        const TransportConfig& config,
+                                                        net::Deadline deadline) {
+    TRY_ASSIGN(net::Endpoint ep, net::parseEndpoint(endpoint));
+    auto handshake_deadline = std::min(deadline, net::in(kHandshakeTimeout));
+    TRY_ASSIGN(Fd fd, net::connectTcp(ep, handshake_deadline, config.tcp_buffer_bytes));
+    FrameHeader hello;
+    hello.type = FrameType::kHello;
+    hello.payload_len = config.token.size();
+    TRY(net::sendAllv(fd.get(),
+                      {encodeHeader(hello),
+                       {reinterpret_cast<const uint8_t*>(config.token.data()), config.token.size()}},
+                      handshake_deadline));
+    std::array<uint8_t, kFrameHeaderSize> reply;
+    if (!net::recvAll(fd.get(), reply, handshake_deadline).ok()) {
+      return unavailable("remote host " + endpoint + " refused the connection");
+    }
+    TRY_ASSIGN(FrameHeader ok, decodeHeader(reply, 0));
+    if (ok.type != FrameType::kHelloOk) return unavailable("bad handshake from " + endpoint);
+    return std::make_unique<TcpConnection>(std::move(fd));
+  }
+
+ private:
+  Fd fd_;
+};
+
+TcpChannel::TcpChannel(TransportConfig config) : config_(std::move(config)) {}
+TcpChannel::~TcpChannel() = default;
+
+Result<int32_t> TcpChannel::roundTrip(const std::string& endpoint, FrameType type,
+                                      std::string_view target, std::span<const uint8_t> payload,
+                                      PayloadSink* response, const CallOptions& options) {
+  std::unique_ptr<TcpConnection> conn = pool_.take(endpoint);
+  if (conn && net::peerClosed(conn->fd())) conn.reset();  // the host restarted meanwhile
+  if (!conn) {
+    TRY_ASSIGN(conn, TcpConnection::connect(endpoint, config_, options.deadline));
+  }
+  auto status = streamCall(*conn, type, target, payload, response, options, config_.max_payload);
+  if (!status.ok()) return std::move(status).error();
+  pool_.give(endpoint, std::move(conn));
+  return status;
+}
+
+Result<int32_t> TcpChannel::call(const std::string& endpoint, std::string_view target,
+                                 std::span<const uint8_t> request, PayloadSink& response,
+                                 const CallOptions& options) {
+  return roundTrip(endpoint, FrameType::kCall, target, request, &response, options);
+}
+
+Result<int32_t> TcpChannel::send(const std::string& endpoint, std::string_view target,
+                                 std::span<const uint8_t> message, const CallOptions& options) {
+  return roundTrip(endpoint, FrameType::kSend, target, message, nullptr, options);
+}
+
+void serveTcpConnection(int fd, const std::atomic<bool>& stopping, Executor& executor,
+                        const TransportConfig& config) {
+  net::tuneTcp(fd, config.tcp_buffer_bytes);
+  const std::string peer = "tcp peer fd " + std::to_string(fd);
+  auto deadline = net::in(kHandshakeTimeout);
+  std::array<uint8_t, kFrameHeaderSize> hb;
+  if (!net::recvAll(fd, hb, deadline).ok()) return;
+  auto hello = decodeHeader(hb, kMaxTokenBytes);
+  if (!hello.ok()) {
+    CWASI_LOG(kWarn, "rejected " << peer << ": " << hello.error().message());
+    return;
+  }
+  std::vector<uint8_t> token(hello->payload_len);
+  if (!net::recvAll(fd, token, deadline).ok()) return;
+  if (auto auth = checkHello(*hello, token, config.token); !auth.ok()) {
+    CWASI_LOG(kWarn, "rejected " << peer << ": " << auth.error().message());
+    return;  // rejected peers get nothing
+  }
+  FrameHeader ok;
+  ok.type = FrameType::kHelloOk;
+  if (!net::sendAll(fd, encodeHeader(ok), deadline).ok()) return;
+  SocketStream stream(fd);
+  serveFrames(stream, executor, config.max_payload, stopping, peer);
+}
+
+}  // namespace cwasi::comm

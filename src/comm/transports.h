@@ -1,0 +1,154 @@
+// Internal to the comm layer: the channels and servers of each mode.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cwasi/comm/channel.h"
+#include "cwasi/comm/frame.h"
+#include "cwasi/common/fd.h"
+#include "cwasi/common/mutex.h"
+#include "executor.h"
+#include "server.h"
+
+namespace cwasi::comm {
+
+// Settings the transports share.
+struct TransportConfig {
+  std::string token;
+  size_t ring_bytes = 4u << 20;
+  uint64_t max_payload = 1ull << 30;
+  int tcp_buffer_bytes = 4 << 20;
+};
+
+// embedded: the target runs in this process; one copy each way.
+class EmbeddedChannel : public Channel {
+ public:
+  explicit EmbeddedChannel(Executor& executor) : executor_(executor) {}
+  Mode mode() const override { return Mode::kEmbedded; }
+  Result<int32_t> call(const std::string& endpoint, std::string_view target,
+                       std::span<const uint8_t> request, PayloadSink& response,
+                       const CallOptions& options) override;
+  Result<int32_t> send(const std::string& endpoint, std::string_view target,
+                       std::span<const uint8_t> message, const CallOptions& options) override;
+
+ private:
+  Executor& executor_;
+};
+
+// A pool of idle connections per endpoint. Thread-safe.
+template <typename Conn>
+class ConnectionPool {
+ public:
+  std::unique_ptr<Conn> take(const std::string& endpoint) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    auto& idle = idle_[endpoint];
+    if (idle.empty()) return nullptr;
+    auto c = std::move(idle.back());
+    idle.pop_back();
+    return c;
+  }
+  void give(const std::string& endpoint, std::unique_ptr<Conn> c) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    auto& idle = idle_[endpoint];
+    if (idle.size() < kMaxIdle) idle.push_back(std::move(c));
+  }
+
+ private:
+  static constexpr size_t kMaxIdle = 256;
+  Mutex mu_;
+  std::map<std::string, std::vector<std::unique_ptr<Conn>>> idle_ GUARDED_BY(mu_);
+};
+
+// local: shared-memory rings to another process's unix socket.
+class ShmConnection;
+class ShmChannel : public Channel {
+ public:
+  explicit ShmChannel(TransportConfig config);
+  ~ShmChannel() override;
+  Mode mode() const override { return Mode::kLocal; }
+  Result<int32_t> call(const std::string& socket_path, std::string_view target,
+                       std::span<const uint8_t> request, PayloadSink& response,
+                       const CallOptions& options) override;
+  Result<int32_t> send(const std::string& socket_path, std::string_view target,
+                       std::span<const uint8_t> message, const CallOptions& options) override;
+
+ private:
+  Result<int32_t> roundTrip(const std::string& path, FrameType type, std::string_view target,
+                            std::span<const uint8_t> payload, PayloadSink* response,
+                            const CallOptions& options);
+  TransportConfig config_;
+  ConnectionPool<ShmConnection> pool_;
+};
+
+// Serves one accepted unix connection: handshake (peer uid, token, ring
+// memory), then frames through the rings.
+void serveShmConnection(int fd, const std::atomic<bool>& stopping, Executor& executor,
+                        const TransportConfig& config);
+
+// remote: TCP frames.
+class TcpConnection;
+class TcpChannel : public Channel {
+ public:
+  explicit TcpChannel(TransportConfig config);
+  ~TcpChannel() override;
+  Mode mode() const override { return Mode::kRemote; }
+  Result<int32_t> call(const std::string& host_port, std::string_view target,
+                       std::span<const uint8_t> request, PayloadSink& response,
+                       const CallOptions& options) override;
+  Result<int32_t> send(const std::string& host_port, std::string_view target,
+                       std::span<const uint8_t> message, const CallOptions& options) override;
+
+ private:
+  Result<int32_t> roundTrip(const std::string& endpoint, FrameType type, std::string_view target,
+                            std::span<const uint8_t> payload, PayloadSink* response,
+                            const CallOptions& options);
+  TransportConfig config_;
+  ConnectionPool<TcpConnection> pool_;
+};
+
+// Serves one accepted TCP connection: hello (token), then frames.
+void serveTcpConnection(int fd, const std::atomic<bool>& stopping, Executor& executor,
+                        const TransportConfig& config);
+
+// redis (baseline): payloads go through a Redis server — SET the payload,
+// then LPUSH a notification that the target's host BLPOPs; the response comes
+// back the same way.
+class RedisConnection;
+class RedisChannel : public Channel {
+ public:
+  RedisChannel(std::string address, TransportConfig config);
+  ~RedisChannel() override;
+  Mode mode() const override { return Mode::kRedis; }
+  Result<int32_t> call(const std::string& endpoint, std::string_view target,
+                       std::span<const uint8_t> request, PayloadSink& response,
+                       const CallOptions& options) override;
+  Result<int32_t> send(const std::string& endpoint, std::string_view target,
+                       std::span<const uint8_t> message, const CallOptions& options) override;
+
+ private:
+  std::string address_;
+  TransportConfig config_;
+  ConnectionPool<RedisConnection> pool_;
+};
+
+// Workers that take calls and messages for `functions` from Redis.
+class RedisServer {
+ public:
+  static Result<std::unique_ptr<RedisServer>> start(std::string address,
+                                                    std::vector<std::string> functions,
+                                                    int workers_per_function, Executor& executor,
+                                                    TransportConfig config);
+  ~RedisServer();
+
+ private:
+  RedisServer() = default;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace cwasi::comm
