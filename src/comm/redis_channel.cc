@@ -148,11 +148,14 @@ Result<int32_t> RedisChannel::send(const std::string&, std::string_view target,
 
 namespace {
 
-// One worker: serves calls and messages for one function until stopped.
-void redisWorker(const std::string& address, const std::string& fn, Executor& executor,
-                 const std::atomic<bool>& stopping) {
+// One worker: serves calls (or, with `mailbox`, one-way messages) for one
+// function until stopped. Messages have a worker of their own so that calls
+// blocked in cwasi_recv never keep the messages they wait for from arriving.
+void redisWorker(const std::string& address, const std::string& fn, bool mailbox,
+                 Executor& executor, const std::atomic<bool>& stopping) {
   std::unique_ptr<RedisConnection> conn;
   const std::string queue = "cwasi:q:" + fn, mbox = "cwasi:mbox:" + fn;
+  const std::string& key_to_pop = mailbox ? mbox : queue;
   while (!stopping.load()) {
     if (!conn) {
       auto c = RedisConnection::connect(address);
@@ -165,7 +168,7 @@ void redisWorker(const std::string& address, const std::string& fn, Executor& ex
     }
     conn->timeout(std::chrono::seconds(5));
     // A short BLPOP so that stop() is noticed promptly.
-    auto popped = conn->command({"BLPOP", queue, mbox, "0.2"});
+    auto popped = conn->command({"BLPOP", key_to_pop, "0.2"});
     if (!popped.ok()) {
       conn.reset();
       continue;
@@ -221,9 +224,11 @@ Result<std::unique_ptr<RedisServer>> RedisServer::start(std::string address,
   auto server = std::unique_ptr<RedisServer>(new RedisServer());
   RedisServer* s = server.get();
   for (const auto& fn : functions) {
-    for (int i = 0; i < workers; ++i) {
-      s->threads_.emplace_back(
-          [address, fn, &executor, s] { redisWorker(address, fn, executor, s->stopping_); });
+    for (int i = 0; i <= workers; ++i) {
+      const bool mailbox = i == workers;
+      s->threads_.emplace_back([address, fn, mailbox, &executor, s] {
+        redisWorker(address, fn, mailbox, executor, s->stopping_);
+      });
     }
   }
   return server;

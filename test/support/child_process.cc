@@ -1,0 +1,173 @@
+#include "support/child_process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "cwasi/common/net.h"
+#include "cwasi/common/subprocess.h"
+
+extern char** environ;
+
+namespace cwasi::testing {
+
+Result<ChildProcess> ChildProcess::start(const std::vector<std::string>& argv,
+                                         const std::vector<std::pair<std::string, std::string>>& env) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return errnoError("pipe", errno);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; ++e) envs.emplace_back(*e);
+  for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
+  std::vector<char*> envp, args;
+  for (auto& e : envs) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ChildProcess c;
+  int rc = argv[0].find('/') == std::string::npos
+               ? ::posix_spawnp(&c.pid_, args[0], &fa, &attr, args.data(), envp.data())
+               : ::posix_spawn(&c.pid_, args[0], &fa, &attr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  ::close(pipefd[1]);
+  if (rc != 0) {
+    ::close(pipefd[0]);
+    c.pid_ = -1;
+    return errnoError("cannot start " + argv[0], rc);
+  }
+  c.out_fd_ = pipefd[0];
+  return c;
+}
+
+ChildProcess::ChildProcess(ChildProcess&& o) noexcept
+    : pid_(std::exchange(o.pid_, -1)), out_fd_(std::exchange(o.out_fd_, -1)), buffer_(std::move(o.buffer_)) {}
+
+ChildProcess& ChildProcess::operator=(ChildProcess&& o) noexcept {
+  if (this != &o) {
+    this->~ChildProcess();
+    pid_ = std::exchange(o.pid_, -1);
+    out_fd_ = std::exchange(o.out_fd_, -1);
+    buffer_ = std::move(o.buffer_);
+  }
+  return *this;
+}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    int status;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  if (out_fd_ >= 0) ::close(out_fd_);
+  out_fd_ = -1;
+}
+
+std::optional<std::string> ChildProcess::readLine(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto nl = buffer_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = buffer_.substr(0, nl);
+      buffer_.erase(0, nl + 1);
+      return line;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || out_fd_ < 0) return std::nullopt;
+    pollfd p{out_fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::read(out_fd_, buf, sizeof buf);
+    if (n <= 0) return std::nullopt;
+    buffer_.append(buf, static_cast<size_t>(n));
+  }
+}
+
+void ChildProcess::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int ChildProcess::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+      return -1;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+int ChildProcess::stop(std::chrono::milliseconds grace) {
+  signal(SIGCONT);  // in case a test stopped it
+  signal(SIGTERM);
+  int code = wait(grace);
+  if (code == -1 && pid_ > 0) {
+    signal(SIGKILL);
+    code = wait(std::chrono::seconds(5));
+  }
+  return code;
+}
+
+int freePort() {
+  auto fd = net::listenTcp({"127.0.0.1", 0}, nullptr);
+  if (!fd.ok()) return -1;
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  ::getsockname(fd->get(), reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
+}
+
+Result<RedisProcess> RedisProcess::start() {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    int port = freePort();
+    TRY_ASSIGN(ChildProcess p,
+               ChildProcess::start({"redis-server", "--port", std::to_string(port), "--bind",
+                                    "127.0.0.1", "--save", "", "--appendonly", "no",
+                                    "--protected-mode", "no", "--loglevel", "warning"}));
+    std::string address = "127.0.0.1:" + std::to_string(port);
+    // Ready when it answers PING.
+    for (int i = 0; i < 200; ++i) {
+      auto r = runSubprocess({.argv = {"redis-cli", "-p", std::to_string(port), "ping"},
+                              .timeout = std::chrono::seconds(2)});
+      if (r.ok() && r->out.find("PONG") != std::string::npos) {
+        return RedisProcess(std::move(p), address);
+      }
+      if (p.wait(std::chrono::milliseconds(0)) != -1) break;  // it exited: port taken?
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  return unavailable("could not start redis-server");
+}
+
+}  // namespace cwasi::testing

@@ -1,0 +1,60 @@
+// A long-running child process for tests: a `cwasi serve` host, a Redis
+// server. Started with its stdout on a pipe (to read its ready line), stopped
+// — and always reaped — by its owner.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cwasi/common/result.h"
+
+namespace cwasi::testing {
+
+class ChildProcess {
+ public:
+  // Starts argv (argv[0] searched in PATH when it has no '/').
+  static Result<ChildProcess> start(const std::vector<std::string>& argv,
+                                    const std::vector<std::pair<std::string, std::string>>& env = {});
+  ChildProcess(ChildProcess&& o) noexcept;
+  ChildProcess& operator=(ChildProcess&& o) noexcept;
+  ~ChildProcess();  // SIGKILL + reap if still running
+
+  // The next line of stdout (without '\n'), or nullopt at EOF / timeout.
+  std::optional<std::string> readLine(std::chrono::milliseconds timeout);
+  void signal(int sig);
+  // Waits for exit; returns the exit code (128+signal when killed), or -1 on timeout.
+  int wait(std::chrono::milliseconds timeout);
+  // SIGTERM, then SIGKILL after `grace`. Returns the exit code as wait().
+  int stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  pid_t pid() const { return pid_; }
+  bool running() const { return pid_ > 0; }
+
+ private:
+  ChildProcess() = default;
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string buffer_;
+};
+
+// A free TCP port on 127.0.0.1 at the time of asking.
+int freePort();
+
+// A Redis server on a free loopback port, with no persistence, stopped with
+// its owner.
+class RedisProcess {
+ public:
+  static Result<RedisProcess> start();
+  const std::string& address() const { return address_; }
+
+ private:
+  explicit RedisProcess(ChildProcess p, std::string addr)
+      : process_(std::move(p)), address_(std::move(addr)) {}
+  ChildProcess process_;
+  std::string address_;
+};
+
+}  // namespace cwasi::testing
