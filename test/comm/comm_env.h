@@ -14,10 +14,13 @@
 #include <vector>
 
 #include "cwasi/comm/function_host.h"
-#include "support/child_process.h"
+#include "cwasi/testbed/child_process.h"
 #include "support/wasi_test.h"
 
 namespace cwasi::testing {
+
+using testbed::ChildProcess;
+using testbed::RedisProcess;
 
 inline constexpr const char* kToken = "test-token-123";
 inline constexpr size_t kRingBytes = 64 * 1024;

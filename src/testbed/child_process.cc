@@ -1,4 +1,4 @@
-#include "support/child_process.h"
+#include "cwasi/testbed/child_process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 
 extern char** environ;
 
-namespace cwasi::testing {
+namespace cwasi::testbed {
 
 Result<ChildProcess> ChildProcess::start(const std::vector<std::string>& argv,
                                          const std::vector<std::pair<std::string, std::string>>& env) {
@@ -170,4 +170,4 @@ Result<RedisProcess> RedisProcess::start() {
   return unavailable("could not start redis-server");
 }
 
-}  // namespace cwasi::testing
+}  // namespace cwasi::testbed

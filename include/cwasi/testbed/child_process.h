@@ -1,4 +1,5 @@
-// A long-running child process for tests: a `cwasi serve` host, a Redis
+// Testbed (for tests and benchmarks, not the product): a long-running child
+// process — a `cwasi serve` host, a Redis
 // server. Started with its stdout on a pipe (to read its ready line), stopped
 // — and always reaped — by its owner.
 #pragma once
@@ -12,7 +13,7 @@
 
 #include "cwasi/common/result.h"
 
-namespace cwasi::testing {
+namespace cwasi::testbed {
 
 class ChildProcess {
  public:
@@ -57,4 +58,4 @@ class RedisProcess {
   std::string address_;
 };
 
-}  // namespace cwasi::testing
+}  // namespace cwasi::testbed
