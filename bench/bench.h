@@ -16,6 +16,11 @@ struct BenchOptions {
 // whole-process `cwasi run` vs Node's WASI vs the native binary.
 int runtimeBench(const BenchOptions& options);
 
+// Every mode (embedded, local, remote over loopback and across network
+// namespaces, redis) side by side: A→B payloads of 2–100 MB, round trips,
+// fan-out/fan-in, next to memcpy.
+int commBench(const BenchOptions& options);
+
 // Parses "SUBCOMMAND [--quick] [--out DIR]" and runs it.
 int benchMain(const std::vector<std::string>& args);
 

@@ -3,7 +3,8 @@
 // then calls TARGET ITERATIONS times, timing each call from inside the guest
 // (so the numbers hold the transfer, the callee's fresh instance and its
 // work, not A's own start-up). kind c: TARGET answers the checksum (16 bytes)
-// and it must match; kind e: TARGET echoes the payload and it must match.
+// and it must match; kind e: TARGET echoes the payload and it must match;
+// kind s: TARGET answers the length it got (8 bytes).
 // Response: i32 status, u32 count, then count u64 durations in ns.
 #include <cwasi.h>
 #include <stdio.h>
@@ -44,6 +45,8 @@ static int32_t handle(const uint8_t* req, uint32_t len) {
     int ok = st == CWASI_OK;
     if (ok && kind == 'c') {
       ok = resp_len == 16 && cw_get64(resp) == size && cw_get64(resp + 8) == expected;
+    } else if (ok && kind == 's') {
+      ok = resp_len == 8 && cw_get64(resp) == size;
     } else if (ok && kind == 'e') {
       ok = resp_len == size && memcmp(resp, payload, size) == 0;
     }

@@ -111,26 +111,31 @@ struct FunctionHost::Impl : HostCore {
       TRY(request.drain());
       return respond(abi::kErrUnavailable, text(instance.error().message()));
     }
+    return runReactor(*fn, **instance, request, respond);
+  }
+
+  Result<void> runReactor(const LoadedFunction& fn, runtime::Instance& instance,
+                          PayloadSource& request, const Respond& respond) {
     if (request.size() > UINT32_MAX) {
       TRY(request.drain());
       return respond(abi::kErrTooLarge, text("request larger than 4 GiB"));
     }
     const auto len = static_cast<uint32_t>(request.size());
-    auto ptr = (*instance)->allocate(len);
+    auto ptr = instance.allocate(len);
     if (!ptr.ok()) {
       TRY(request.drain());
       return respond(failureStatus(ptr.error()), text(ptr.error().message()));
     }
-    auto dst = (*instance)->memory().slice(*ptr, len);
+    auto dst = instance.memory().slice(*ptr, len);
     if (!dst.ok()) {
       TRY(request.drain());
       return respond(abi::kErrInternal, text(dst.error().message()));
     }
     TRY(request.readInto(*dst));
-    auto response = (*instance)->handleAt(*ptr, len);
+    auto response = instance.handleAt(*ptr, len);
     if (!response.ok()) {
       return respond(failureStatus(response.error()),
-                     text(fn->name + ": " + response.error().message()));
+                     text(fn.name + ": " + response.error().message()));
     }
     return respond(response->status == 0 ? abi::kOk : abi::kErrFunctionFailed, response->body);
   }
@@ -197,6 +202,7 @@ struct FunctionHost::Impl : HostCore {
     if (counted) stats.bytes_in[m].fetch_add(counted->bytes, std::memory_order_relaxed);
     if (!status.ok()) {
       stats.failures[m].fetch_add(1, std::memory_order_relaxed);
+      resolver->routeFailed(target, *r);
       CWASI_LOG(kDebug, modeName(r->mode) << " call to " << target
                                           << " failed: " << status.error().message());
       return abiStatusFor(status.error());

@@ -55,6 +55,25 @@ void NodeRegistry::withdraw(const std::string& name) {
 }
 
 std::optional<RegistryEntry> NodeRegistry::lookup(const std::string& name) {
+  constexpr auto kTtl = std::chrono::seconds(1);
+  auto now = std::chrono::steady_clock::now();
+  {
+    MutexLock lock(mu_);
+    auto it = cache_.find(name);
+    if (it != cache_.end() && now - it->second.at < kTtl) return it->second.entry;
+  }
+  auto entry = read(name);
+  MutexLock lock(mu_);
+  cache_[name] = {entry, now};
+  return entry;
+}
+
+void NodeRegistry::invalidate(const std::string& name) {
+  MutexLock lock(mu_);
+  cache_.erase(name);
+}
+
+std::optional<RegistryEntry> NodeRegistry::read(const std::string& name) {
   if (!validName(name)) return std::nullopt;
   fs::path file = dir_ / (name + ".json");
   auto bytes = readFile(file);
@@ -97,6 +116,9 @@ Result<std::map<std::string, std::string>> ClusterMap::parse(std::string_view te
 }
 
 void ClusterMap::reloadIfChanged() {
+  auto now = std::chrono::steady_clock::now();
+  if (loaded_ && now - checked_ < std::chrono::milliseconds(250)) return;
+  checked_ = now;
   std::error_code ec;
   auto mtime = fs::last_write_time(file_, ec);
   if (ec || (loaded_ && mtime == loaded_mtime_)) return;
@@ -127,6 +149,10 @@ LocalityResolver::LocalityResolver(LocalLookup local, NodeRegistry* registry, Cl
       cluster_(cluster),
       policy_(policy),
       stats_(stats) {}
+
+void LocalityResolver::routeFailed(std::string_view target, const Route& route) {
+  if (route.mode == Mode::kLocal && registry_ != nullptr) registry_->invalidate(std::string(target));
+}
 
 Result<Route> LocalityResolver::resolve(std::string_view target, std::string_view caller_domain) {
   const std::string name(target);

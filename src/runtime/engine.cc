@@ -232,9 +232,12 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineConfig config) {
     wasmtime_pooling_allocation_config_total_memories_set(pool, config.max_instances);
     wasmtime_pooling_allocation_config_total_tables_set(pool, config.max_instances);
     wasmtime_pooling_allocation_config_max_memory_size_set(pool, config.max_memory_bytes);
-    // Keep the first pages of each freed slot resident (memset instead of
-    // madvise) and a few warm slots: cheaper back-to-back instantiation.
-    wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, 1u << 20);
+    // Keep the first pages of each freed slot resident (zeroed with memset
+    // instead of returned to the kernel) and a few warm slots: the next
+    // instance reuses them without page faults — most of the cost of moving
+    // megabytes into a fresh instance.
+    wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool,
+                                                                        config.keep_resident_bytes);
     wasmtime_pooling_allocation_config_max_unused_warm_slots_set(pool, 16);
     wasmtime_pooling_allocation_strategy_set(wc, pool);
     wasmtime_pooling_allocation_config_delete(pool);

@@ -1,5 +1,6 @@
 #include "cwasi/runtime/instance.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -151,6 +152,31 @@ std::optional<wasmtime_func_t> exportedFunc(wasmtime_context_t* ctx,
   return item.of.func;
 }
 
+// Fresh instances fault in every page they touch; a payload of megabytes
+// costs hundreds of faults per megabyte. Transparent huge pages (where the
+// system offers them on request) cut that 512-fold. Best effort: errors are
+// ignored.
+void adviseHugePages(uint8_t* base, uint64_t limit) {
+  constexpr uintptr_t kHuge = 2u << 20;
+  auto start = (reinterpret_cast<uintptr_t>(base) + kHuge - 1) & ~(kHuge - 1);
+  auto end = (reinterpret_cast<uintptr_t>(base) + limit) & ~(kHuge - 1);
+  if (end > start) ::madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);
+}
+
+// Populates the pages of a large fresh buffer with one system call instead of
+// a page fault per 4 KiB as the host copies into it (Linux >= 5.14; older
+// kernels refuse and the copy faults as usual).
+void prefault(std::span<uint8_t> range) {
+  constexpr size_t kMinBytes = 256u << 10;
+  if (range.size() < kMinBytes) return;
+  const uintptr_t page = 4096;
+  auto start = (reinterpret_cast<uintptr_t>(range.data()) + page - 1) & ~(page - 1);
+  auto end = (reinterpret_cast<uintptr_t>(range.data()) + range.size()) & ~(page - 1);
+#ifdef MADV_POPULATE_WRITE
+  if (end > start) ::madvise(reinterpret_cast<void*>(start), end - start, MADV_POPULATE_WRITE);
+#endif
+}
+
 }  // namespace
 
 GuestMemory HostCall::memory() { return instance_.memory(); }
@@ -281,7 +307,10 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& engine,
 
   wasmtime_extern_t mem_item;
   if (wasmtime_instance_export_get(ctx, &impl->instance, "memory", 6, &mem_item)) {
-    if (mem_item.kind == WASMTIME_EXTERN_MEMORY) impl->memory = mem_item.of.memory;
+    if (mem_item.kind == WASMTIME_EXTERN_MEMORY) {
+      impl->memory = mem_item.of.memory;
+      adviseHugePages(wasmtime_memory_data(ctx, &*impl->memory), impl->memory_limit);
+    }
   }
   impl->start_fn = exportedFunc(ctx, impl->instance, "_start");
   impl->alloc_fn = exportedFunc(ctx, impl->instance, abi::kAllocExport);
@@ -334,7 +363,8 @@ Result<uint32_t> Instance::allocate(uint32_t size) {
   if (ptr == 0) return resourceExhausted("cwasi_alloc(" + std::to_string(size) + ") returned NULL");
   // The guest's allocator answers for its own pointer, but the host still
   // refuses to write where the guest has no memory.
-  TRY(memory().slice(ptr, size));
+  TRY_ASSIGN(std::span<uint8_t> buffer, memory().slice(ptr, size));
+  prefault(buffer);  // the host is about to fill it
   return ptr;
 }
 

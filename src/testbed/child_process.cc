@@ -5,7 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,19 +25,8 @@ Result<ChildProcess> ChildProcess::start(const std::vector<std::string>& argv,
                                          const std::vector<std::pair<std::string, std::string>>& env) {
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return errnoError("pipe", errno);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // Everything the child needs is prepared before fork: after it, only
+  // async-signal-safe calls.
   std::vector<std::string> envs;
   for (char** e = environ; *e; ++e) envs.emplace_back(*e);
   for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
@@ -46,18 +35,34 @@ Result<ChildProcess> ChildProcess::start(const std::vector<std::string>& argv,
   envp.push_back(nullptr);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  ChildProcess c;
-  int rc = argv[0].find('/') == std::string::npos
-               ? ::posix_spawnp(&c.pid_, args[0], &fa, &attr, args.data(), envp.data())
-               : ::posix_spawn(&c.pid_, args[0], &fa, &attr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  ::close(pipefd[1]);
-  if (rc != 0) {
+  const bool search = argv[0].find('/') == std::string::npos;
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
     ::close(pipefd[0]);
-    c.pid_ = -1;
-    return errnoError("cannot start " + argv[0], rc);
+    ::close(pipefd[1]);
+    return errnoError("fork", errno);
   }
+  if (pid == 0) {
+    // Killed if the thread that started it goes away (a crashed test never
+    // leaves servers behind holding its output pipes).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::signal(SIGPIPE, SIG_DFL);
+    ::dup2(pipefd[1], 1);
+    if (search) {
+      ::execvpe(args[0], args.data(), envp.data());
+    } else {
+      ::execve(args[0], args.data(), envp.data());
+    }
+    _exit(127);
+  }
+  ::close(pipefd[1]);
+  ChildProcess c;
+  c.pid_ = pid;
   c.out_fd_ = pipefd[0];
   return c;
 }

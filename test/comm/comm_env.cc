@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <fstream>
 
 namespace cwasi::testing {
 namespace {
@@ -20,19 +19,27 @@ std::vector<std::pair<std::string, std::string>> callerFunctions() {
 }  // namespace
 
 uint64_t checksum(std::string_view s) {
+  // The same function as functions/comm/checksum.h, written again on the
+  // host so that the two are checked against each other.
   const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  uint64_t n = s.size(), a = 1, b = 0, i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    a += w;
-    b += a;
+  const uint64_t n = s.size();
+  uint64_t a[4] = {1, 2, 3, 4}, b[4] = {0, 0, 0, 0};
+  uint64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    for (int l = 0; l < 4; ++l) {
+      uint64_t w;
+      std::memcpy(&w, p + i + 8 * l, 8);
+      a[l] += w;
+      b[l] += a[l];
+    }
   }
+  uint64_t fa = a[0] ^ (a[1] << 1) ^ (a[2] << 2) ^ (a[3] << 3);
+  uint64_t fb = b[0] + 3 * b[1] + 5 * b[2] + 7 * b[3];
   for (; i < n; ++i) {
-    a += p[i];
-    b += a;
+    fa += p[i];
+    fb += fa;
   }
-  return (b << 1) ^ a ^ n;
+  return (fb << 1) ^ fa ^ n;
 }
 
 std::string pattern(size_t size, uint32_t seed) {
@@ -42,92 +49,47 @@ std::string pattern(size_t size, uint32_t seed) {
 }
 
 const std::string& redisAddress() {
-  static RedisProcess* redis = [] {
+  // A function-local static: destroyed (and the server killed) at exit, so it
+  // never outlives the test process holding its output pipes.
+  static RedisProcess redis = [] {
     auto r = RedisProcess::start();
     if (!r.ok()) {
       ADD_FAILURE() << r.error().toString();
       std::abort();
     }
-    return new RedisProcess(std::move(*r));  // lives (and is killed) with the test process
+    return std::move(*r);
   }();
-  return redis->address();
+  return redis.address();
 }
 
 std::unique_ptr<CommEnv> CommEnv::create(comm::Mode mode) {
   auto env = std::unique_ptr<CommEnv>(new CommEnv(mode));
-  comm::HostConfig a;
-  a.engine.max_instances = 256;
-  a.ring_bytes = kRingBytes;
-  a.default_timeout = std::chrono::seconds(60);
-  for (const auto& [name, fn] : callerFunctions()) a.functions.push_back({name, functionPath(fn), "default", {}});
-
-  if (mode == comm::Mode::kEmbedded) {
-    for (const auto& [name, fn] : targetFunctions()) a.functions.push_back({name, functionPath(fn), "default", {}});
-    a.policy = comm::ModePolicy::kEmbedded;
-  } else {
-    std::vector<std::string> argv = {binPath("cwasi").string(), "serve", "--ring-kb",
-                                     std::to_string(kRingBytes / 1024)};
-    for (const auto& [name, fn] : targetFunctions()) {
-      argv.push_back("--function");
-      argv.push_back(name + "=" + functionPath(fn).string());
-    }
-    if (mode == comm::Mode::kLocal) {
-      argv.insert(argv.end(), {"--runtime-dir", (env->dir_ / "rt").string()});
-      a.runtime_dir = env->dir_ / "rt";
-      a.policy = comm::ModePolicy::kLocal;
-    } else if (mode == comm::Mode::kRemote) {
-      argv.insert(argv.end(), {"--listen", "127.0.0.1:0", "--token", kToken});
-      a.cluster_file = env->dir_ / "cluster.json";
-      a.token = kToken;
-      a.policy = comm::ModePolicy::kRemote;
-    } else {
-      argv.insert(argv.end(), {"--redis", redisAddress()});
-      a.redis = redisAddress();
-      a.policy = comm::ModePolicy::kRedis;
-    }
-    auto peer = ChildProcess::start(argv, {{"CWASI_CACHE_DIR", (env->dir_ / "cache").string()}});
-    if (!peer.ok()) {
-      ADD_FAILURE() << peer.error().toString();
-      return nullptr;
-    }
-    env->peer_.emplace(std::move(*peer));
-    auto line = env->peer_->readLine(std::chrono::seconds(60));
-    if (!line || line->rfind("cwasi serve: ready", 0) != 0) {
-      ADD_FAILURE() << "target host did not start: " << line.value_or("<nothing>");
-      return nullptr;
-    }
-    if (mode == comm::Mode::kRemote) {
-      auto at = line->find("tcp=");
-      std::string addr = line->substr(at + 4, line->find(' ', at) - at - 4);
-      std::ofstream cluster(a.cluster_file);
-      cluster << "{\"functions\": {";
-      bool first = true;
-      for (const auto& [name, fn] : targetFunctions()) {
-        cluster << (first ? "" : ", ") << "\"" << name << "\": \"" << addr << "\"";
-        first = false;
-      }
-      cluster << "}}";
-    }
-  }
-  auto host = comm::FunctionHost::start(std::move(a));
-  if (!host.ok()) {
-    ADD_FAILURE() << host.error().toString();
+  testbed::HostPairOptions o;
+  o.mode = mode;
+  o.cwasi_binary = binPath("cwasi");
+  for (const auto& [name, fn] : callerFunctions()) o.caller_functions.emplace_back(name, functionPath(fn));
+  for (const auto& [name, fn] : targetFunctions()) o.target_functions.emplace_back(name, functionPath(fn));
+  o.work_dir = env->dir_.path();
+  o.ring_bytes = kRingBytes;
+  o.token = kToken;
+  if (mode == comm::Mode::kRedis) o.redis = redisAddress();
+  auto pair = testbed::HostPair::create(o);
+  if (!pair.ok()) {
+    ADD_FAILURE() << pair.error().toString();
     return nullptr;
   }
-  env->caller_ = std::move(*host);
+  env->pair_ = std::move(*pair);
   return env;
 }
 
 CommEnv::~CommEnv() {
-  caller_.reset();
-  if (peer_ && peer_->running()) {
-    int code = peer_->stop();
-    EXPECT_EQ(code, 0) << "target host did not stop cleanly";
+  if (peer() && peer()->running()) {
+    EXPECT_EQ(pair_->stopTarget(), 0) << "target host did not stop cleanly";
   }
 }
 
 CallOutcome CommEnv::invoke(const std::string& name, std::string_view request) {
-  auto r = caller_->invoke(name, {reinterpret_cast<const uint8_t*>(request.data()), request.size()});
+  auto r = caller().invoke(name, {reinterpret_cast<const uint8_t*>(request.data()), request.size()});
   if (!r.ok()) {
     ADD_FAILURE() << r.error().toString();
     return {};

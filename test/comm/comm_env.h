@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "cwasi/comm/function_host.h"
-#include "cwasi/testbed/child_process.h"
+#include "cwasi/testbed/host_pair.h"
 #include "support/wasi_test.h"
 
 namespace cwasi::testing {
@@ -39,9 +39,9 @@ class CommEnv {
   ~CommEnv();
 
   comm::Mode mode() const { return mode_; }
-  comm::FunctionHost& caller() { return *caller_; }
+  comm::FunctionHost& caller() { return pair_->caller(); }
   // The target host process (null in embedded mode).
-  ChildProcess* peer() { return peer_ ? &*peer_ : nullptr; }
+  ChildProcess* peer() { return pair_->target(); }
 
   // Runs the `caller` function with "<op> <arg>\n<payload>": its status and body.
   CallOutcome drive(char op, const std::string& arg, std::string_view payload = {});
@@ -52,8 +52,7 @@ class CommEnv {
   CommEnv(comm::Mode mode) : mode_(mode) {}
   comm::Mode mode_;
   TempDir dir_;
-  std::optional<ChildProcess> peer_;
-  std::unique_ptr<comm::FunctionHost> caller_;
+  std::unique_ptr<testbed::HostPair> pair_;
 };
 
 // The shared Redis server of this test process (started on first use).

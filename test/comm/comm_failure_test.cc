@@ -402,7 +402,7 @@ TEST(Resolver, ClusterMapIsReloadedWhenItChanges) {
   testing::writeText(dir / "c.json", R"({"functions": {"a": "h1:1"}})");
   ClusterMap map(dir / "c.json");
   EXPECT_EQ(map.lookup("a").value_or(""), "h1:1");
-  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   testing::writeText(dir / "c.json", R"({"functions": {"a": "h2:2", "b": "h3:3"}})");
   std::filesystem::last_write_time(dir / "c.json",
                                    std::filesystem::file_time_type::clock::now() +

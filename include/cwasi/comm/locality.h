@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <array>
+#include <chrono>
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -59,20 +60,30 @@ class NodeRegistry {
   // Removes the entry for `name` if this process published it.
   void withdraw(const std::string& name);
   // The live entry for `name`; a stale one (its process is gone) is removed
-  // and reported as absent.
-  std::optional<RegistryEntry> lookup(const std::string& name);
+  // and reported as absent. Answers come from a cache for up to a second
+  // (checking a process costs more than a local call).
+  std::optional<RegistryEntry> lookup(const std::string& name) EXCLUDES(mu_);
+  // Forgets the cached answer for `name` (after a call to it failed).
+  void invalidate(const std::string& name) EXCLUDES(mu_);
 
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
+  std::optional<RegistryEntry> read(const std::string& name);
+  struct Cached {
+    std::optional<RegistryEntry> entry;
+    std::chrono::steady_clock::time_point at;
+  };
   std::filesystem::path dir_;
+  Mutex mu_;
+  std::map<std::string, Cached> cache_ GUARDED_BY(mu_);
 };
 
 // The start time of a process, or 0 if it does not exist.
 uint64_t processStartTime(pid_t pid);
 
 // The cluster map: {"functions": {"name": "host:port", ...}}. Re-read when the
-// file changes. Thread-safe.
+// file changes (looked at no more than every 250 ms). Thread-safe.
 class ClusterMap {
  public:
   explicit ClusterMap(std::filesystem::path file) : file_(std::move(file)) {}
@@ -86,6 +97,7 @@ class ClusterMap {
   Mutex mu_;
   std::map<std::string, std::string> map_ GUARDED_BY(mu_);
   std::filesystem::file_time_type loaded_mtime_ GUARDED_BY(mu_){};
+  std::chrono::steady_clock::time_point checked_ GUARDED_BY(mu_){};
   bool loaded_ GUARDED_BY(mu_) = false;
 };
 
@@ -103,6 +115,9 @@ class LocalityResolver {
   // source knows it (under the policy), PermissionDenied when only an
   // embedding across trust domains would reach it.
   Result<Route> resolve(std::string_view target, std::string_view caller_domain);
+  // Tells the resolver that `route` to `target` just failed at the transport
+  // level, so that the next resolution looks again.
+  void routeFailed(std::string_view target, const Route& route);
 
   ModePolicy policy() const { return policy_; }
 

@@ -25,6 +25,10 @@ struct EngineConfig {
   // Largest linear memory any instance may reach; per-invocation limits can
   // only lower it. At most 4 GiB (wasm32).
   uint64_t max_memory_bytes = 4ull << 30;
+  // Bytes of each freed instance slot kept resident for the next instance
+  // (zeroed rather than returned to the kernel). Up to max_unused_warm_slots
+  // (16) slots hold this much each.
+  size_t keep_resident_bytes = 16u << 20;
   // How often the epoch advances: the resolution of deadlines and
   // cancellation. 0 starts no ticker thread: then only interrupt() advances it,
   // and invocations cannot have a timeout.

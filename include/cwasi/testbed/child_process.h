@@ -17,7 +17,9 @@ namespace cwasi::testbed {
 
 class ChildProcess {
  public:
-  // Starts argv (argv[0] searched in PATH when it has no '/').
+  // Starts argv (argv[0] searched in PATH when it has no '/'). The child is
+  // killed when the calling thread exits: start children from a thread that
+  // outlives them.
   static Result<ChildProcess> start(const std::vector<std::string>& argv,
                                     const std::vector<std::pair<std::string, std::string>>& env = {});
   ChildProcess(ChildProcess&& o) noexcept;
@@ -50,6 +52,7 @@ class RedisProcess {
  public:
   static Result<RedisProcess> start();
   const std::string& address() const { return address_; }
+  pid_t pid() const { return process_.pid(); }
 
  private:
   explicit RedisProcess(ChildProcess p, std::string addr)
