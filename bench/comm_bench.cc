@@ -249,7 +249,7 @@ int commBench(const BenchOptions& o) {
       return true;
     };
     for (uint64_t size : sizes) {
-      if (!measure("A→B, B checksums and replies", size, 1,
+      if (!measure("A→B: B checksums and replies", size, 1,
                    [&] { return guestTimedCalls(host, 'c', "checksum", size, itersFor(size)); })) {
         return 1;
       }
@@ -345,7 +345,7 @@ int commBench(const BenchOptions& o) {
     return -1.0;
   };
   const std::string xfer = "A→B transfer only (B answers the length)";
-  const std::string chk = "A→B, B checksums and replies";
+  const std::string chk = "A→B: B checksums and replies";
   md << "\n## Goals\n\n";
   auto goal = [&](const std::string& what, double value_us, double limit_us) {
     md << "- " << what << ": " << formatUs(value_us) << " (goal " << formatUs(limit_us) << ") — "
@@ -369,22 +369,26 @@ int commBench(const BenchOptions& o) {
     fs::create_directories(o.out_dir);
     std::ofstream(o.out_dir / "comm.md") << md.str();
     std::ofstream(o.out_dir / "comm.csv") << csv.str();
-    // Plot: p50 latency against payload size, one line per mode.
-    std::ofstream gp(o.out_dir / "comm.gnuplot");
-    gp << "set terminal svg size 900,560 dynamic\nset output '" << (o.out_dir / "comm.svg").string()
-       << "'\nset title 'A→B, B checksums and replies: p50 latency'\nset xlabel 'payload (MB)'\n"
-       << "set ylabel 'ms (log)'\nset logscale y\nset key top left\nset grid\n"
-       << "set datafile separator ','\nplot ";
-    bool first = true;
-    for (const auto& setup : setups) {
-      gp << (first ? "" : ", ") << "'" << (o.out_dir / "comm.csv").string()
-         << "' using ($2/1048576):(strcol(4) eq '" << setup.label << "' && strcol(1) eq '" << chk
-         << "' ? $6/1000 : 1/0) with linespoints title '" << setup.label << "'";
-      first = false;
+    // Plot: p50 latency against payload size, one line per mode, from a
+    // plain table (one row per size, one column per mode, then memcpy).
+    std::ofstream dat(o.out_dir / "comm_plot.dat");
+    for (uint64_t size : sizes) {
+      dat << size / kMB;
+      for (const auto& setup : setups) dat << " " << p50(chk, setup.label, size) / 1000;
+      dat << " " << memcpyFresh(size) / 1000 << "\n";
     }
-    gp << ", '" << (o.out_dir / "comm.csv").string()
-       << "' using ($2/1048576):(strcol(1) eq 'memcpy fresh pages' ? $6/1000 : 1/0) with "
-          "linespoints dashtype 2 title 'memcpy (fresh pages)'\n";
+    dat.close();
+    std::ofstream gp(o.out_dir / "comm.gnuplot");
+    gp << "set terminal png size 1000,600\nset output '" << (o.out_dir / "comm.png").string()
+       << "'\nset title 'A→B: B checksums and replies — p50 latency by mode'\n"
+       << "set xlabel 'payload (MB)'\nset ylabel 'ms (log scale)'\nset logscale y\n"
+       << "set key top left\nset grid\nplot ";
+    for (size_t i = 0; i < setups.size(); ++i) {
+      gp << "'" << (o.out_dir / "comm_plot.dat").string() << "' using 1:" << i + 2
+         << " with linespoints lw 2 title '" << setups[i].label << "', ";
+    }
+    gp << "'" << (o.out_dir / "comm_plot.dat").string() << "' using 1:" << setups.size() + 2
+       << " with linespoints dashtype 2 title 'memcpy into fresh pages'\n";
     gp.close();
     auto plotted = runSubprocess({.argv = {"gnuplot", (o.out_dir / "comm.gnuplot").string()}});
     if (!plotted.ok() || plotted->exit_code != 0) {

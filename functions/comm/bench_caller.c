@@ -35,6 +35,16 @@ static int32_t handle(const uint8_t* req, uint32_t len) {
   out = malloc(8 + 8 * iterations);
   int32_t status = 0;
   uint32_t done = 0;
+  // One untimed call first: connections, rings and warm instance slots are
+  // set up once in a running system, not per call.
+  {
+    uint8_t* resp = NULL;
+    uint32_t resp_len = 0;
+    status = cwasi_call(target, (uint32_t)strlen(target), payload, (uint32_t)size, 0, &resp,
+                        &resp_len);
+    free(resp);
+    if (status != CWASI_OK) iterations = 0;
+  }
   for (; done < iterations; ++done) {
     uint8_t* resp = NULL;
     uint32_t resp_len = 0;

@@ -22,7 +22,10 @@ struct TransportConfig {
   std::string token;
   size_t ring_bytes = 4u << 20;
   uint64_t max_payload = 1ull << 30;
-  int tcp_buffer_bytes = 4 << 20;
+  // 0 leaves TCP buffer sizes to the kernel: Linux autotuning grows them to
+  // tcp_rmem/tcp_wmem max (megabytes), faster than any fixed size here
+  // (measured: 2 MB calls 450 us autotuned vs 606 us with 4 MiB fixed).
+  int tcp_buffer_bytes = 0;
 };
 
 // embedded: the target runs in this process; one copy each way.
