@@ -259,8 +259,8 @@ Result<std::unique_ptr<FunctionHost>> FunctionHost::start(HostConfig config) {
 
   Impl* host = impl.get();
   impl->channels[static_cast<int>(Mode::kEmbedded)] = std::make_unique<EmbeddedChannel>(*host);
-  impl->channels[static_cast<int>(Mode::kLocal)] = std::make_unique<ShmChannel>(impl->transport);
-  impl->channels[static_cast<int>(Mode::kRemote)] = std::make_unique<TcpChannel>(impl->transport);
+  impl->channels[static_cast<int>(Mode::kLocal)] = makeShmChannel(impl->transport);
+  impl->channels[static_cast<int>(Mode::kRemote)] = makeTcpChannel(impl->transport);
   if (!config.redis.empty()) {
     impl->channels[static_cast<int>(Mode::kRedis)] =
         std::make_unique<RedisChannel>(config.redis, impl->transport);

@@ -47,6 +47,12 @@ class GuestSink : public PayloadSink {
   std::optional<Error> fatal_;
 };
 
+// Answers the guest with `status`.
+Result<void> reply(HostCall& call, int32_t status) {
+  call.setI32(0, status);
+  return {};
+}
+
 CallContext* contextOf(HostCall& call) {
   return dynamic_cast<CallContext*>(call.instance().context().host_data);
 }
@@ -77,68 +83,52 @@ Result<int32_t> finish(HostCall& call, int32_t status, const GuestSink& sink, ui
 // cwasi.call(target, target_len, req, req_len, timeout_ms, resp_ptr_out, resp_len_out) -> status
 Result<void> guestCall(HostCall& call) {
   CallContext* ctx = contextOf(call);
-  if (ctx == nullptr) {
-    call.setI32(0, abi::kErrUnsupported);
-    return {};
-  }
+  if (ctx == nullptr) return reply(call, abi::kErrUnsupported);
   auto mem = call.memory();
   auto target = mem.string(call.argU32(0), call.argU32(1));
   auto request = mem.slice(call.argU32(2), call.argU32(3));
   const uint32_t ptr_out = call.argU32(5), len_out = call.argU32(6);
   if (!target.ok() || !request.ok() || !mem.slice(ptr_out, 4).ok() ||
       !mem.slice(len_out, 4).ok() || !validName(*target)) {
-    call.setI32(0, abi::kErrInvalidArgument);
-    return {};
+    return reply(call, abi::kErrInvalidArgument);
   }
   if (ctx->depth + 1 > kMaxCallDepth) {
-    call.setI32(0, abi::kErrUnavailable);
-    return {};
+    return reply(call, abi::kErrUnavailable);
   }
   GuestSink sink(call.instance());
   int32_t status = ctx->host->routeCall(*target, *request, sink, ctx->trust_domain,
                                         optionsFor(*ctx, call.argU32(4)));
   TRY_ASSIGN(int32_t final_status, finish(call, status, sink, ptr_out, len_out));
-  call.setI32(0, final_status);
-  return {};
+  return reply(call, final_status);
 }
 
 // cwasi.send(target, target_len, payload, payload_len) -> status
 Result<void> guestSend(HostCall& call) {
   CallContext* ctx = contextOf(call);
-  if (ctx == nullptr) {
-    call.setI32(0, abi::kErrUnsupported);
-    return {};
-  }
+  if (ctx == nullptr) return reply(call, abi::kErrUnsupported);
   auto mem = call.memory();
   auto target = mem.string(call.argU32(0), call.argU32(1));
   auto payload = mem.slice(call.argU32(2), call.argU32(3));
   if (!target.ok() || !payload.ok() || !validName(*target)) {
-    call.setI32(0, abi::kErrInvalidArgument);
-    return {};
+    return reply(call, abi::kErrInvalidArgument);
   }
-  call.setI32(0, ctx->host->routeSend(*target, *payload, ctx->trust_domain, optionsFor(*ctx, 0)));
-  return {};
+  return reply(call, ctx->host->routeSend(*target, *payload, ctx->trust_domain, optionsFor(*ctx, 0)));
 }
 
 // cwasi.recv(timeout_ms, payload_ptr_out, payload_len_out) -> status
 Result<void> guestRecv(HostCall& call) {
   CallContext* ctx = contextOf(call);
-  if (ctx == nullptr) {
-    call.setI32(0, abi::kErrUnsupported);
-    return {};
-  }
+  if (ctx == nullptr) return reply(call, abi::kErrUnsupported);
   auto mem = call.memory();
   const uint32_t ptr_out = call.argU32(1), len_out = call.argU32(2);
   if (!mem.slice(ptr_out, 4).ok() || !mem.slice(len_out, 4).ok()) {
-    call.setI32(0, abi::kErrInvalidArgument);
-    return {};
+    return reply(call, abi::kErrInvalidArgument);
   }
   auto deadline = std::min(ctx->deadline, Clock::now() + std::chrono::milliseconds(call.argU32(0)));
   GuestSink sink(call.instance());
   int32_t status = ctx->host->receive(ctx->function, deadline, sink);
   TRY_ASSIGN(int32_t final_status, finish(call, status, sink, ptr_out, len_out));
-  call.setI32(0, final_status);
-  return {};
+  return reply(call, final_status);
 }
 
 }  // namespace

@@ -43,6 +43,7 @@ class ShmConnection : public ByteStream {
                 client ? seg_.ringB() : seg_.ringA(), seg_.ringBytes(), bell_) {}
 
   Result<void> read(std::span<uint8_t> out, net::Deadline d) override { return reader_.read(out, d); }
+  bool stale() const { return net::peerClosed(sock_.get()); }
   Result<void> write(std::span<const uint8_t> b, net::Deadline d) override {
     return writer_.write(b, d);
   }
@@ -81,31 +82,8 @@ class ShmConnection : public ByteStream {
   RingReader reader_;
 };
 
-ShmChannel::ShmChannel(TransportConfig config) : config_(std::move(config)) {}
-ShmChannel::~ShmChannel() = default;
-
-Result<int32_t> ShmChannel::roundTrip(const std::string& path, FrameType type,
-                                      std::string_view target, std::span<const uint8_t> payload,
-                                      PayloadSink* response, const CallOptions& options) {
-  std::unique_ptr<ShmConnection> conn = pool_.take(path);
-  if (!conn) {
-    TRY_ASSIGN(conn, ShmConnection::connect(path, config_, options.deadline));
-  }
-  auto status = streamCall(*conn, type, target, payload, response, options, config_.max_payload);
-  if (!status.ok()) return std::move(status).error();  // the connection goes with it
-  pool_.give(path, std::move(conn));
-  return status;
-}
-
-Result<int32_t> ShmChannel::call(const std::string& path, std::string_view target,
-                                 std::span<const uint8_t> request, PayloadSink& response,
-                                 const CallOptions& options) {
-  return roundTrip(path, FrameType::kCall, target, request, &response, options);
-}
-
-Result<int32_t> ShmChannel::send(const std::string& path, std::string_view target,
-                                 std::span<const uint8_t> message, const CallOptions& options) {
-  return roundTrip(path, FrameType::kSend, target, message, nullptr, options);
+std::unique_ptr<Channel> makeShmChannel(TransportConfig config) {
+  return std::make_unique<StreamChannel<ShmConnection, Mode::kLocal>>(std::move(config));
 }
 
 void serveShmConnection(int fd, const std::atomic<bool>& stopping, Executor& executor,

@@ -15,6 +15,7 @@ constexpr size_t kMaxTokenBytes = 1024;
 class TcpConnection : public SocketStream {
  public:
   explicit TcpConnection(Fd fd) : SocketStream(fd.get()), fd_(std::move(fd)) {}
+  bool stale() const { return net::peerClosed(fd_.get()); }
 
   static Result<std::unique_ptr<TcpConnection>> connect(const std::string& endpoint,
                                                         const TransportConfig& config,
@@ -42,32 +43,8 @@ class TcpConnection : public SocketStream {
   Fd fd_;
 };
 
-TcpChannel::TcpChannel(TransportConfig config) : config_(std::move(config)) {}
-TcpChannel::~TcpChannel() = default;
-
-Result<int32_t> TcpChannel::roundTrip(const std::string& endpoint, FrameType type,
-                                      std::string_view target, std::span<const uint8_t> payload,
-                                      PayloadSink* response, const CallOptions& options) {
-  std::unique_ptr<TcpConnection> conn = pool_.take(endpoint);
-  if (conn && net::peerClosed(conn->fd())) conn.reset();  // the host restarted meanwhile
-  if (!conn) {
-    TRY_ASSIGN(conn, TcpConnection::connect(endpoint, config_, options.deadline));
-  }
-  auto status = streamCall(*conn, type, target, payload, response, options, config_.max_payload);
-  if (!status.ok()) return std::move(status).error();
-  pool_.give(endpoint, std::move(conn));
-  return status;
-}
-
-Result<int32_t> TcpChannel::call(const std::string& endpoint, std::string_view target,
-                                 std::span<const uint8_t> request, PayloadSink& response,
-                                 const CallOptions& options) {
-  return roundTrip(endpoint, FrameType::kCall, target, request, &response, options);
-}
-
-Result<int32_t> TcpChannel::send(const std::string& endpoint, std::string_view target,
-                                 std::span<const uint8_t> message, const CallOptions& options) {
-  return roundTrip(endpoint, FrameType::kSend, target, message, nullptr, options);
+std::unique_ptr<Channel> makeTcpChannel(TransportConfig config) {
+  return std::make_unique<StreamChannel<TcpConnection, Mode::kRemote>>(std::move(config));
 }
 
 void serveTcpConnection(int fd, const std::atomic<bool>& stopping, Executor& executor,

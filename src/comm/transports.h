@@ -14,6 +14,7 @@
 #include "cwasi/common/mutex.h"
 #include "executor.h"
 #include "server.h"
+#include "stream.h"
 
 namespace cwasi::comm {
 
@@ -67,52 +68,55 @@ class ConnectionPool {
   std::map<std::string, std::vector<std::unique_ptr<Conn>>> idle_ GUARDED_BY(mu_);
 };
 
-// local: shared-memory rings to another process's unix socket.
-class ShmConnection;
-class ShmChannel : public Channel {
+// A channel over pooled frame-stream connections: local (rings) and remote
+// (TCP) differ only in their Conn, which provides
+//   static Result<std::unique_ptr<Conn>> connect(endpoint, config, deadline)
+//   bool stale()  // the peer went away while the connection sat in the pool
+// and is a ByteStream.
+template <typename Conn, Mode kMode>
+class StreamChannel : public Channel {
  public:
-  explicit ShmChannel(TransportConfig config);
-  ~ShmChannel() override;
-  Mode mode() const override { return Mode::kLocal; }
-  Result<int32_t> call(const std::string& socket_path, std::string_view target,
+  explicit StreamChannel(TransportConfig config) : config_(std::move(config)) {}
+  Mode mode() const override { return kMode; }
+  Result<int32_t> call(const std::string& endpoint, std::string_view target,
                        std::span<const uint8_t> request, PayloadSink& response,
-                       const CallOptions& options) override;
-  Result<int32_t> send(const std::string& socket_path, std::string_view target,
-                       std::span<const uint8_t> message, const CallOptions& options) override;
+                       const CallOptions& options) override {
+    return roundTrip(endpoint, FrameType::kCall, target, request, &response, options);
+  }
+  Result<int32_t> send(const std::string& endpoint, std::string_view target,
+                       std::span<const uint8_t> message, const CallOptions& options) override {
+    return roundTrip(endpoint, FrameType::kSend, target, message, nullptr, options);
+  }
 
  private:
-  Result<int32_t> roundTrip(const std::string& path, FrameType type, std::string_view target,
+  Result<int32_t> roundTrip(const std::string& endpoint, FrameType type, std::string_view target,
                             std::span<const uint8_t> payload, PayloadSink* response,
-                            const CallOptions& options);
+                            const CallOptions& options) {
+    std::unique_ptr<Conn> conn = pool_.take(endpoint);
+    if (conn && conn->stale()) conn.reset();  // e.g. the host restarted meanwhile
+    if (!conn) {
+      TRY_ASSIGN(conn, Conn::connect(endpoint, config_, options.deadline));
+    }
+    auto status = streamCall(*conn, type, target, payload, response, options, config_.max_payload);
+    if (!status.ok()) return std::move(status).error();  // the connection goes with it
+    pool_.give(endpoint, std::move(conn));
+    return status;
+  }
+
   TransportConfig config_;
-  ConnectionPool<ShmConnection> pool_;
+  ConnectionPool<Conn> pool_;
 };
+
+// local: shared-memory rings to another process's unix socket (the endpoint).
+std::unique_ptr<Channel> makeShmChannel(TransportConfig config);
 
 // Serves one accepted unix connection: handshake (peer uid, token, ring
 // memory), then frames through the rings.
 void serveShmConnection(int fd, const std::atomic<bool>& stopping, Executor& executor,
                         const TransportConfig& config);
 
-// remote: TCP frames.
-class TcpConnection;
-class TcpChannel : public Channel {
- public:
-  explicit TcpChannel(TransportConfig config);
-  ~TcpChannel() override;
-  Mode mode() const override { return Mode::kRemote; }
-  Result<int32_t> call(const std::string& host_port, std::string_view target,
-                       std::span<const uint8_t> request, PayloadSink& response,
-                       const CallOptions& options) override;
-  Result<int32_t> send(const std::string& host_port, std::string_view target,
-                       std::span<const uint8_t> message, const CallOptions& options) override;
-
- private:
-  Result<int32_t> roundTrip(const std::string& endpoint, FrameType type, std::string_view target,
-                            std::span<const uint8_t> payload, PayloadSink* response,
-                            const CallOptions& options);
-  TransportConfig config_;
-  ConnectionPool<TcpConnection> pool_;
-};
+// remote: TCP frames to "host:port".
+std::unique_ptr<Channel> makeTcpChannel(TransportConfig config);
 
 // Serves one accepted TCP connection: hello (token), then frames.
 void serveTcpConnection(int fd, const std::atomic<bool>& stopping, Executor& executor,

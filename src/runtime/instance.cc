@@ -14,7 +14,7 @@
 
 extern "C" void cwasi_context_set_limits_trapping(wasmtime_context_t* ctx, int64_t memory_size,
                                                   int64_t table_elements, int64_t instances,
-                                                  int64_t tables, int64_t memories);
+                                                  int64_t tables, int64_t memories, bool trap);
 
 namespace cwasi::runtime {
 namespace {
@@ -275,7 +275,7 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& engine,
                            : eng.config.max_memory_bytes;
   const auto mem = static_cast<int64_t>(impl->memory_limit);
   wasmtime_store_limiter(impl->store, mem, -1, -1, -1, -1);
-  cwasi_context_set_limits_trapping(ctx, mem, -1, -1, -1, -1);
+  cwasi_context_set_limits_trapping(ctx, mem, -1, -1, -1, -1, true);
 
   if (eng.config.fuel) {
     if (wasmtime_error_t* err =
@@ -357,7 +357,15 @@ Result<uint32_t> Instance::allocate(uint32_t size) {
   }
   wasmtime_val_raw_t v[1];
   v[0].i32 = static_cast<int32_t>(size);
-  TRY_ASSIGN(std::optional<int> exited, impl_->call(*impl_->alloc_fn, v, 1, "cwasi_alloc"));
+  // A request the host makes on the guest's behalf: if it does not fit under
+  // the memory limit, cwasi_alloc returns NULL (and the host reports "too
+  // large") instead of the guest being killed for it.
+  const auto mem = static_cast<int64_t>(impl_->memory_limit);
+  wasmtime_context_t* c = impl_->activeContext();
+  cwasi_context_set_limits_trapping(c, mem, -1, -1, -1, -1, false);
+  auto called = impl_->call(*impl_->alloc_fn, v, 1, "cwasi_alloc");
+  cwasi_context_set_limits_trapping(c, mem, -1, -1, -1, -1, true);
+  TRY_ASSIGN(std::optional<int> exited, std::move(called));
   if (exited) return aborted("cwasi_alloc exited with status " + std::to_string(*exited));
   auto ptr = static_cast<uint32_t>(v[0].i32);
   if (ptr == 0) return resourceExhausted("cwasi_alloc(" + std::to_string(size) + ") returned NULL");

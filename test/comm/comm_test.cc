@@ -171,3 +171,29 @@ TEST_P(AllModes, StatsCountEveryCallByMode) {
 
 }  // namespace
 }  // namespace cwasi::comm
+
+namespace cwasi::comm {
+namespace {
+
+// A response larger than the caller may hold is "too large" for the caller,
+// which keeps running; the host is not asked to kill it.
+TEST(Limits, AResponseTooLargeForTheCallerIsReportedNotFatal) {
+  HostConfig c;
+  c.engine.max_instances = 8;
+  c.policy = ModePolicy::kEmbedded;
+  FunctionSpec caller{"caller", testing::functionPath("caller"), "default", {}};
+  caller.limits.memory_bytes = 18u << 20;
+  c.functions = {caller, {"echo", testing::functionPath("echo"), "default", {}}};
+  auto host = FunctionHost::start(std::move(c));
+  ASSERT_TRUE(host.ok()) << host.error().toString();
+  std::string req = "c echo\n" + std::string(10u << 20, 'x');
+  auto r = (*host)->invoke("caller", {reinterpret_cast<const uint8_t*>(req.data()), req.size()});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, abi::kOk) << std::string(r->body.begin(), r->body.end());
+  int32_t status;
+  std::memcpy(&status, r->body.data(), 4);
+  EXPECT_EQ(status, abi::kErrTooLarge);
+}
+
+}  // namespace
+}  // namespace cwasi::comm

@@ -5,12 +5,13 @@ pub use wasmtime_c_api::*;
 
 use wasmtime_c_api::wasmtime::StoreLimitsBuilder;
 
-/// Like `wasmtime_store_limiter`, but a linear memory or table that would grow
-/// past its limit traps instead of returning -1 to the guest, so the host can
-/// report "memory limit exceeded" instead of whatever the guest does with a
-/// failed allocation. Must be called after `wasmtime_store_limiter` (which
-/// installs the limiter that reads these limits). Negative values keep the
-/// default for that limit.
+/// Like `wasmtime_store_limiter`, and with `trap` a linear memory or table
+/// that would grow past its limit traps instead of returning -1 to the guest,
+/// so the host can report "memory limit exceeded" instead of whatever the
+/// guest does with a failed allocation. Must be called after
+/// `wasmtime_store_limiter` (which installs the limiter that reads these
+/// limits); may be called again to switch trapping off and on. Negative values
+/// keep the default for that limit.
 #[unsafe(no_mangle)]
 pub extern "C" fn cwasi_context_set_limits_trapping(
     mut store: wasmtime_c_api::WasmtimeStoreContextMut<'_>,
@@ -19,8 +20,9 @@ pub extern "C" fn cwasi_context_set_limits_trapping(
     instances: i64,
     tables: i64,
     memories: i64,
+    trap: bool,
 ) {
-    let mut limits = StoreLimitsBuilder::new().trap_on_grow_failure(true);
+    let mut limits = StoreLimitsBuilder::new().trap_on_grow_failure(trap);
     if memory_size >= 0 {
         limits = limits.memory_size(memory_size as usize);
     }
