@@ -1,10 +1,9 @@
 set terminal png size 1000,600
 set output '/work/main/bench/results/comm.png'
-set title 'A→B, B checksums and replies: p50 latency'
+set title 'A→B: B checksums and replies — p50 latency by mode'
 set xlabel 'payload (MB)'
-set ylabel 'ms (log)'
+set ylabel 'ms (log scale)'
 set logscale y
 set key top left
 set grid
-set datafile separator ','
-plot '/work/main/bench/results/comm.csv' using ($2/1048576):(strcol(4) eq 'embedded' && strcol(1) eq 'A→B, B checksums and replies' ? $6/1000 : 1/0) with linespoints title 'embedded', '/work/main/bench/results/comm.csv' using ($2/1048576):(strcol(4) eq 'local' && strcol(1) eq 'A→B, B checksums and replies' ? $6/1000 : 1/0) with linespoints title 'local', '/work/main/bench/results/comm.csv' using ($2/1048576):(strcol(4) eq 'remote (loopback)' && strcol(1) eq 'A→B, B checksums and replies' ? $6/1000 : 1/0) with linespoints title 'remote (loopback)', '/work/main/bench/results/comm.csv' using ($2/1048576):(strcol(4) eq 'remote (netns veth)' && strcol(1) eq 'A→B, B checksums and replies' ? $6/1000 : 1/0) with linespoints title 'remote (netns veth)', '/work/main/bench/results/comm.csv' using ($2/1048576):(strcol(4) eq 'redis (baseline)' && strcol(1) eq 'A→B, B checksums and replies' ? $6/1000 : 1/0) with linespoints title 'redis (baseline)', '/work/main/bench/results/comm.csv' using ($2/1048576):(strcol(1) eq 'memcpy fresh pages' ? $6/1000 : 1/0) with linespoints dashtype 2 title 'memcpy (fresh pages)'
+plot '/work/main/bench/results/comm_plot.dat' using 1:2 with linespoints lw 2 title 'embedded', '/work/main/bench/results/comm_plot.dat' using 1:3 with linespoints lw 2 title 'local', '/work/main/bench/results/comm_plot.dat' using 1:4 with linespoints lw 2 title 'remote (loopback)', '/work/main/bench/results/comm_plot.dat' using 1:5 with linespoints lw 2 title 'remote (netns veth)', '/work/main/bench/results/comm_plot.dat' using 1:6 with linespoints lw 2 title 'redis (baseline)', '/work/main/bench/results/comm_plot.dat' using 1:7 with linespoints dashtype 2 title 'memcpy into fresh pages'
