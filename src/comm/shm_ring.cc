@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -94,6 +95,22 @@ ShmSegment& ShmSegment::operator=(ShmSegment&& o) noexcept {
 ShmSegment::~ShmSegment() {
   if (base_) ::munmap(base_, size_);
 }
+
+namespace {
+// Threads of this process spinning in a Doorbell right now, and how many may.
+std::atomic<int> g_spinners{0};
+const int kMaxSpinners = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / 2);
+}  // namespace
+
+bool Doorbell::acquireSpinSlot() {
+  int n = g_spinners.load(std::memory_order_relaxed);
+  while (n < kMaxSpinners) {
+    if (g_spinners.compare_exchange_weak(n, n + 1, std::memory_order_acquire)) return true;
+  }
+  return false;
+}
+
+void Doorbell::releaseSpinSlot() { g_spinners.fetch_sub(1, std::memory_order_release); }
 
 void Doorbell::pause() {
 #if defined(__x86_64__)

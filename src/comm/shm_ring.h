@@ -96,15 +96,27 @@ class Doorbell {
   }
 
  private:
+  // Spins only while few others do: with many connections waiting at once
+  // (fan-out), spinning threads would only take the CPU from the ones that
+  // have work.
   template <typename Ready>
   bool spinUntil(Ready& ready) {
+    if (!acquireSpinSlot()) return ready();
     auto until = net::Clock::now() + std::chrono::microseconds(kSpinMicros);
+    bool done = false;
     for (int i = 0;; ++i) {
-      if (ready()) return true;
-      if ((i & 63) == 63 && net::Clock::now() >= until) return false;
+      if (ready()) {
+        done = true;
+        break;
+      }
+      if ((i & 63) == 63 && net::Clock::now() >= until) break;
       pause();
     }
+    releaseSpinSlot();
+    return done;
   }
+  static bool acquireSpinSlot();
+  static void releaseSpinSlot();
   static void pause();
   // One sleep on the eventfd and the socket; errors when the peer is gone or
   // the deadline passed.

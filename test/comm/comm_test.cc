@@ -118,7 +118,11 @@ TEST_P(AllModes, FansOutTo100AndBackIn) {
   std::string cb(collected.body.begin(), collected.body.end());
   EXPECT_EQ(get64(cb, 8), uint64_t{kN});
   uint64_t expected = 0;
-  for (int i = 0; i < kN; ++i) expected += checksum(pattern(kSize, static_cast<uint32_t>(i)));
+  std::string payload = pattern(kSize, 0);
+  for (uint64_t i = 0; i < kN; ++i) {
+    std::memcpy(payload.data(), &i, 8);  // what fan.c's producer sends
+    expected += checksum(payload);
+  }
   EXPECT_EQ(get64(cb, 16), expected);  // every payload arrived intact, once
 }
 
