@@ -11,6 +11,7 @@ PACKAGES=(
   wabt
   # libraries
   libssl-dev libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus-cpp-dev libyaml-cpp-dev zlib1g-dev
   protobuf-compiler libprotobuf-dev libhiredis-dev
   # containerd protos (shim) and ttrpc.proto
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev librust-ttrpc-dev

@@ -18,12 +18,36 @@ namespace {
 namespace abi = runtime::abi;
 using Clock = std::chrono::steady_clock;
 
+// A deployed function. Shared (shared_ptr) between the host's table and the
+// calls in flight, so that a removed or replaced function lives until its
+// last call ends.
 struct LoadedFunction {
-  std::string name;
-  std::string trust_domain;
-  std::shared_ptr<const runtime::Module> module;
-  runtime::Limits limits;
-  std::unique_ptr<Mailbox> mailbox;
+  FunctionSpec spec;
+  std::shared_ptr<Mailbox> mailbox;  // shared: carried over when redeployed
+
+  // The compiled module, or null when unloaded (scaled to zero); *cold tells
+  // whether this call had to load it.
+  Result<std::shared_ptr<const runtime::Module>> module(runtime::Engine& engine, bool* cold)
+      EXCLUDES(mu) {
+    MutexLock lock(mu);
+    *cold = false;
+    if (!loaded) {
+      TRY_ASSIGN(loaded, engine.loadFile(spec.module));
+      *cold = true;
+    }
+    return loaded;
+  }
+  void unload() EXCLUDES(mu) {
+    MutexLock lock(mu);
+    loaded.reset();
+  }
+  bool isLoaded() EXCLUDES(mu) {
+    MutexLock lock(mu);
+    return loaded != nullptr;
+  }
+
+  Mutex mu;
+  std::shared_ptr<const runtime::Module> loaded GUARDED_BY(mu);
 };
 
 std::vector<uint8_t> text(const std::string& s) { return {s.begin(), s.end()}; }
@@ -34,7 +58,9 @@ struct FunctionHost::Impl : HostCore {
   HostConfig config;
   TransportConfig transport;
   std::unique_ptr<runtime::Engine> engine;
-  std::map<std::string, LoadedFunction, std::less<>> functions;  // fixed after start
+  Mutex functions_mu;
+  std::map<std::string, std::shared_ptr<LoadedFunction>, std::less<>> functions
+      GUARDED_BY(functions_mu);
   CommStats stats;
   std::unique_ptr<NodeRegistry> registry;
   std::unique_ptr<ClusterMap> cluster;
@@ -50,6 +76,7 @@ struct FunctionHost::Impl : HostCore {
     tcp_server.reset();
     unix_server.reset();
     if (registry) {
+      MutexLock lock(functions_mu);
       for (const auto& [name, fn] : functions) registry->withdraw(name);
     }
     if (!unix_socket.empty()) ::unlink(unix_socket.c_str());
@@ -68,30 +95,54 @@ struct FunctionHost::Impl : HostCore {
 
   std::chrono::milliseconds defaultTimeout() const override { return config.default_timeout; }
 
-  const LoadedFunction* find(std::string_view name) const {
+  std::shared_ptr<LoadedFunction> find(std::string_view name) EXCLUDES(functions_mu) {
+    MutexLock lock(functions_mu);
     auto it = functions.find(name);
-    return it == functions.end() ? nullptr : &it->second;
+    return it == functions.end() ? nullptr : it->second;
   }
 
   // Runs a function to completion; the request is copied once, from its
   // source straight into the callee's memory.
   Result<void> execute(std::string_view name, PayloadSource& request, const CallOptions& options,
                        const Respond& respond) override {
-    const LoadedFunction* fn = find(name);
+    return run(name, request, options, respond, nullptr);
+  }
+
+  // What run() tells its caller besides the response.
+  struct RunInfo {
+    bool cold_start = false;
+    std::string log;  // the function's stderr
+  };
+
+  // Runs a function to completion; the request is copied once, from its
+  // source straight into the callee's memory.
+  Result<void> run(std::string_view name, PayloadSource& request, const CallOptions& options,
+                   const Respond& respond, RunInfo* info) {
+    std::shared_ptr<LoadedFunction> fn = find(name);
     if (fn == nullptr) {
       TRY(request.drain());
       return respond(abi::kErrUnknownTarget, text("no function " + std::string(name) + " here"));
     }
+    bool cold = false;
+    auto module = fn->module(*engine, &cold);
+    if (info) info->cold_start = cold;
+    if (!module.ok()) {
+      TRY(request.drain());
+      return respond(abi::kErrUnavailable, text(module.error().message()));
+    }
     stats.served_calls.fetch_add(1, std::memory_order_relaxed);
+    const FunctionSpec& spec = fn->spec;
     CallContext ctx;
     ctx.host = this;
-    ctx.function = fn->name;
-    ctx.trust_domain = fn->trust_domain;
+    ctx.function = spec.name;
+    ctx.trust_domain = spec.trust_domain;
     ctx.depth = options.depth;
     ctx.deadline = options.deadline;
     runtime::RunContext rc;
-    rc.args = {fn->name};
-    rc.limits = fn->limits;
+    rc.args = {spec.name};
+    rc.env = spec.env;
+    rc.env.insert(rc.env.end(), options.env.begin(), options.env.end());
+    rc.limits = spec.limits;
     rc.host_data = &ctx;
     rc.error_output = runtime::OutputCapture{.max_bytes = 64 * 1024};
     if (options.deadline != Clock::time_point::max()) {
@@ -99,22 +150,24 @@ struct FunctionHost::Impl : HostCore {
                                                                         Clock::now());
       if (left.count() <= 0) {
         TRY(request.drain());
-        return respond(abi::kErrTimeout, text("deadline passed before " + fn->name + " started"));
+        return respond(abi::kErrTimeout, text("deadline passed before " + spec.name + " started"));
       }
       if (rc.limits.timeout.count() == 0 || left < rc.limits.timeout) rc.limits.timeout = left;
     }
-    if (fn->module->kind() == runtime::FunctionKind::kCommand) {
-      return executeCommand(*fn, request, std::move(rc), respond);
+    if ((*module)->kind() == runtime::FunctionKind::kCommand) {
+      return runCommand(spec, *module, request, std::move(rc), respond, info);
     }
-    auto instance = runtime::Instance::create(*engine, fn->module, std::move(rc));
+    auto instance = runtime::Instance::create(*engine, *module, std::move(rc));
     if (!instance.ok()) {
       TRY(request.drain());
       return respond(abi::kErrUnavailable, text(instance.error().message()));
     }
-    return runReactor(*fn, **instance, request, respond);
+    Result<void> done = runReactor(spec, **instance, request, respond);
+    if (info) info->log = (*instance)->capturedStderr();
+    return done;
   }
 
-  Result<void> runReactor(const LoadedFunction& fn, runtime::Instance& instance,
+  Result<void> runReactor(const FunctionSpec& fn, runtime::Instance& instance,
                           PayloadSource& request, const Respond& respond) {
     if (request.size() > UINT32_MAX) {
       TRY(request.drain());
@@ -141,14 +194,16 @@ struct FunctionHost::Impl : HostCore {
   }
 
   // Command functions: request on stdin, response from stdout.
-  Result<void> executeCommand(const LoadedFunction& fn, PayloadSource& request,
-                              runtime::RunContext rc, const Respond& respond) {
+  Result<void> runCommand(const FunctionSpec& fn, std::shared_ptr<const runtime::Module> module,
+                          PayloadSource& request, runtime::RunContext rc, const Respond& respond,
+                          RunInfo* info) {
     std::vector<uint8_t> input(request.size());
     TRY(request.readInto(input));
-    auto inv = runtime::invoke(*engine, fn.module, std::move(rc), input);
+    auto inv = runtime::invoke(*engine, std::move(module), std::move(rc), input);
     if (!inv.ok()) {
       return respond(failureStatus(inv.error()), text(fn.name + ": " + inv.error().message()));
     }
+    if (info) info->log = inv->stderr_text;
     return respond(inv->status == 0 ? abi::kOk : abi::kErrFunctionFailed, inv->body);
   }
 
@@ -162,7 +217,7 @@ struct FunctionHost::Impl : HostCore {
   }
 
   Result<int32_t> deliver(std::string_view name, PayloadSource& message) override {
-    const LoadedFunction* fn = find(name);
+    std::shared_ptr<LoadedFunction> fn = find(name);
     if (fn == nullptr) {
       TRY(message.drain());
       return abi::kErrUnknownTarget;
@@ -174,7 +229,7 @@ struct FunctionHost::Impl : HostCore {
 
   int32_t receive(std::string_view function, Clock::time_point deadline,
                   PayloadSink& sink) override {
-    const LoadedFunction* fn = find(function);
+    std::shared_ptr<LoadedFunction> fn = find(function);
     if (fn == nullptr) return abi::kErrUnsupported;
     auto message = fn->mailbox->pop(deadline);
     if (!message) return abi::kErrTimeout;
@@ -216,6 +271,45 @@ struct FunctionHost::Impl : HostCore {
     return route(target, request, &response, caller_domain, options);
   }
 
+  Result<void> deploy(FunctionSpec spec) EXCLUDES(functions_mu) {
+    if (!validName(spec.name)) {
+      return invalidArgument("invalid function name '" + spec.name + "' (use [A-Za-z0-9._-])");
+    }
+    auto fn = std::make_shared<LoadedFunction>();
+    fn->spec = std::move(spec);
+    bool cold = false;
+    TRY_ASSIGN(auto module, fn->module(*engine, &cold));
+    if (module->kind() == runtime::FunctionKind::kUnknown) {
+      return invalidArgument("function " + fn->spec.name + ": " + fn->spec.module.string() +
+                             " is neither a command nor a reactor");
+    }
+    const std::string name = fn->spec.name;
+    {
+      MutexLock lock(functions_mu);
+      auto& slot = functions[name];
+      fn->mailbox = slot ? slot->mailbox : std::make_shared<Mailbox>(config.mailbox_capacity);
+      slot = fn;
+    }
+    if (registry) {
+      TRY(registry->publish({name, unix_socket, fn->spec.trust_domain, ::getpid(),
+                             processStartTime(::getpid())}));
+    }
+    if (redis_server) redis_server->serve(name);
+    return {};
+  }
+
+  bool remove(std::string_view name) EXCLUDES(functions_mu) {
+    {
+      MutexLock lock(functions_mu);
+      auto it = functions.find(name);
+      if (it == functions.end()) return false;
+      functions.erase(it);
+    }
+    if (registry) registry->withdraw(std::string(name));
+    if (redis_server) redis_server->stopServing(std::string(name));
+    return true;
+  }
+
   int32_t routeSend(std::string_view target, std::span<const uint8_t> message,
                     std::string_view caller_domain, const CallOptions& options) override {
     return route(target, message, nullptr, caller_domain, options);
@@ -225,64 +319,40 @@ struct FunctionHost::Impl : HostCore {
 
 Result<std::unique_ptr<FunctionHost>> FunctionHost::start(HostConfig config) {
   auto impl = std::make_unique<Impl>();
-  impl->transport.token = config.token;
-  impl->transport.ring_bytes = config.ring_bytes;
-  impl->transport.max_payload = config.max_payload;
+  std::vector<FunctionSpec> functions = std::move(config.functions);
+  config.functions.clear();
+  impl->config = std::move(config);
+  const HostConfig& c = impl->config;
+  impl->transport.token = c.token;
+  impl->transport.ring_bytes = c.ring_bytes;
+  impl->transport.max_payload = c.max_payload;
 
-  auto engine_config = config.engine;
+  auto engine_config = c.engine;
   auto abi_functions = guestAbiFunctions();
   engine_config.host_functions.insert(engine_config.host_functions.end(), abi_functions.begin(),
                                       abi_functions.end());
   TRY_ASSIGN(impl->engine, runtime::Engine::create(std::move(engine_config)));
 
-  for (const auto& spec : config.functions) {
-    if (!validName(spec.name)) {
-      return invalidArgument("invalid function name '" + spec.name + "' (use [A-Za-z0-9._-])");
-    }
-    if (impl->functions.count(spec.name)) {
-      return alreadyExists("function " + spec.name + " is given twice");
-    }
-    auto module = impl->engine->loadFile(spec.module);
-    if (!module.ok()) return std::move(module).error().withContext("function " + spec.name);
-    if ((*module)->kind() == runtime::FunctionKind::kUnknown) {
-      return invalidArgument("function " + spec.name + ": " + spec.module.string() +
-                             " is neither a command nor a reactor");
-    }
-    LoadedFunction fn;
-    fn.name = spec.name;
-    fn.trust_domain = spec.trust_domain;
-    fn.module = *module;
-    fn.limits = spec.limits;
-    fn.mailbox = std::make_unique<Mailbox>(config.mailbox_capacity);
-    impl->functions.emplace(spec.name, std::move(fn));
-  }
-
   Impl* host = impl.get();
   impl->channels[static_cast<int>(Mode::kEmbedded)] = std::make_unique<EmbeddedChannel>(*host);
   impl->channels[static_cast<int>(Mode::kLocal)] = makeShmChannel(impl->transport);
   impl->channels[static_cast<int>(Mode::kRemote)] = makeTcpChannel(impl->transport);
-  if (!config.redis.empty()) {
+  if (!c.redis.empty()) {
     impl->channels[static_cast<int>(Mode::kRedis)] =
-        std::make_unique<RedisChannel>(config.redis, impl->transport);
+        std::make_unique<RedisChannel>(c.redis, impl->transport);
   }
-
-  if (!config.runtime_dir.empty()) {
-    impl->registry = std::make_unique<NodeRegistry>(config.runtime_dir);
-  }
-  if (!config.cluster_file.empty()) {
-    impl->cluster = std::make_unique<ClusterMap>(config.cluster_file);
-  }
+  if (!c.runtime_dir.empty()) impl->registry = std::make_unique<NodeRegistry>(c.runtime_dir);
+  if (!c.cluster_file.empty()) impl->cluster = std::make_unique<ClusterMap>(c.cluster_file);
   impl->resolver = std::make_unique<LocalityResolver>(
       [host](std::string_view name) -> std::optional<std::string> {
-        const LoadedFunction* fn = host->find(name);
+        auto fn = host->find(name);
         if (fn == nullptr) return std::nullopt;
-        return fn->trust_domain;
+        return fn->spec.trust_domain;
       },
-      impl->registry.get(), impl->cluster.get(), config.policy, impl->stats);
+      impl->registry.get(), impl->cluster.get(), c.policy, impl->stats);
 
-  // Servers last: from here on, peers may call in.
-  if (!config.listen.empty()) {
-    TRY_ASSIGN(net::Endpoint ep, net::parseEndpoint(config.listen));
+  if (!c.listen.empty()) {
+    TRY_ASSIGN(net::Endpoint ep, net::parseEndpoint(c.listen));
     net::Endpoint bound;
     TRY_ASSIGN(Fd listener, net::listenTcp(ep, &bound));
     impl->tcp_address = bound.toString();
@@ -293,28 +363,24 @@ Result<std::unique_ptr<FunctionHost>> FunctionHost::start(HostConfig config) {
   }
   if (impl->registry) {
     std::error_code ec;
-    std::filesystem::create_directories(config.runtime_dir / "hosts", ec);
-    impl->unix_socket =
-        (config.runtime_dir / "hosts" / (std::to_string(::getpid()) + ".sock")).string();
+    std::filesystem::create_directories(c.runtime_dir / "hosts", ec);
+    impl->unix_socket = (c.runtime_dir / "hosts" / (std::to_string(::getpid()) + ".sock")).string();
     TRY_ASSIGN(Fd listener, net::listenUnix(impl->unix_socket));
     impl->unix_server = std::make_unique<ConnectionServer>(
         std::move(listener), [host](int fd, const std::atomic<bool>& stopping) {
           serveShmConnection(fd, stopping, *host, host->transport);
         });
-    const uint64_t start_time = processStartTime(::getpid());
-    for (const auto& [name, fn] : impl->functions) {
-      TRY(impl->registry->publish(
-          {name, impl->unix_socket, fn.trust_domain, ::getpid(), start_time}));
+  }
+  if (!c.redis.empty()) {
+    TRY_ASSIGN(impl->redis_server, RedisServer::start(c.redis, c.redis_workers, *host));
+  }
+  for (auto& spec : functions) {
+    if (host->find(spec.name)) return alreadyExists("function " + spec.name + " is given twice");
+    const std::string name = spec.name;
+    if (auto r = host->deploy(std::move(spec)); !r.ok()) {
+      return std::move(r).error().withContext("function " + name);
     }
   }
-  if (!config.redis.empty() && !impl->functions.empty()) {
-    std::vector<std::string> names;
-    for (const auto& [name, fn] : impl->functions) names.push_back(name);
-    TRY_ASSIGN(impl->redis_server,
-               RedisServer::start(config.redis, names, config.redis_workers, *host,
-                                  impl->transport));
-  }
-  impl->config = std::move(config);
   return std::unique_ptr<FunctionHost>(new FunctionHost(std::move(impl)));
 }
 
@@ -327,12 +393,36 @@ Result<CallResult> FunctionHost::invoke(std::string_view name, std::span<const u
   if (o.deadline == Clock::time_point::max()) o.deadline = Clock::now() + impl_->defaultTimeout();
   SpanSource source(request);
   CallResult result;
-  TRY(impl_->execute(name, source, o, [&](int32_t status, std::span<const uint8_t> body) {
-    result.status = status;
-    result.body.assign(body.begin(), body.end());
-    return Result<void>();
-  }));
+  Impl::RunInfo info;
+  TRY(impl_->run(name, source, o,
+                 [&](int32_t status, std::span<const uint8_t> body) {
+                   result.status = status;
+                   result.body.assign(body.begin(), body.end());
+                   return Result<void>();
+                 },
+                 &info));
+  result.cold_start = info.cold_start;
+  result.log = std::move(info.log);
   return result;
+}
+
+Result<void> FunctionHost::deploy(FunctionSpec spec) { return impl_->deploy(std::move(spec)); }
+bool FunctionHost::remove(std::string_view name) { return impl_->remove(name); }
+
+void FunctionHost::unload(std::string_view name) {
+  if (auto fn = impl_->find(name)) fn->unload();
+}
+
+bool FunctionHost::loaded(std::string_view name) {
+  auto fn = impl_->find(name);
+  return fn && fn->isLoaded();
+}
+
+std::vector<std::string> FunctionHost::functionNames() {
+  MutexLock lock(impl_->functions_mu);
+  std::vector<std::string> names;
+  for (const auto& [name, fn] : impl_->functions) names.push_back(name);
+  return names;
 }
 
 Result<CallResult> FunctionHost::call(std::string_view target, std::span<const uint8_t> request,

@@ -215,28 +215,50 @@ void redisWorker(const std::string& address, const std::string& fn, bool mailbox
 
 }  // namespace
 
-Result<std::unique_ptr<RedisServer>> RedisServer::start(std::string address,
-                                                        std::vector<std::string> functions,
-                                                        int workers, Executor& executor,
-                                                        TransportConfig) {
+Result<std::unique_ptr<RedisServer>> RedisServer::start(std::string address, int workers,
+                                                        Executor& executor) {
   // Fail early, and clearly, when Redis is not there.
   TRY(RedisConnection::connect(address));
-  auto server = std::unique_ptr<RedisServer>(new RedisServer());
-  RedisServer* s = server.get();
-  for (const auto& fn : functions) {
-    for (int i = 0; i <= workers; ++i) {
-      const bool mailbox = i == workers;
-      s->threads_.emplace_back([address, fn, mailbox, &executor, s] {
-        redisWorker(address, fn, mailbox, executor, s->stopping_);
-      });
-    }
+  return std::unique_ptr<RedisServer>(new RedisServer(std::move(address), workers, executor));
+}
+
+void RedisServer::serve(const std::string& fn) {
+  MutexLock lock(mu_);
+  auto& w = served_[fn];
+  if (w) return;
+  w = std::make_unique<Workers>();
+  Workers* ws = w.get();
+  for (int i = 0; i <= workers_; ++i) {
+    const bool mailbox = i == workers_;
+    ws->threads.emplace_back([this, fn, mailbox, ws] {
+      redisWorker(address_, fn, mailbox, executor_, ws->stopping);
+    });
   }
-  return server;
+}
+
+void RedisServer::stopServing(const std::string& fn) {
+  std::unique_ptr<Workers> w;
+  {
+    MutexLock lock(mu_);
+    auto it = served_.find(fn);
+    if (it == served_.end()) return;
+    w = std::move(it->second);
+    served_.erase(it);
+  }
+  w->stopping.store(true);
+  for (auto& t : w->threads) t.join();
 }
 
 RedisServer::~RedisServer() {
-  stopping_.store(true);
-  for (auto& t : threads_) t.join();
+  std::map<std::string, std::unique_ptr<Workers>> all;
+  {
+    MutexLock lock(mu_);
+    all.swap(served_);
+  }
+  for (auto& [name, w] : all) w->stopping.store(true);
+  for (auto& [name, w] : all) {
+    for (auto& t : w->threads) t.join();
+  }
 }
 
 }  // namespace cwasi::comm

@@ -143,19 +143,31 @@ class RedisChannel : public Channel {
   ConnectionPool<RedisConnection> pool_;
 };
 
-// Workers that take calls and messages for `functions` from Redis.
+// Workers that take calls and messages from Redis for the functions they
+// are told to serve. Thread-safe.
 class RedisServer {
  public:
-  static Result<std::unique_ptr<RedisServer>> start(std::string address,
-                                                    std::vector<std::string> functions,
-                                                    int workers_per_function, Executor& executor,
-                                                    TransportConfig config);
+  // Fails (Unavailable) when Redis cannot be reached.
+  static Result<std::unique_ptr<RedisServer>> start(std::string address, int workers_per_function,
+                                                    Executor& executor);
   ~RedisServer();
+  // Starts serving `name` (no-op if already served).
+  void serve(const std::string& name) EXCLUDES(mu_);
+  // Stops serving `name` and joins its workers.
+  void stopServing(const std::string& name) EXCLUDES(mu_);
 
  private:
-  RedisServer() = default;
-  std::atomic<bool> stopping_{false};
-  std::vector<std::thread> threads_;
+  struct Workers {
+    std::atomic<bool> stopping{false};
+    std::vector<std::thread> threads;
+  };
+  RedisServer(std::string address, int workers, Executor& executor)
+      : address_(std::move(address)), workers_(workers), executor_(executor) {}
+  const std::string address_;
+  const int workers_;
+  Executor& executor_;
+  Mutex mu_;
+  std::map<std::string, std::unique_ptr<Workers>> served_ GUARDED_BY(mu_);
 };
 
 }  // namespace cwasi::comm

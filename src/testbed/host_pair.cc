@@ -10,10 +10,10 @@ Result<std::unique_ptr<HostPair>> HostPair::create(const HostPairOptions& o) {
   a.engine.max_instances = o.max_instances;
   a.ring_bytes = o.ring_bytes;
   a.default_timeout = o.default_timeout;
-  for (const auto& [name, path] : o.caller_functions) a.functions.push_back({name, path, "default", {}});
+  for (const auto& [name, path] : o.caller_functions) a.functions.push_back({name, path});
 
   if (o.mode == comm::Mode::kEmbedded) {
-    for (const auto& [name, path] : o.target_functions) a.functions.push_back({name, path, "default", {}});
+    for (const auto& [name, path] : o.target_functions) a.functions.push_back({name, path});
     a.policy = comm::ModePolicy::kEmbedded;
   } else {
     std::vector<std::string> argv = {o.cwasi_binary.string(), "serve", "--ring-kb",

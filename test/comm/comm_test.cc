@@ -185,9 +185,9 @@ TEST(Limits, AResponseTooLargeForTheCallerIsReportedNotFatal) {
   HostConfig c;
   c.engine.max_instances = 8;
   c.policy = ModePolicy::kEmbedded;
-  FunctionSpec caller{"caller", testing::functionPath("caller"), "default", {}};
+  FunctionSpec caller{"caller", testing::functionPath("caller")};
   caller.limits.memory_bytes = 18u << 20;
-  c.functions = {caller, {"echo", testing::functionPath("echo"), "default", {}}};
+  c.functions = {caller, {"echo", testing::functionPath("echo")}};
   auto host = FunctionHost::start(std::move(c));
   ASSERT_TRUE(host.ok()) << host.error().toString();
   std::string req = "c echo\n" + std::string(10u << 20, 'x');

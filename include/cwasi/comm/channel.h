@@ -83,6 +83,9 @@ class VectorSink : public PayloadSink {
 struct CallOptions {
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   uint16_t depth = 0;  // nesting of the call that makes this one
+  // Extra environment for a function this host runs itself (a gateway's
+  // request metadata); never sent to another host.
+  std::vector<std::pair<std::string, std::string>> env;
   // Milliseconds left before the deadline, for frames (0 = no deadline).
   uint32_t remainingMs() const;
 };

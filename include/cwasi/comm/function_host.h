@@ -25,10 +25,14 @@
 namespace cwasi::comm {
 
 struct FunctionSpec {
+  FunctionSpec() = default;
+  FunctionSpec(std::string n, std::filesystem::path m) : name(std::move(n)), module(std::move(m)) {}
+
   std::string name;              // [A-Za-z0-9._-], unique per host
   std::filesystem::path module;  // .wasm / .wat
   std::string trust_domain = "default";
   runtime::Limits limits;
+  std::vector<std::pair<std::string, std::string>> env;  // the function's environment
 };
 
 struct HostConfig {
@@ -61,6 +65,8 @@ struct HostConfig {
 struct CallResult {
   int32_t status = 0;           // guest ABI status (0: the function succeeded)
   std::vector<uint8_t> body;    // response, or the error text when status != 0
+  bool cold_start = false;      // invoke(): the module had to be loaded first
+  std::string log;              // invoke(): what the function wrote to stderr
 };
 
 class FunctionHost {
@@ -72,6 +78,18 @@ class FunctionHost {
   ~FunctionHost();
   FunctionHost(const FunctionHost&) = delete;
   FunctionHost& operator=(const FunctionHost&) = delete;
+
+  // Adds a function, or replaces the one of the same name (in-flight calls
+  // finish on the old one; its mailbox carries over). The module is loaded
+  // now: errors name it. Thread-safe.
+  Result<void> deploy(FunctionSpec spec);
+  // Removes a function; in-flight calls finish. False when unknown.
+  bool remove(std::string_view name);
+  // Drops a function's compiled module (scale to zero); the next call loads
+  // it again from the AOT cache — a cold start. Thread-safe.
+  void unload(std::string_view name);
+  bool loaded(std::string_view name);
+  std::vector<std::string> functionNames();
 
   // Runs function `name` hosted here with `request` (what a gateway or a
   // test does). Thread-safe.
