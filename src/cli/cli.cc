@@ -26,7 +26,19 @@ usage:
   cwasi call [--runtime-dir DIR] [--cluster FILE] [--mode-policy P] [--redis HOST:PORT]
              [--token T] [--timeout-ms N] TARGET < request
                                          call a function wherever it runs
+  cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]
+                                         package a function as an OCI image
+  cwasi daemon [options]                 the node daemon, as cwasid (cwasid --help)
   cwasi version
+
+platform (clients of cwasid; --gateway URL or $CWASI_GATEWAY, default
+http://127.0.0.1:8080; --admin-token T, $CWASI_ADMIN_TOKEN or the state dir's):
+  cwasi deploy NAME MODULE|IMAGE.tar [--env K=V] [--memory 64Mi] [--timeout 30s]
+               [--min-scale N] [--max-scale N] [--target N] [--max-inflight N]
+               [--scale-to-zero-after 5m] [--private] [--label K=V] [-f deployment.json]
+  cwasi invoke NAME [--async [--callback URL]] [-H 'K: V'] [--query Q] < request
+  cwasi ls [--json] | cwasi rm NAME | cwasi scale NAME --replicas N | cwasi logs NAME [--tail N]
+  cwasi workflow deploy FILE | invoke NAME < input | ls | rm NAME
 
 run options:
   --dir HOST[::GUEST]   grant a host directory, read-write (as GUEST, default HOST)
@@ -99,6 +111,8 @@ int compileCommand(const std::vector<std::string>& argv) {
   return 0;
 }
 
+int runDaemon(const std::vector<std::string>& args) { return daemonCommand(args); }
+
 int runCli(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
     std::fputs(kUsage, args.empty() ? stderr : stdout);
@@ -111,6 +125,15 @@ int runCli(const std::vector<std::string>& args) {
   if (cmd == "inspect") return inspectCommand(rest);
   if (cmd == "serve") return serveCommand(rest);
   if (cmd == "call") return callCommand(rest);
+  if (cmd == "daemon") return daemonCommand(rest);
+  if (cmd == "image") return imageCommand(rest);
+  if (cmd == "deploy") return deployCommand(rest);
+  if (cmd == "invoke") return invokeCommand(rest);
+  if (cmd == "ls" || cmd == "list") return listCommand(rest);
+  if (cmd == "rm" || cmd == "remove") return removeCommand(rest);
+  if (cmd == "scale") return scaleCommand(rest);
+  if (cmd == "logs") return logsCommand(rest);
+  if (cmd == "workflow") return workflowCommand(rest);
   if (cmd == "version" || cmd == "--version") {
     std::printf("cwasi 0.1.0 (Wasmtime %s)\n", runtime::wasmtimeVersion());
     return 0;

@@ -48,7 +48,8 @@ Result<comm::FunctionSpec> parseFunction(const std::string& spec) {
   return f;
 }
 
-// Flags shared by serve and call. Returns false when `flag` is not one of them.
+}  // namespace
+
 Result<bool> parseHostFlag(const std::string& flag, Args& args, comm::HostConfig& c) {
   if (flag == "--listen") {
     TRY_ASSIGN(c.listen, args.value(flag));
@@ -80,8 +81,6 @@ void applyEnvironment(comm::HostConfig& c) {
     if (const char* t = std::getenv("CWASI_TOKEN")) c.token = t;
   }
 }
-
-}  // namespace
 
 int serveCommand(const std::vector<std::string>& argv) {
   comm::HostConfig config;

@@ -418,6 +418,14 @@ bool FunctionHost::loaded(std::string_view name) {
   return fn && fn->isLoaded();
 }
 
+Result<void> FunctionHost::load(std::string_view name) {
+  auto fn = impl_->find(name);
+  if (fn == nullptr) return notFound("no function " + std::string(name));
+  bool cold = false;
+  TRY(fn->module(*impl_->engine, &cold));
+  return {};
+}
+
 std::vector<std::string> FunctionHost::functionNames() {
   MutexLock lock(impl_->functions_mu);
   std::vector<std::string> names;

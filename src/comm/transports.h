@@ -13,7 +13,7 @@
 #include "cwasi/common/fd.h"
 #include "cwasi/common/mutex.h"
 #include "executor.h"
-#include "server.h"
+#include "cwasi/common/connection_server.h"
 #include "stream.h"
 
 namespace cwasi::comm {

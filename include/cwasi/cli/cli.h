@@ -19,5 +19,7 @@ inline constexpr int kExitResourceLimit = 137;  // memory limit or fuel exhauste
 
 // Runs `cwasi <args>` (args excludes argv[0]); returns the process exit code.
 int runCli(const std::vector<std::string>& args);
+// Runs the node daemon, `cwasid <args>`.
+int runDaemon(const std::vector<std::string>& args);
 
 }  // namespace cwasi::cli

@@ -89,6 +89,9 @@ class FunctionHost {
   // it again from the AOT cache — a cold start. Thread-safe.
   void unload(std::string_view name);
   bool loaded(std::string_view name);
+  // Loads a function's module now if it is not (scale up from zero, warm).
+  // NotFound when unknown; the load's error otherwise.
+  Result<void> load(std::string_view name);
   std::vector<std::string> functionNames();
 
   // Runs function `name` hosted here with `request` (what a gateway or a

@@ -1,4 +1,4 @@
-// Internal to the comm layer: accepts connections on a listening socket and
+// Accepts connections on a listening socket and
 // serves each on a thread of its own until the peer leaves or the server
 // stops. The server owns every connection fd (handlers borrow them), so that
 // stop() can wake blocked handlers with shutdown() and join them.
@@ -13,7 +13,7 @@
 #include "cwasi/common/fd.h"
 #include "cwasi/common/mutex.h"
 
-namespace cwasi::comm {
+namespace cwasi {
 
 class ConnectionServer {
  public:
@@ -47,4 +47,4 @@ class ConnectionServer {
   std::thread acceptor_;
 };
 
-}  // namespace cwasi::comm
+}  // namespace cwasi

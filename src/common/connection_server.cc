@@ -1,11 +1,11 @@
-#include "server.h"
+#include "cwasi/common/connection_server.h"
 
 #include <sys/socket.h>
 
 #include "cwasi/common/log.h"
 #include "cwasi/common/net.h"
 
-namespace cwasi::comm {
+namespace cwasi {
 
 ConnectionServer::ConnectionServer(Fd listener, Handler handler)
     : listener_(std::move(listener)), handler_(std::move(handler)) {
@@ -72,4 +72,4 @@ void ConnectionServer::stop() {
   for (auto& c : all) c->thread.join();
 }
 
-}  // namespace cwasi::comm
+}  // namespace cwasi

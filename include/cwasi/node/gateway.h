@@ -1,0 +1,64 @@
+// The node daemon (cwasid): an HTTP gateway with OpenFaaS-compatible routes in
+// front of a FunctionHost, which runs the functions (an instance per request)
+// and routes their calls to each other in the three modes.
+//
+//   POST /function/{name}[/path]     run a function (request body in, output out)
+//   POST /async-function/{name}      queue it: 202 + X-Call-Id; X-Callback-Url
+//   POST /workflow/{name}            run a workflow
+//   GET  /healthz, GET /metrics      liveness, Prometheus text
+//   /system/functions                GET list, POST create, PUT update, DELETE remove
+//   GET  /system/function/{name}     one function's status
+//   POST /system/scale-function/{name}  {"replicas": N}
+//   GET  /system/logs?name=F&tail=N  the function's stderr, NDJSON
+//   /system/workflows                GET list, POST|PUT deploy (JSON or YAML), DELETE
+//   GET  /system/info
+// /system/* need the admin token (Authorization: Bearer T, or Basic admin:T);
+// a function deployed with "public": false needs it to be invoked too.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "cwasi/comm/function_host.h"
+#include "cwasi/common/result.h"
+
+namespace cwasi::node {
+
+struct GatewayConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::filesystem::path state_dir;   // required
+  std::string token;                 // empty: the state dir's (generated once)
+  uint64_t max_body_bytes = 16u << 20;
+  std::chrono::milliseconds default_timeout{30000};
+  // Autoscaler period and the window its scale-down decisions average over.
+  std::chrono::milliseconds scale_interval{1000};
+  std::chrono::milliseconds stable_window{30000};
+  size_t async_queue = 1000;         // queued async calls before 429
+  int async_workers = 4;             // async calls in flight
+  comm::HostConfig host;             // functions come from the state dir, not from here
+};
+
+class Gateway {
+ public:
+  // Opens the state dir, starts the function host, redeploys what the state
+  // dir holds (a deployment that no longer loads is logged and skipped),
+  // starts the autoscaler, async workers and the HTTP server.
+  static Result<std::unique_ptr<Gateway>> start(GatewayConfig config);
+  // Stops the HTTP server first, then drains nothing: queued async calls are
+  // dropped (their callers got 202 only). Joins every thread.
+  ~Gateway();
+
+  const std::string& address() const;  // "127.0.0.1:8080"
+  const std::string& token() const;
+  comm::FunctionHost& host();
+
+  struct Impl;
+
+ private:
+  explicit Gateway(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cwasi::node

@@ -1,0 +1,91 @@
+// HTTP/1.1 for the node daemon: a server (a thread per connection, keep-alive,
+// Boost.Beast's parser) and a one-shot client (the CLI, async callbacks).
+// Bodies are capped on both sides; a malformed request gets a 400 and the
+// connection is closed, an over-large body a 413.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cwasi/common/result.h"
+
+namespace cwasi::node {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // percent-decoded, without the query
+  std::string query;   // raw, without '?'
+  Headers headers;     // as received
+  std::string body;
+
+  // The first header of that name (case-insensitive), or "".
+  std::string header(std::string_view name) const;
+  // A query parameter (percent-decoded), or "".
+  std::string queryParam(std::string_view name) const;
+  std::span<const uint8_t> bodyBytes() const {
+    return {reinterpret_cast<const uint8_t*>(body.data()), body.size()};
+  }
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  Headers headers;
+  std::string body;
+
+  std::string header(std::string_view name) const;
+  static HttpResponse text(int status, std::string body);
+  static HttpResponse json(int status, std::string body);
+};
+
+struct HttpServerConfig {
+  std::string listen = "127.0.0.1:8080";  // port 0 picks one
+  uint64_t max_body_bytes = 16u << 20;
+  std::chrono::milliseconds idle_timeout{60000};  // keep-alive connections
+};
+
+class HttpServer {
+ public:
+  // Runs on the connection's thread, once per request; must be thread-safe.
+  using Handler = std::function<HttpResponse(HttpRequest&)>;
+
+  static Result<std::unique_ptr<HttpServer>> start(const HttpServerConfig& config, Handler handler);
+  // Stops accepting, closes connections, joins their threads.
+  ~HttpServer();
+  const std::string& address() const;  // "127.0.0.1:8080"
+
+  struct Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// "http://host:port/path?query" split up; InvalidArgument otherwise.
+struct HttpUrl {
+  std::string host;
+  uint16_t port = 80;
+  std::string target = "/";  // path and query
+};
+Result<HttpUrl> parseHttpUrl(std::string_view url);
+
+// One request on a fresh connection. Unavailable when the server cannot be
+// reached, DeadlineExceeded past `timeout`; any status is a success.
+Result<HttpResponse> httpFetch(const HttpUrl& url, std::string_view method, const Headers& headers,
+                               std::string_view body, std::chrono::milliseconds timeout,
+                               uint64_t max_body_bytes = 1ull << 30);
+
+// "%2F" -> "/", and '+' -> ' ' when `plus_is_space`.
+std::string percentDecode(std::string_view s, bool plus_is_space = false);
+// The reason phrase of a status code ("Not Found").
+std::string_view statusReason(int status);
+
+}  // namespace cwasi::node

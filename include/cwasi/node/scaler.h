@@ -1,0 +1,81 @@
+// Per-function admission and autoscaling, Knative-style: a function has
+// `replicas` warm (its compiled module resident, ready to instantiate an
+// instance per request); each replica is meant to carry `target` requests in
+// flight. A burst beyond replicas × target scales up at once (up to max); the
+// count comes down only when the average in-flight load over a stable window
+// allows it, never below min; with min 0, a function idle for
+// `scale_to_zero_after` goes to zero replicas (its module is dropped) and the
+// next request is a cold start. In-flight requests are capped (`max_inflight`);
+// requests past the cap wait for a slot until their deadline, or are turned
+// away when as many are already waiting.
+//
+// The clock is the caller's: every method takes `now`, so tests drive time.
+#pragma once
+
+#include <chrono>
+#include <deque>
+
+#include "cwasi/common/mutex.h"
+#include "cwasi/common/result.h"
+
+namespace cwasi::node {
+
+struct ScalePolicy {
+  int min_replicas = 1;
+  int max_replicas = 20;
+  int target = 10;         // in-flight requests per replica
+  int max_inflight = 200;  // hard cap; as many may wait
+  std::chrono::milliseconds scale_to_zero_after{15 * 60 * 1000};
+  std::chrono::milliseconds stable_window{10000};
+};
+
+class Scaler {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Scaler(ScalePolicy policy, Clock::time_point now);
+
+  // What admitting a request did.
+  struct Admission {
+    bool cold = false;       // the function had no replica: this request brings it up
+  };
+  // Takes an in-flight slot, waiting until `deadline` if the cap is reached.
+  // ResourceExhausted when the wait queue is full, DeadlineExceeded when the
+  // deadline passes first. Thread-safe.
+  Result<Admission> admit(Clock::time_point now, Clock::time_point deadline) EXCLUDES(mu_);
+  // Gives the slot back. Thread-safe.
+  void release(Clock::time_point now) EXCLUDES(mu_);
+
+  // One autoscaler step: samples in-flight, scales down when the window
+  // allows. Returns true when the function just went to zero replicas (the
+  // caller drops its module). Thread-safe.
+  bool tick(Clock::time_point now) EXCLUDES(mu_);
+
+  // Sets the replica count (clamped to [0, max]); the autoscaler goes on from
+  // there. Returns the count set.
+  int scaleTo(int replicas, Clock::time_point now) EXCLUDES(mu_);
+  void setPolicy(const ScalePolicy& policy, Clock::time_point now) EXCLUDES(mu_);
+
+  int replicas() EXCLUDES(mu_);
+  int inflight() EXCLUDES(mu_);
+  int waiting() EXCLUDES(mu_);
+
+ private:
+  void scaleUpFor(int inflight) REQUIRES(mu_);
+
+  Mutex mu_;
+  CondVar slot_freed_;
+  ScalePolicy policy_ GUARDED_BY(mu_);
+  int replicas_ GUARDED_BY(mu_) = 0;
+  int inflight_ GUARDED_BY(mu_) = 0;
+  int waiting_ GUARDED_BY(mu_) = 0;
+  Clock::time_point last_active_ GUARDED_BY(mu_);
+  // (time, in-flight) samples within the stable window; the window's peak
+  // per-sample concurrency also counts requests that came and went between
+  // samples (peak_since_sample_).
+  std::deque<std::pair<Clock::time_point, int>> samples_ GUARDED_BY(mu_);
+  int peak_since_sample_ GUARDED_BY(mu_) = 0;
+  Clock::time_point last_scale_up_ GUARDED_BY(mu_);
+};
+
+}  // namespace cwasi::node

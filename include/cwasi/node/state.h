@@ -1,0 +1,57 @@
+// The daemon's state directory: what must survive a restart.
+//   token                  the admin bearer token (0600)
+//   functions/<name>.json  deployments
+//   workflows/<name>.json  workflows
+//   modules/<sha256>.wasm  deployed modules, content-addressed, so that a
+//                          deployment does not depend on the file it came from
+// Writes are atomic (write + rename). Not thread-safe: the gateway serialises
+// changes.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cwasi/common/result.h"
+#include "cwasi/node/deployment.h"
+#include "cwasi/node/workflow.h"
+
+namespace cwasi::node {
+
+class StateDir {
+ public:
+  static Result<std::unique_ptr<StateDir>> open(const std::filesystem::path& dir);
+
+  // `configured` when given (not stored), else the stored token, else a new
+  // random one, stored.
+  Result<std::string> token(const std::string& configured);
+
+  // Stores a module (binary or text format) and returns its path and digest.
+  struct StoredModule {
+    std::filesystem::path path;
+    std::string digest;
+  };
+  Result<StoredModule> storeModule(std::span<const uint8_t> bytes);
+  // Deletes stored modules that no path in `in_use` names.
+  void collectModules(const std::set<std::string>& in_use);
+
+  Result<void> saveFunction(const Deployment& d);
+  void removeFunction(const std::string& name);
+  // Every stored deployment; unreadable ones are reported in `errors`.
+  std::vector<Deployment> loadFunctions(std::vector<std::string>* errors);
+
+  Result<void> saveWorkflow(const Workflow& w);
+  void removeWorkflow(const std::string& name);
+  std::vector<Workflow> loadWorkflows(std::vector<std::string>* errors);
+
+  const std::filesystem::path& path() const { return dir_; }
+
+ private:
+  explicit StateDir(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  std::filesystem::path dir_;
+};
+
+}  // namespace cwasi::node

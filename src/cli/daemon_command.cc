@@ -1,0 +1,135 @@
+// `cwasid` (and `cwasi daemon`): the node daemon's flags, wired to a Gateway.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "commands.h"
+#include "cwasi/cli/cli.h"
+#include "cwasi/node/gateway.h"
+
+namespace cwasi::cli {
+namespace {
+
+constexpr const char* kDaemonUsage = R"(cwasid — the cwasi node daemon (HTTP gateway, deploy, autoscaling, workflows)
+
+usage: cwasid [options]
+  --gateway HOST:PORT     HTTP gateway address (default 127.0.0.1:8080; port 0 picks one)
+  --state-dir DIR         deployments, workflows, modules, token (default $CWASI_STATE_DIR,
+                          $XDG_STATE_HOME/cwasi or ~/.local/state/cwasi)
+  --admin-token T         the /system/* token (default: generated once, in STATE_DIR/token)
+  --max-body-mb N         request body cap (default 16; larger gets 413)
+  --timeout-ms N          default function timeout (default 30000; past it 504)
+  --scale-interval-ms N   autoscaler period (default 1000)
+  --stable-window-ms N    scale-down averaging window (default 30000)
+  --async-workers N       async calls in flight (default 4)
+  --async-queue N         async calls queued before 429 (default 1000)
+  --max-instances N       instances alive at once, all functions (default 512)
+function-to-function communication (see cwasi serve):
+  --runtime-dir DIR       node registry for local mode (default $CWASI_RUNTIME_DIR,
+                          $XDG_RUNTIME_DIR/cwasi, /run/cwasi as root)
+  --listen HOST:PORT      serve remote calls on TCP
+  --cluster FILE          remote routes;  --mode-policy P;  --redis HOST:PORT;  --token T
+)";
+
+Result<std::chrono::milliseconds> millis(Args& args, const std::string& flag) {
+  TRY_ASSIGN(uint64_t v, args.number(flag));
+  if (v == 0) return invalidArgument(flag + " must be positive");
+  return std::chrono::milliseconds(v);
+}
+
+Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& argv) {
+  node::GatewayConfig c;
+  c.state_dir = defaultStateDir();
+  c.host.runtime_dir = defaultRuntimeDir();
+  c.host.engine.cache_dir = runtime::defaultCacheDir();
+  c.host.engine.max_instances = 512;
+  Args args(argv);
+  while (args.nextIsFlag()) {
+    const std::string flag = args.takeFlag();
+    if (flag == "--gateway") {
+      TRY_ASSIGN(c.listen, args.value(flag));
+    } else if (flag == "--state-dir") {
+      TRY_ASSIGN(std::string v, args.value(flag));
+      c.state_dir = v;
+    } else if (flag == "--admin-token") {
+      TRY_ASSIGN(c.token, args.value(flag));
+    } else if (flag == "--max-body-mb") {
+      TRY_ASSIGN(uint64_t v, args.number(flag));
+      c.max_body_bytes = v << 20;
+    } else if (flag == "--timeout-ms") {
+      TRY_ASSIGN(c.default_timeout, millis(args, flag));
+    } else if (flag == "--scale-interval-ms") {
+      TRY_ASSIGN(c.scale_interval, millis(args, flag));
+    } else if (flag == "--stable-window-ms") {
+      TRY_ASSIGN(c.stable_window, millis(args, flag));
+    } else if (flag == "--async-workers") {
+      TRY_ASSIGN(uint64_t v, args.number(flag));
+      c.async_workers = static_cast<int>(std::clamp<uint64_t>(v, 1, 256));
+    } else if (flag == "--async-queue") {
+      TRY_ASSIGN(uint64_t v, args.number(flag));
+      c.async_queue = v;
+    } else if (flag == "--max-instances") {
+      TRY_ASSIGN(uint64_t v, args.number(flag));
+      c.host.engine.max_instances = static_cast<uint32_t>(std::clamp<uint64_t>(v, 1, 10000));
+    } else {
+      TRY_ASSIGN(bool known, parseHostFlag(flag, args, c.host));
+      if (!known) return invalidArgument("unknown option " + flag + " (see cwasid --help)");
+    }
+  }
+  if (!args.rest().empty()) return invalidArgument("unexpected argument " + args.rest()[0]);
+  applyEnvironment(c.host);
+  return c;
+}
+
+}  // namespace
+
+std::string defaultStateDir() {
+  if (const char* d = std::getenv("CWASI_STATE_DIR"); d && *d) return d;
+  if (const char* d = std::getenv("XDG_STATE_HOME"); d && *d) return std::string(d) + "/cwasi";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : "/tmp") + "/.local/state/cwasi";
+}
+
+std::string defaultRuntimeDir() {
+  if (const char* d = std::getenv("CWASI_RUNTIME_DIR"); d && *d) return d;
+  if (const char* d = std::getenv("XDG_RUNTIME_DIR"); d && *d) return std::string(d) + "/cwasi";
+  if (::getuid() == 0) return "/run/cwasi";
+  return "/tmp/cwasi-" + std::to_string(::getuid());
+}
+
+int daemonCommand(const std::vector<std::string>& argv) {
+  for (const auto& a : argv) {
+    if (a == "-h" || a == "--help") {
+      std::fputs(kDaemonUsage, stdout);
+      return 0;
+    }
+  }
+  auto config = parseDaemonFlags(argv);
+  if (!config.ok()) return fail(kExitUsage, config.error().message());
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  const std::string state_dir = config->state_dir.string();
+  auto gateway = node::Gateway::start(std::move(*config));
+  if (!gateway.ok()) return fail(kExitCannotRun, gateway.error().message());
+  // One line for whoever started us (tests read the address from it).
+  std::printf("cwasid: ready gateway=http://%s state=%s\n", (*gateway)->address().c_str(),
+              state_dir.c_str());
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&set, &sig);
+  std::printf("cwasid: stopping (signal %d)\n", sig);
+  std::fflush(stdout);
+  gateway->reset();
+  return 0;
+}
+
+}  // namespace cwasi::cli

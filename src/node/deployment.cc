@@ -1,0 +1,209 @@
+#include "cwasi/node/deployment.h"
+
+#include <nlohmann/json.hpp>
+
+#include "cwasi/comm/frame.h"
+
+namespace cwasi::node {
+namespace {
+
+using json = nlohmann::json;
+
+Result<std::map<std::string, std::string>> stringMap(const json& j, const char* field) {
+  std::map<std::string, std::string> out;
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return out;
+  if (!it->is_object()) return invalidArgument(std::string(field) + " must be an object of strings");
+  for (const auto& [k, v] : it->items()) {
+    if (v.is_string()) {
+      out[k] = v.get<std::string>();
+    } else if (v.is_number() || v.is_boolean()) {
+      out[k] = v.dump();
+    } else {
+      return invalidArgument(std::string(field) + "." + k + " must be a string");
+    }
+  }
+  return out;
+}
+
+Result<std::string> stringField(const json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return std::string();
+  if (!it->is_string()) return invalidArgument(std::string(field) + " must be a string");
+  return it->get<std::string>();
+}
+
+// An integer given as a JSON number or a string (labels are strings).
+Result<int> intValue(const json& v, const std::string& what, int lo, int hi) {
+  long long n = 0;
+  if (v.is_number_integer()) {
+    n = v.get<long long>();
+  } else if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    char* end = nullptr;
+    n = std::strtoll(s.c_str(), &end, 10);
+    if (s.empty() || *end != 0) return invalidArgument(what + " must be an integer, got '" + s + "'");
+  } else {
+    return invalidArgument(what + " must be an integer");
+  }
+  if (n < lo || n > hi) {
+    return invalidArgument(what + " must be between " + std::to_string(lo) + " and " +
+                           std::to_string(hi));
+  }
+  return static_cast<int>(n);
+}
+
+Result<std::chrono::milliseconds> durationValue(const json& v, const std::string& what) {
+  if (v.is_number_integer() && v.get<long long>() >= 0) return std::chrono::milliseconds(v.get<long long>());
+  if (v.is_string()) {
+    auto d = parseDuration(v.get<std::string>());
+    if (!d.ok()) return invalidArgument(what + ": " + d.error().message());
+    return d;
+  }
+  return invalidArgument(what + " must be a duration (\"30s\", \"500ms\") or milliseconds");
+}
+
+}  // namespace
+
+Result<uint64_t> parseByteSize(const std::string& s) {
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end == s.c_str() || v < 0) return invalidArgument("bad size '" + s + "'");
+  const std::string unit(end);
+  static const std::map<std::string, double> kUnits = {
+      {"", 1},          {"B", 1},         {"K", 1e3},       {"k", 1e3},         {"M", 1e6},
+      {"G", 1e9},       {"Ki", 1024.0},   {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"KB", 1e3},
+      {"MB", 1e6},      {"GB", 1e9},      {"KiB", 1024.0},  {"MiB", 1048576.0}, {"GiB", 1073741824.0}};
+  auto it = kUnits.find(unit);
+  if (it == kUnits.end()) return invalidArgument("bad size unit in '" + s + "' (use Ki, Mi, Gi)");
+  const double bytes = v * it->second;
+  if (bytes > 1e15) return invalidArgument("size '" + s + "' is too large");
+  return static_cast<uint64_t>(bytes);
+}
+
+Result<std::chrono::milliseconds> parseDuration(const std::string& s) {
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end == s.c_str() || v < 0) return invalidArgument("bad duration '" + s + "'");
+  const std::string unit(end);
+  double ms = 0;
+  if (unit.empty() || unit == "ms") {
+    ms = v;
+  } else if (unit == "s") {
+    ms = v * 1e3;
+  } else if (unit == "m") {
+    ms = v * 60e3;
+  } else if (unit == "h") {
+    ms = v * 3600e3;
+  } else {
+    return invalidArgument("bad duration unit in '" + s + "' (use ms, s, m, h)");
+  }
+  if (ms > 1e12) return invalidArgument("duration '" + s + "' is too long");
+  return std::chrono::milliseconds(static_cast<int64_t>(ms));
+}
+
+Result<Deployment> parseDeployment(const json& j) {
+  if (!j.is_object()) return invalidArgument("a deployment must be a JSON object");
+  Deployment d;
+  TRY_ASSIGN(d.name, stringField(j, "service"));
+  if (d.name.empty()) {
+    TRY_ASSIGN(d.name, stringField(j, "name"));
+  }
+  if (d.name.empty()) return invalidArgument("service (the function's name) is required");
+  if (!comm::validName(d.name) || d.name.size() > 63) {
+    return invalidArgument("invalid function name '" + d.name + "' (use [A-Za-z0-9._-], up to 63)");
+  }
+  TRY_ASSIGN(d.image, stringField(j, "image"));
+  if (d.image.empty()) {
+    TRY_ASSIGN(d.image, stringField(j, "module"));
+  }
+  TRY_ASSIGN(d.module, stringField(j, "storedModule"));
+  TRY_ASSIGN(d.digest, stringField(j, "digest"));
+  if (d.image.empty() && d.module.empty()) {
+    return invalidArgument("image (a .wasm/.wat path or an OCI image tarball) is required");
+  }
+  TRY_ASSIGN(d.env, stringMap(j, "envVars"));
+  TRY_ASSIGN(d.labels, stringMap(j, "labels"));
+  TRY_ASSIGN(d.annotations, stringMap(j, "annotations"));
+  TRY_ASSIGN(std::string domain, stringField(j, "trustDomain"));
+  if (!domain.empty()) d.trust_domain = domain;
+
+  if (auto it = j.find("limits"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) return invalidArgument("limits must be an object");
+    TRY_ASSIGN(std::string memory, stringField(*it, "memory"));
+    if (!memory.empty()) {
+      auto bytes = parseByteSize(memory);
+      if (!bytes.ok()) return invalidArgument("limits.memory: " + bytes.error().message());
+      d.memory_bytes = *bytes;
+    }
+  }
+
+  // Labels first, then explicit fields override.
+  const auto& l = d.labels;
+  if (auto it = l.find("com.openfaas.scale.min"); it != l.end()) {
+    TRY_ASSIGN(d.min_scale, intValue(it->second, "label com.openfaas.scale.min", 0, 1000));
+  }
+  if (auto it = l.find("com.openfaas.scale.max"); it != l.end()) {
+    TRY_ASSIGN(d.max_scale, intValue(it->second, "label com.openfaas.scale.max", 1, 1000));
+  }
+  if (auto it = l.find("com.openfaas.scale.target"); it != l.end()) {
+    TRY_ASSIGN(d.target_concurrency,
+               intValue(it->second, "label com.openfaas.scale.target", 1, 100000));
+  }
+  if (auto it = l.find("com.openfaas.scale.zero"); it != l.end() && it->second == "true") {
+    d.min_scale = 0;
+  }
+  if (auto it = l.find("com.openfaas.scale.zero-duration"); it != l.end()) {
+    TRY_ASSIGN(d.scale_to_zero_after,
+               durationValue(it->second, "label com.openfaas.scale.zero-duration"));
+  }
+  if (auto it = j.find("minScale"); it != j.end()) {
+    TRY_ASSIGN(d.min_scale, intValue(*it, "minScale", 0, 1000));
+  }
+  if (auto it = j.find("maxScale"); it != j.end()) {
+    TRY_ASSIGN(d.max_scale, intValue(*it, "maxScale", 1, 1000));
+  }
+  if (auto it = j.find("targetConcurrency"); it != j.end()) {
+    TRY_ASSIGN(d.target_concurrency, intValue(*it, "targetConcurrency", 1, 100000));
+  }
+  if (auto it = j.find("maxInflight"); it != j.end()) {
+    TRY_ASSIGN(d.max_inflight, intValue(*it, "maxInflight", 0, 1000000));
+  }
+  if (auto it = j.find("timeout"); it != j.end()) {
+    TRY_ASSIGN(d.timeout, durationValue(*it, "timeout"));
+  }
+  if (auto it = j.find("scaleToZeroAfter"); it != j.end()) {
+    TRY_ASSIGN(d.scale_to_zero_after, durationValue(*it, "scaleToZeroAfter"));
+  }
+  if (auto it = j.find("public"); it != j.end()) {
+    if (!it->is_boolean()) return invalidArgument("public must be true or false");
+    d.is_public = it->get<bool>();
+  }
+  if (d.min_scale > d.max_scale) {
+    return invalidArgument("minScale (" + std::to_string(d.min_scale) + ") exceeds maxScale (" +
+                           std::to_string(d.max_scale) + ")");
+  }
+  return d;
+}
+
+json toJson(const Deployment& d) {
+  json j = {{"service", d.name},
+            {"image", d.image},
+            {"storedModule", d.module},
+            {"digest", d.digest},
+            {"envVars", d.env},
+            {"labels", d.labels},
+            {"annotations", d.annotations},
+            {"trustDomain", d.trust_domain},
+            {"minScale", d.min_scale},
+            {"maxScale", d.max_scale},
+            {"targetConcurrency", d.target_concurrency},
+            {"maxInflight", d.max_inflight},
+            {"timeout", d.timeout.count()},
+            {"scaleToZeroAfter", d.scale_to_zero_after.count()},
+            {"public", d.is_public}};
+  if (d.memory_bytes != 0) j["limits"] = {{"memory", std::to_string(d.memory_bytes)}};
+  return j;
+}
+
+}  // namespace cwasi::node

@@ -1,0 +1,110 @@
+#include "cwasi/node/scaler.h"
+
+#include <algorithm>
+
+namespace cwasi::node {
+
+Scaler::Scaler(ScalePolicy policy, Clock::time_point now) : policy_(policy) {
+  MutexLock lock(mu_);
+  // A new deployment's module is loaded: it starts warm.
+  replicas_ = std::max(policy_.min_replicas, 1);
+  last_active_ = now;
+  last_scale_up_ = now;
+}
+
+void Scaler::scaleUpFor(int inflight) {
+  const int wanted = std::max(1, (inflight + policy_.target - 1) / policy_.target);
+  if (replicas_ < wanted) replicas_ = std::min(wanted, policy_.max_replicas);
+}
+
+Result<Scaler::Admission> Scaler::admit(Clock::time_point now, Clock::time_point deadline) {
+  MutexLock lock(mu_);
+  if (inflight_ >= policy_.max_inflight) {
+    if (waiting_ >= policy_.max_inflight) {
+      return resourceExhausted("too many requests: " + std::to_string(inflight_) +
+                               " in flight and as many waiting");
+    }
+    ++waiting_;
+    while (inflight_ >= policy_.max_inflight) {
+      if (!slot_freed_.waitUntil(mu_, deadline) && Clock::now() >= deadline) break;
+    }
+    --waiting_;
+    if (inflight_ >= policy_.max_inflight) {
+      return deadlineExceeded("timed out waiting for a free slot (" +
+                              std::to_string(policy_.max_inflight) + " in flight)");
+    }
+  }
+  Admission a;
+  a.cold = replicas_ == 0;
+  ++inflight_;
+  peak_since_sample_ = std::max(peak_since_sample_, inflight_);
+  last_active_ = now;
+  const int before = replicas_;
+  scaleUpFor(inflight_);
+  if (replicas_ > before) last_scale_up_ = now;
+  return a;
+}
+
+void Scaler::release(Clock::time_point now) {
+  MutexLock lock(mu_);
+  --inflight_;
+  last_active_ = now;
+  slot_freed_.notifyOne();
+}
+
+bool Scaler::tick(Clock::time_point now) {
+  MutexLock lock(mu_);
+  samples_.emplace_back(now, std::max(peak_since_sample_, inflight_));
+  peak_since_sample_ = inflight_;
+  while (!samples_.empty() && now - samples_.front().first > policy_.stable_window) {
+    samples_.pop_front();
+  }
+  if (inflight_ == 0 && replicas_ > 0 && policy_.min_replicas == 0 &&
+      now - last_active_ >= policy_.scale_to_zero_after) {
+    replicas_ = 0;
+    samples_.clear();
+    return true;
+  }
+  if (now - last_scale_up_ < policy_.stable_window) return false;
+  long sum = 0;
+  for (const auto& [t, n] : samples_) sum += n;
+  const double average = samples_.empty() ? 0.0 : static_cast<double>(sum) / samples_.size();
+  int wanted = static_cast<int>((average + policy_.target - 1e-9) / policy_.target);
+  wanted = std::max({wanted, policy_.min_replicas, replicas_ > 0 ? 1 : 0});
+  if (replicas_ > wanted) replicas_ = wanted;
+  return false;
+}
+
+int Scaler::scaleTo(int replicas, Clock::time_point now) {
+  MutexLock lock(mu_);
+  replicas_ = std::clamp(replicas, 0, policy_.max_replicas);
+  last_scale_up_ = now;
+  last_active_ = now;
+  samples_.clear();
+  return replicas_;
+}
+
+void Scaler::setPolicy(const ScalePolicy& policy, Clock::time_point now) {
+  MutexLock lock(mu_);
+  policy_ = policy;
+  replicas_ = std::clamp(replicas_, std::max(policy_.min_replicas, 1), policy_.max_replicas);
+  last_active_ = now;
+  slot_freed_.notifyAll();
+}
+
+int Scaler::replicas() {
+  MutexLock lock(mu_);
+  return replicas_;
+}
+
+int Scaler::inflight() {
+  MutexLock lock(mu_);
+  return inflight_;
+}
+
+int Scaler::waiting() {
+  MutexLock lock(mu_);
+  return waiting_;
+}
+
+}  // namespace cwasi::node

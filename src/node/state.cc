@@ -1,0 +1,131 @@
+#include "cwasi/node/state.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cwasi/common/files.h"
+#include "cwasi/common/sha256.h"
+
+namespace cwasi::node {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<uint8_t> bytesOf(const std::string& s) { return {s.begin(), s.end()}; }
+
+Result<std::string> randomToken() {
+  uint8_t raw[24];
+  int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return internal("cannot open /dev/urandom");
+  ssize_t n = ::read(fd, raw, sizeof raw);
+  ::close(fd);
+  if (n != static_cast<ssize_t>(sizeof raw)) return internal("short read from /dev/urandom");
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (uint8_t b : raw) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+template <class T, class Parse>
+std::vector<T> loadAll(const fs::path& dir, Parse parse, std::vector<std::string>* errors) {
+  std::vector<T> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".json") continue;
+    auto bytes = readFile(entry.path());
+    Result<T> item = bytes.ok() ? parse(std::string(bytes->begin(), bytes->end()))
+                                : Result<T>(bytes.error());
+    if (item.ok()) {
+      out.push_back(std::move(*item));
+    } else if (errors) {
+      errors->push_back(entry.path().string() + ": " + item.error().message());
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StateDir>> StateDir::open(const fs::path& dir) {
+  for (const char* sub : {"functions", "workflows", "modules"}) {
+    std::error_code ec;
+    fs::create_directories(dir / sub, ec);
+    if (ec) return invalidArgument("state dir " + (dir / sub).string() + ": " + ec.message());
+  }
+  ::chmod(dir.c_str(), 0700);
+  return std::unique_ptr<StateDir>(new StateDir(dir));
+}
+
+Result<std::string> StateDir::token(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  const fs::path file = dir_ / "token";
+  if (auto bytes = readFile(file); bytes.ok()) {
+    std::string t(bytes->begin(), bytes->end());
+    while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+    if (!t.empty()) return t;
+  }
+  TRY_ASSIGN(std::string t, randomToken());
+  TRY(writeFileAtomic(file, bytesOf(t + "\n")));
+  ::chmod(file.c_str(), 0600);
+  return t;
+}
+
+Result<StateDir::StoredModule> StateDir::storeModule(std::span<const uint8_t> bytes) {
+  const bool binary = bytes.size() >= 4 && bytes[0] == 0 && bytes[1] == 'a' && bytes[2] == 's' &&
+                      bytes[3] == 'm';
+  StoredModule m;
+  m.digest = sha256Hex(bytes);
+  m.path = dir_ / "modules" / (m.digest + (binary ? ".wasm" : ".wat"));
+  std::error_code ec;
+  if (!fs::exists(m.path, ec)) TRY(writeFileAtomic(m.path, bytes));
+  return m;
+}
+
+void StateDir::collectModules(const std::set<std::string>& in_use) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_ / "modules", ec)) {
+    if (!in_use.contains(entry.path().string())) fs::remove(entry.path(), ec);
+  }
+}
+
+Result<void> StateDir::saveFunction(const Deployment& d) {
+  return writeFileAtomic(dir_ / "functions" / (d.name + ".json"), bytesOf(toJson(d).dump(2)));
+}
+
+void StateDir::removeFunction(const std::string& name) {
+  std::error_code ec;
+  fs::remove(dir_ / "functions" / (name + ".json"), ec);
+}
+
+std::vector<Deployment> StateDir::loadFunctions(std::vector<std::string>* errors) {
+  return loadAll<Deployment>(
+      dir_ / "functions",
+      [](const std::string& text) -> Result<Deployment> {
+        auto j = nlohmann::json::parse(text, nullptr, false);
+        if (j.is_discarded()) return invalidArgument("not JSON");
+        return parseDeployment(j);
+      },
+      errors);
+}
+
+Result<void> StateDir::saveWorkflow(const Workflow& w) {
+  return writeFileAtomic(dir_ / "workflows" / (w.name + ".json"), bytesOf(toJson(w).dump(2)));
+}
+
+void StateDir::removeWorkflow(const std::string& name) {
+  std::error_code ec;
+  fs::remove(dir_ / "workflows" / (name + ".json"), ec);
+}
+
+std::vector<Workflow> StateDir::loadWorkflows(std::vector<std::string>* errors) {
+  return loadAll<Workflow>(
+      dir_ / "workflows", [](const std::string& text) { return parseWorkflow(text); }, errors);
+}
+
+}  // namespace cwasi::node

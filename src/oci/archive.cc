@@ -1,0 +1,218 @@
+#include "archive.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace cwasi::oci {
+namespace {
+
+constexpr size_t kBlock = 512;
+
+// Octal (or base-256, for large GNU sizes) numeric header field.
+Result<uint64_t> parseNumber(const uint8_t* field, size_t len, const char* what) {
+  if (len > 0 && (field[0] & 0x80) != 0) {
+    uint64_t v = field[0] & 0x7f;
+    for (size_t i = 1; i < len; ++i) {
+      if (v > (UINT64_MAX >> 8)) return invalidArgument(std::string("tar: ") + what + " too large");
+      v = (v << 8) | field[i];
+    }
+    return v;
+  }
+  uint64_t v = 0;
+  size_t i = 0;
+  while (i < len && (field[i] == ' ' || field[i] == 0)) ++i;
+  for (; i < len && field[i] != 0 && field[i] != ' '; ++i) {
+    if (field[i] < '0' || field[i] > '7') {
+      return invalidArgument(std::string("tar: bad ") + what + " field");
+    }
+    if (v > (UINT64_MAX >> 3)) return invalidArgument(std::string("tar: ") + what + " too large");
+    v = v * 8 + (field[i] - '0');
+  }
+  return v;
+}
+
+std::string field(const uint8_t* p, size_t len) {
+  size_t n = 0;
+  while (n < len && p[n] != 0) ++n;
+  return std::string(reinterpret_cast<const char*>(p), n);
+}
+
+// "./a/b" and "a/b/" both become "a/b"; absolute paths and ".." are refused.
+Result<std::string> cleanPath(std::string path) {
+  while (path.rfind("./", 0) == 0) path.erase(0, 2);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  if (path.empty() || path == ".") return std::string();
+  if (path[0] == '/') return invalidArgument("tar: absolute path " + path);
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    if (path.compare(start, end - start, "..") == 0) {
+      return invalidArgument("tar: path escapes the archive: " + path);
+    }
+    start = end + 1;
+  }
+  return path;
+}
+
+// PAX extended header records: "LEN key=value\n".
+std::string paxPath(std::span<const uint8_t> data) {
+  std::string text(data.begin(), data.end()), path;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t space = text.find(' ', pos);
+    if (space == std::string::npos) break;
+    size_t len = std::strtoull(text.c_str() + pos, nullptr, 10);
+    if (len == 0 || pos + len > text.size()) break;
+    std::string record = text.substr(space + 1, pos + len - space - 2);
+    if (record.rfind("path=", 0) == 0) path = record.substr(5);
+    pos += len;
+  }
+  return path;
+}
+
+void putOctal(uint8_t* p, size_t len, uint64_t v) {
+  // len-1 digits and a NUL.
+  std::memset(p, '0', len - 1);
+  p[len - 1] = 0;
+  for (size_t i = len - 1; i-- > 0 && v != 0; v >>= 3) p[i] = static_cast<uint8_t>('0' + (v & 7));
+}
+
+}  // namespace
+
+Result<std::vector<TarEntry>> readTar(std::span<const uint8_t> bytes, uint64_t max_bytes) {
+  std::vector<TarEntry> entries;
+  uint64_t total = 0;
+  std::string long_name;
+  size_t pos = 0;
+  while (pos + kBlock <= bytes.size()) {
+    const uint8_t* h = bytes.data() + pos;
+    if (std::all_of(h, h + kBlock, [](uint8_t b) { return b == 0; })) break;  // end marker
+    uint64_t sum = 0;
+    for (size_t i = 0; i < kBlock; ++i) sum += (i >= 148 && i < 156) ? ' ' : h[i];
+    TRY_ASSIGN(uint64_t stored_sum, parseNumber(h + 148, 8, "checksum"));
+    if (sum != stored_sum) return invalidArgument("tar: header checksum mismatch (not a tar file?)");
+    TRY_ASSIGN(uint64_t size, parseNumber(h + 124, 12, "size"));
+    TRY_ASSIGN(uint64_t mode, parseNumber(h + 100, 8, "mode"));
+    const char type = h[156] == 0 ? '0' : static_cast<char>(h[156]);
+    pos += kBlock;
+    if (size > bytes.size() - pos) return invalidArgument("tar: truncated archive");
+    std::span<const uint8_t> data = bytes.subspan(pos, size);
+    pos += (size + kBlock - 1) / kBlock * kBlock;
+    if (type == 'x' || type == 'L') {  // the next entry's long name
+      long_name = type == 'x' ? paxPath(data) : field(data.data(), data.size());
+      continue;
+    }
+    if (type == 'g') continue;  // global PAX header
+    std::string name = field(h, 100);
+    if (std::memcmp(h + 257, "ustar", 5) == 0) {
+      std::string prefix = field(h + 345, 155);
+      if (!prefix.empty()) name = prefix + "/" + name;
+    }
+    if (!long_name.empty()) name = std::move(long_name);
+    long_name.clear();
+    if (type != '0' && type != '7' && type != '5') continue;  // links, devices: not needed
+    TRY_ASSIGN(std::string path, cleanPath(name));
+    if (path.empty()) continue;
+    total += size;
+    if (total > max_bytes) {
+      return resourceExhausted("tar: contents exceed " + std::to_string(max_bytes) + " bytes");
+    }
+    TarEntry e;
+    e.path = std::move(path);
+    e.type = type == '5' ? '5' : '0';
+    e.mode = static_cast<uint32_t>(mode & 07777);
+    e.data.assign(data.begin(), data.end());
+    entries.push_back(std::move(e));
+  }
+  if (pos > bytes.size()) return invalidArgument("tar: truncated archive");
+  return entries;
+}
+
+Result<std::vector<uint8_t>> writeTar(const std::vector<TarEntry>& entries) {
+  std::vector<uint8_t> out;
+  for (const TarEntry& e : entries) {
+    uint8_t h[kBlock] = {};
+    std::string name = e.path, prefix;
+    if (e.type == '5') name += '/';
+    if (name.size() > 100) {
+      size_t cut = name.rfind('/', name.size() - 2);
+      while (cut != std::string::npos && name.size() - cut - 1 > 100) cut = name.rfind('/', cut - 1);
+      if (cut == std::string::npos || cut > 155) return invalidArgument("tar: path too long: " + name);
+      prefix = name.substr(0, cut);
+      name = name.substr(cut + 1);
+    }
+    std::memcpy(h, name.data(), name.size());
+    putOctal(h + 100, 8, e.mode);
+    putOctal(h + 108, 8, 0);
+    putOctal(h + 116, 8, 0);
+    putOctal(h + 124, 12, e.type == '5' ? 0 : e.data.size());
+    putOctal(h + 136, 12, 0);
+    h[156] = static_cast<uint8_t>(e.type);
+    std::memcpy(h + 257, "ustar\0" "00", 8);
+    std::memcpy(h + 345, prefix.data(), prefix.size());
+    std::memset(h + 148, ' ', 8);
+    uint64_t sum = 0;
+    for (uint8_t b : h) sum += b;
+    putOctal(h + 148, 7, sum);
+    h[155] = ' ';
+    out.insert(out.end(), h, h + kBlock);
+    if (e.type != '5') {
+      out.insert(out.end(), e.data.begin(), e.data.end());
+      out.resize(out.size() + (kBlock - e.data.size() % kBlock) % kBlock, 0);
+    }
+  }
+  out.resize(out.size() + 2 * kBlock, 0);
+  return out;
+}
+
+bool isGzip(std::span<const uint8_t> bytes) {
+  return bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
+}
+
+Result<std::vector<uint8_t>> gunzip(std::span<const uint8_t> bytes, uint64_t max_bytes) {
+  z_stream z{};
+  if (inflateInit2(&z, 15 + 16) != Z_OK) return internal("gzip: inflateInit failed");
+  std::vector<uint8_t> out;
+  z.next_in = const_cast<Bytef*>(bytes.data());
+  z.avail_in = static_cast<uInt>(std::min<size_t>(bytes.size(), UINT32_MAX));
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    if (out.size() >= max_bytes) {
+      inflateEnd(&z);
+      return resourceExhausted("gzip: expands past " + std::to_string(max_bytes) + " bytes");
+    }
+    size_t old = out.size();
+    size_t chunk = std::min<uint64_t>(std::max<size_t>(bytes.size() * 2, 64 * 1024), max_bytes - old);
+    out.resize(old + chunk);
+    z.next_out = out.data() + old;
+    z.avail_out = static_cast<uInt>(chunk);
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.resize(old + chunk - z.avail_out);
+    if (rc == Z_BUF_ERROR && z.avail_in == 0) rc = Z_DATA_ERROR;  // input ended early
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&z);
+      return invalidArgument(std::string("gzip: corrupt data (") + (z.msg ? z.msg : "truncated") + ")");
+    }
+  }
+  inflateEnd(&z);
+  return out;
+}
+
+std::vector<uint8_t> gzip(std::span<const uint8_t> bytes) {
+  z_stream z{};
+  deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
+  std::vector<uint8_t> out(deflateBound(&z, bytes.size()) + 32);
+  z.next_in = const_cast<Bytef*>(bytes.data());
+  z.avail_in = static_cast<uInt>(bytes.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+}  // namespace cwasi::oci

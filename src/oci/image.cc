@@ -1,0 +1,282 @@
+#include "cwasi/oci/image.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+
+#include "archive.h"
+#include "cwasi/common/files.h"
+#include "cwasi/common/sha256.h"
+
+namespace cwasi::oci {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr uint64_t kMaxImageBytes = 1ull << 30;
+constexpr int kMaxIndexDepth = 4;
+
+struct Layout {
+  std::map<std::string, std::vector<uint8_t>> files;  // path -> contents
+
+  Result<std::span<const uint8_t>> file(const std::string& path) const {
+    auto it = files.find(path);
+    if (it == files.end()) return invalidArgument("image: no " + path + " in the archive");
+    return std::span<const uint8_t>(it->second);
+  }
+
+  // A blob by descriptor, its digest verified.
+  Result<std::span<const uint8_t>> blob(const json& descriptor) const {
+    if (!descriptor.is_object() || !descriptor.contains("digest") ||
+        !descriptor["digest"].is_string()) {
+      return invalidArgument("image: descriptor without a digest");
+    }
+    const std::string digest = descriptor["digest"];
+    if (digest.rfind("sha256:", 0) != 0 || digest.size() != 7 + 64) {
+      return invalidArgument("image: unsupported digest " + digest);
+    }
+    TRY_ASSIGN(auto bytes, file("blobs/sha256/" + digest.substr(7)));
+    if (sha256Hex(bytes) != digest.substr(7)) {
+      return invalidArgument("image: blob " + digest + " does not match its digest");
+    }
+    return bytes;
+  }
+};
+
+Result<json> parseJson(std::span<const uint8_t> bytes, const std::string& what) {
+  json j = json::parse(bytes.begin(), bytes.end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return invalidArgument("image: " + what + " is not a JSON object");
+  return j;
+}
+
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+bool isWasmMediaType(const std::string& t) {
+  return t == kMediaTypeWasm || t == kMediaTypeWasmLayer ||
+         t == "application/vnd.bytecodealliance.wasm.component.layer.v0+wasm";
+}
+
+bool isTarMediaType(const std::string& t) {
+  return t.find(".tar") != std::string::npos || t.find("rootfs.diff") != std::string::npos;
+}
+
+bool isWasmMagic(std::span<const uint8_t> b) {
+  return b.size() >= 4 && std::memcmp(b.data(), "\0asm", 4) == 0;
+}
+
+Result<void> moduleFromLayer(std::span<const uint8_t> blob, WasmImage& image) {
+  std::vector<uint8_t> inflated;
+  if (isGzip(blob)) {
+    TRY_ASSIGN(inflated, gunzip(blob, kMaxImageBytes));
+    blob = inflated;
+  }
+  TRY_ASSIGN(auto entries, readTar(blob, kMaxImageBytes));
+  std::string wanted;
+  if (!image.args.empty()) {
+    wanted = image.args[0];
+    while (!wanted.empty() && wanted[0] == '/') wanted.erase(0, 1);
+  }
+  TarEntry* found = nullptr;
+  int wasm_files = 0;
+  for (TarEntry& e : entries) {
+    if (e.type != '0') continue;
+    if (!wanted.empty() && e.path == wanted) {
+      found = &e;
+      break;
+    }
+    if (e.path.size() > 5 && e.path.ends_with(".wasm")) {
+      ++wasm_files;
+      if (wanted.empty() || found == nullptr) found = &e;
+    }
+  }
+  if (found == nullptr) return {};
+  if (found->path != wanted && wasm_files > 1) {
+    return invalidArgument("image: several .wasm files in a layer and no entrypoint naming one");
+  }
+  image.module = std::move(found->data);
+  image.module_path = "/" + found->path;
+  return {};
+}
+
+Result<WasmImage> fromManifest(const Layout& layout, const json& manifest, std::string ref) {
+  WasmImage image;
+  image.ref = std::move(ref);
+  if (auto a = manifest.find("annotations"); a != manifest.end() && a->is_object()) {
+    for (auto& [k, v] : a->items()) {
+      if (v.is_string()) image.annotations[k] = v.get<std::string>();
+    }
+  }
+  if (manifest.contains("config")) {
+    const json& desc = manifest["config"];
+    TRY_ASSIGN(auto bytes, layout.blob(desc));
+    if (str(desc, "mediaType") == kMediaTypeConfig) {
+      TRY_ASSIGN(json config, parseJson(bytes, "image config"));
+      if (auto c = config.find("config"); c != config.end() && c->is_object()) {
+        for (const char* key : {"Entrypoint", "Cmd"}) {
+          if (auto v = c->find(key); v != c->end() && v->is_array()) {
+            for (const auto& s : *v) {
+              if (s.is_string()) image.args.push_back(s.get<std::string>());
+            }
+          }
+        }
+      }
+    }
+  }
+  auto layers = manifest.find("layers");
+  if (layers == manifest.end() || !layers->is_array()) {
+    return invalidArgument("image: manifest has no layers");
+  }
+  for (const json& layer : *layers) {
+    const std::string type = str(layer, "mediaType");
+    if (isWasmMediaType(type)) {
+      TRY_ASSIGN(auto bytes, layout.blob(layer));
+      image.module.assign(bytes.begin(), bytes.end());
+      image.module_path.clear();
+      break;
+    }
+    if (isTarMediaType(type)) {
+      TRY_ASSIGN(auto bytes, layout.blob(layer));
+      TRY(moduleFromLayer(bytes, image));
+    }
+  }
+  if (image.module.empty()) {
+    return invalidArgument("image: no Wasm module in any layer (media types " +
+                           std::string(kMediaTypeWasm) + ", " + kMediaTypeWasmLayer +
+                           ", or a tar layer holding a .wasm file)");
+  }
+  if (!isWasmMagic(image.module)) {
+    return invalidArgument("image: the module " + image.module_path + " is not WebAssembly");
+  }
+  return image;
+}
+
+Result<WasmImage> fromIndex(const Layout& layout, const json& index, int depth) {
+  auto manifests = index.find("manifests");
+  if (manifests == index.end() || !manifests->is_array() || manifests->empty()) {
+    return invalidArgument("image: index.json lists no manifests");
+  }
+  // The first manifest (a Wasm platform preferred, as an image may carry several).
+  const json* chosen = &(*manifests)[0];
+  for (const json& m : *manifests) {
+    auto p = m.find("platform");
+    if (p != m.end() && p->is_object() && str(*p, "architecture") == "wasm") {
+      chosen = &m;
+      break;
+    }
+  }
+  TRY_ASSIGN(auto bytes, layout.blob(*chosen));
+  TRY_ASSIGN(json doc, parseJson(bytes, "manifest"));
+  std::string ref;
+  if (auto a = chosen->find("annotations"); a != chosen->end() && a->is_object()) {
+    ref = str(*a, "io.containerd.image.name");
+    if (ref.empty()) ref = str(*a, kAnnotationRefName);
+  }
+  const std::string type = str(*chosen, "mediaType");
+  if (type == kMediaTypeIndex || doc.contains("manifests")) {
+    if (depth >= kMaxIndexDepth) return invalidArgument("image: indexes nested too deeply");
+    TRY_ASSIGN(WasmImage image, fromIndex(layout, doc, depth + 1));
+    if (image.ref.empty()) image.ref = ref;
+    return image;
+  }
+  return fromManifest(layout, doc, ref);
+}
+
+json descriptor(const char* media_type, std::span<const uint8_t> bytes) {
+  return {{"mediaType", media_type}, {"digest", "sha256:" + sha256Hex(bytes)}, {"size", bytes.size()}};
+}
+
+std::vector<uint8_t> bytesOf(const std::string& s) { return {s.begin(), s.end()}; }
+
+}  // namespace
+
+bool looksLikeArchive(std::span<const uint8_t> bytes) {
+  return isGzip(bytes) || (bytes.size() >= 512 && std::memcmp(bytes.data() + 257, "ustar", 5) == 0);
+}
+
+Result<WasmImage> readImageArchive(std::span<const uint8_t> bytes) {
+  std::vector<uint8_t> inflated;
+  if (isGzip(bytes)) {
+    TRY_ASSIGN(inflated, gunzip(bytes, kMaxImageBytes));
+    bytes = inflated;
+  }
+  TRY_ASSIGN(auto entries, readTar(bytes, kMaxImageBytes));
+  Layout layout;
+  for (TarEntry& e : entries) {
+    if (e.type == '0') layout.files[e.path] = std::move(e.data);
+  }
+  if (!layout.files.contains("oci-layout")) {
+    return invalidArgument("image: not an OCI image layout (no oci-layout file)");
+  }
+  TRY_ASSIGN(auto index_bytes, layout.file("index.json"));
+  TRY_ASSIGN(json index, parseJson(index_bytes, "index.json"));
+  return fromIndex(layout, index, 0);
+}
+
+Result<WasmImage> readImageArchive(const std::filesystem::path& tarball) {
+  TRY_ASSIGN(auto bytes, readFile(tarball));
+  auto image = readImageArchive(std::span<const uint8_t>(bytes));
+  if (!image.ok()) return std::move(image).error().withContext(tarball.string());
+  return image;
+}
+
+Result<std::vector<uint8_t>> buildImageArchive(std::span<const uint8_t> module,
+                                               const BuildOptions& o) {
+  if (!isWasmMagic(module)) return invalidArgument("image: the module is not WebAssembly");
+  if (o.ref.empty() || o.ref.find_first_of(" \t\n") != std::string::npos) {
+    return invalidArgument("image: invalid reference '" + o.ref + "'");
+  }
+  std::vector<TarEntry> blobs;
+  auto addBlob = [&](std::vector<uint8_t> bytes) {
+    blobs.push_back({"blobs/sha256/" + sha256Hex(bytes), '0', 0644, std::move(bytes)});
+  };
+
+  json layer_desc;
+  std::vector<uint8_t> layer;
+  json config = {{"architecture", o.architecture}, {"os", o.os}};
+  if (o.compat) {
+    TRY_ASSIGN(auto tar, writeTar({{o.module_name, '0', 0755, {module.begin(), module.end()}}}));
+    layer = gzip(tar);
+    layer_desc = descriptor(kMediaTypeLayerGzip, layer);
+    config["config"] = {{"Entrypoint", {"/" + o.module_name}}};
+    config["rootfs"] = {{"type", "layers"}, {"diff_ids", {"sha256:" + sha256Hex(tar)}}};
+  } else {
+    layer.assign(module.begin(), module.end());
+    layer_desc = descriptor(kMediaTypeWasmLayer, layer);
+    config["rootfs"] = {{"type", "layers"}, {"diff_ids", {"sha256:" + sha256Hex(module)}}};
+  }
+  std::vector<uint8_t> config_bytes = bytesOf(config.dump());
+  json manifest = {{"schemaVersion", 2},
+                   {"mediaType", kMediaTypeManifest},
+                   {"config", descriptor(o.compat ? kMediaTypeConfig : kMediaTypeWasmConfig,
+                                         config_bytes)},
+                   {"layers", {layer_desc}}};
+  json annotations = json::object();
+  if (o.compat) annotations[kAnnotationVariant] = "compat";
+  for (const auto& [k, v] : o.annotations) annotations[k] = v;
+  if (!annotations.empty()) manifest["annotations"] = annotations;
+  std::vector<uint8_t> manifest_bytes = bytesOf(manifest.dump());
+
+  const size_t colon = o.ref.rfind(':');
+  const bool has_tag = colon != std::string::npos && o.ref.find('/', colon) == std::string::npos;
+  json manifest_desc = descriptor(kMediaTypeManifest, manifest_bytes);
+  manifest_desc["platform"] = {{"architecture", o.architecture}, {"os", o.os}};
+  manifest_desc["annotations"] = {{"io.containerd.image.name", o.ref},
+                                  {kAnnotationRefName, has_tag ? o.ref.substr(colon + 1) : "latest"}};
+  json index = {{"schemaVersion", 2}, {"mediaType", kMediaTypeIndex}, {"manifests", {manifest_desc}}};
+
+  addBlob(std::move(layer));
+  addBlob(std::move(config_bytes));
+  addBlob(std::move(manifest_bytes));
+  std::vector<TarEntry> entries;
+  entries.push_back({"oci-layout", '0', 0644, bytesOf(R"({"imageLayoutVersion":"1.0.0"})")});
+  entries.push_back({"index.json", '0', 0644, bytesOf(index.dump())});
+  entries.push_back({"blobs", '5', 0755, {}});
+  entries.push_back({"blobs/sha256", '5', 0755, {}});
+  for (auto& b : blobs) entries.push_back(std::move(b));
+  return writeTar(entries);
+}
+
+}  // namespace cwasi::oci

@@ -1,0 +1,162 @@
+#include "cwasi/oci/image.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "../../src/oci/archive.h"
+#include "cwasi/common/files.h"
+#include "cwasi/common/sha256.h"
+#include "cwasi/common/subprocess.h"
+#include "support/wasi_test.h"
+
+namespace cwasi::oci {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+std::vector<uint8_t> helloModule() {
+  auto bytes = readFile(cwasi::testing::functionPath("hello"));
+  EXPECT_TRUE(bytes.ok());
+  return bytes.ok() ? *bytes : std::vector<uint8_t>{};
+}
+
+std::string run(const std::vector<std::string>& argv, const std::string& cwd = "") {
+  SubprocessOptions o;
+  o.argv = argv;
+  if (!cwd.empty()) o.cwd = cwd;
+  auto r = runSubprocess(o);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r->exit_code, 0) << r->err;
+  return r->out;
+}
+
+TEST(OciImage, CompatImageRoundTrips) {
+  const auto module = helloModule();
+  BuildOptions o;
+  o.ref = "example.com/hello:v1";
+  auto tar = buildImageArchive(module, o);
+  ASSERT_TRUE(tar.ok()) << tar.error().message();
+  auto image = readImageArchive(std::span<const uint8_t>(*tar));
+  ASSERT_TRUE(image.ok()) << image.error().message();
+  EXPECT_EQ(image->module, module);
+  EXPECT_EQ(image->module_path, "/module.wasm");
+  EXPECT_EQ(image->ref, "example.com/hello:v1");
+  EXPECT_EQ(image->annotations[kAnnotationVariant], "compat");
+  EXPECT_EQ(image->args, std::vector<std::string>{"/module.wasm"});
+}
+
+TEST(OciImage, ArtifactImageRoundTrips) {
+  const auto module = helloModule();
+  BuildOptions o;
+  o.compat = false;
+  auto tar = buildImageArchive(module, o);
+  ASSERT_TRUE(tar.ok());
+  auto image = readImageArchive(std::span<const uint8_t>(*tar));
+  ASSERT_TRUE(image.ok()) << image.error().message();
+  EXPECT_EQ(image->module, module);
+  EXPECT_TRUE(image->module_path.empty());
+}
+
+TEST(OciImage, BuildIsDeterministic) {
+  const auto module = helloModule();
+  auto a = buildImageArchive(module, {});
+  auto b = buildImageArchive(module, {});
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(sha256Hex(*a), sha256Hex(*b));
+}
+
+// Our tarball is a tar that GNU tar reads; a layout GNU tar writes (gzip'd,
+// with its own header flavour) is one we read.
+TEST(OciImage, InteroperatesWithGnuTar) {
+  auto dir = makeTempDir("cwasi-oci-");
+  ASSERT_TRUE(dir.ok());
+  auto tar = buildImageArchive(helloModule(), {});
+  ASSERT_TRUE(tar.ok());
+  ASSERT_TRUE(writeFileAtomic(*dir / "image.tar", *tar).ok());
+  fs::create_directories(*dir / "layout");
+  const std::string listing = run({"tar", "-tf", (*dir / "image.tar").string()});
+  EXPECT_THAT(listing, HasSubstr("oci-layout"));
+  EXPECT_THAT(listing, HasSubstr("index.json"));
+  EXPECT_THAT(listing, HasSubstr("blobs/sha256/"));
+  run({"tar", "-xf", (*dir / "image.tar").string(), "-C", (*dir / "layout").string()});
+  run({"tar", "--format=gnu", "-czf", (*dir / "gnu.tar.gz").string(), "-C",
+       (*dir / "layout").string(), "."});
+  auto image = readImageArchive(*dir / "gnu.tar.gz");
+  ASSERT_TRUE(image.ok()) << image.error().message();
+  EXPECT_EQ(image->module, helloModule());
+  fs::remove_all(*dir);
+}
+
+TEST(OciImage, TamperedBlobIsRefused) {
+  auto tar = buildImageArchive(helloModule(), {});
+  ASSERT_TRUE(tar.ok());
+  auto entries = readTar(*tar, 1 << 30);
+  ASSERT_TRUE(entries.ok());
+  for (auto& e : *entries) {
+    if (e.path.rfind("blobs/sha256/", 0) == 0 && e.data.size() > 1000) e.data[500] ^= 0xff;
+  }
+  auto tampered = writeTar(*entries);
+  ASSERT_TRUE(tampered.ok());
+  auto image = readImageArchive(std::span<const uint8_t>(*tampered));
+  ASSERT_FALSE(image.ok());
+  EXPECT_THAT(image.error().message(), HasSubstr("does not match its digest"));
+}
+
+TEST(OciImage, MalformedInputsGetClearErrors) {
+  const std::string garbage = "this is not an image";
+  auto a = readImageArchive(std::span<const uint8_t>(
+      reinterpret_cast<const uint8_t*>(garbage.data()), garbage.size()));
+  EXPECT_FALSE(a.ok());
+
+  auto no_layout = writeTar({{"index.json", '0', 0644, {'{', '}'}}});
+  ASSERT_TRUE(no_layout.ok());
+  auto b = readImageArchive(std::span<const uint8_t>(*no_layout));
+  ASSERT_FALSE(b.ok());
+  EXPECT_THAT(b.error().message(), HasSubstr("no oci-layout"));
+
+  std::vector<uint8_t> not_wasm = {'n', 'o', 'p', 'e'};
+  auto c = buildImageArchive(not_wasm, {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.error().message(), HasSubstr("not WebAssembly"));
+
+  auto missing = readImageArchive(fs::path("/nonexistent/image.tar"));
+  EXPECT_FALSE(missing.ok());
+}
+
+TEST(OciArchive, RefusesPathsThatEscape) {
+  auto tar = writeTar({{"../../etc/passwd", '0', 0644, {'x'}}});
+  ASSERT_TRUE(tar.ok());
+  auto entries = readTar(*tar, 1 << 20);
+  ASSERT_FALSE(entries.ok());
+  EXPECT_THAT(entries.error().message(), HasSubstr("escapes"));
+}
+
+TEST(OciArchive, GzipBombIsCapped) {
+  std::vector<uint8_t> zeros(8 << 20, 0);
+  auto packed = gzip(zeros);
+  EXPECT_LT(packed.size(), 64u << 10);
+  auto small = gunzip(packed, 1 << 20);
+  ASSERT_FALSE(small.ok());
+  EXPECT_EQ(small.error().code(), Code::kResourceExhausted);
+  auto full = gunzip(packed, 16 << 20);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(*full, zeros);
+  packed.resize(packed.size() / 2);
+  EXPECT_FALSE(gunzip(packed, 16 << 20).ok());
+}
+
+TEST(OciArchive, LongPathsRoundTrip) {
+  std::string dir(90, 'd');
+  std::string path = dir + "/" + std::string(80, 'f') + ".wasm";
+  auto tar = writeTar({{path, '0', 0644, {1, 2, 3}}});
+  ASSERT_TRUE(tar.ok());
+  auto entries = readTar(*tar, 1 << 20);
+  ASSERT_TRUE(entries.ok());
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].path, path);
+  EXPECT_EQ((*entries)[0].data, (std::vector<uint8_t>{1, 2, 3}));
+}
+
+}  // namespace
+}  // namespace cwasi::oci
