@@ -23,6 +23,9 @@ class Args {
   // The value of the flag just taken: its "=VALUE" part or the next argument.
   Result<std::string> value(const std::string& flag);
   Result<uint64_t> number(const std::string& flag);
+  // Takes the next (positional) argument, for commands that let flags and
+  // positionals interleave.
+  std::string takePositional() { return args_[pos_++]; }
   // Everything not yet consumed.
   std::vector<std::string> rest() const;
   bool empty() const { return pos_ >= args_.size(); }

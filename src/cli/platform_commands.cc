@@ -88,7 +88,12 @@ template <class Own>
 Result<std::vector<std::string>> parseClientArgs(const std::vector<std::string>& argv, Client& c,
                                                  Own own) {
   Args args(argv);
-  while (args.nextIsFlag()) {
+  std::vector<std::string> positional;
+  while (!args.empty()) {
+    if (!args.nextIsFlag()) {
+      if (!args.empty()) positional.push_back(args.takePositional());
+      continue;
+    }
     const std::string f = args.takeFlag();
     TRY_ASSIGN(bool mine, c.flag(f, args));
     if (mine) continue;
@@ -96,7 +101,7 @@ Result<std::vector<std::string>> parseClientArgs(const std::vector<std::string>&
     if (!theirs) return invalidArgument("unknown option " + f);
   }
   c.fromEnvironment();
-  return args.rest();
+  return positional;
 }
 
 Result<std::pair<std::string, std::string>> keyValue(const std::string& s, const std::string& flag) {
@@ -360,7 +365,12 @@ int imageCommand(const std::vector<std::string>& argv) {
   }
   std::vector<std::string> rest_argv(argv.begin() + 1, argv.end());
   Args a(rest_argv);
-  while (a.nextIsFlag()) {
+  std::vector<std::string> rest;
+  while (!a.empty()) {
+    if (!a.nextIsFlag()) {
+      if (!a.empty()) rest.push_back(a.takePositional());
+      continue;
+    }
     const std::string f = a.takeFlag();
     if (f == "-t" || f == "--tag") {
       auto v = a.value(f);
@@ -382,7 +392,6 @@ int imageCommand(const std::vector<std::string>& argv) {
       return fail(kExitUsage, "image build: unknown option " + f);
     }
   }
-  auto rest = a.rest();
   if (rest.size() != 1 || out.empty()) {
     return fail(kExitUsage, "usage: cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]");
   }

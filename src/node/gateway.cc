@@ -432,9 +432,10 @@ struct Gateway::Impl {
     MutexLock lock(deploy_mu);
     if (auto r = state->saveWorkflow(*w); !r.ok()) return jsonError(500, r.error().message());
     json j = toJson(*w);
+    const std::string name = w->name;
     {
       MutexLock l(mu);
-      workflows[w->name] = std::make_shared<const Workflow>(std::move(*w));
+      workflows[name] = std::make_shared<const Workflow>(std::move(*w));
     }
     return HttpResponse::json(202, j.dump());
   }
@@ -807,8 +808,9 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
       }
     }
     for (Workflow& w : g.state->loadWorkflows(&errors)) {
+      const std::string name = w.name;
       MutexLock l(g.mu);
-      g.workflows[w.name] = std::make_shared<const Workflow>(std::move(w));
+      g.workflows[name] = std::make_shared<const Workflow>(std::move(w));
     }
   }
   for (const auto& e : errors) CWASI_LOG(kWarn, "state: skipped " << e);
