@@ -29,6 +29,7 @@ run: build
 bench: build
 	$(BUILD_DIR)/bin/cwasi-bench runtime --out bench/results
 	$(BUILD_DIR)/bin/cwasi-bench comm --out bench/results
+	$(BUILD_DIR)/bin/cwasi-bench gateway --out bench/results
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -21,6 +21,10 @@ int runtimeBench(const BenchOptions& options);
 // fan-out/fan-in, next to memcpy.
 int commBench(const BenchOptions& options);
 
+// cwasid under wrk next to nginx, cold vs warm starts, a workflow vs the
+// client chaining calls.
+int gatewayBench(const BenchOptions& options);
+
 // Parses "SUBCOMMAND [--quick] [--out DIR]" and runs it.
 int benchMain(const std::vector<std::string>& args);
 

@@ -16,7 +16,7 @@ PACKAGES=(
   # containerd protos (shim) and ttrpc.proto
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev librust-ttrpc-dev
   # real components used by tests and benchmarks
-  containerd runc redis-server iproute2 curl wrk hyperfine nodejs
+  containerd runc redis-server iproute2 curl wrk hyperfine nodejs nginx-light
   # benchmark plots
   gnuplot-nox
 )
