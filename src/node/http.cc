@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/beast/http.hpp>
 #include <cerrno>
 #include <strings.h>
@@ -34,24 +35,19 @@ std::string findHeader(const Headers& headers, std::string_view name) {
 // Reads what is there (at least one byte), waiting up to `deadline`.
 // 0 means the peer closed.
 Result<size_t> recvSome(int fd, std::string& buffer, Clock::time_point deadline) {
-  const size_t old = buffer.size();
-  buffer.resize(old + kReadChunk);
+  // Received into scratch space first: growing `buffer` by a whole chunk
+  // would zero-fill it on every read.
+  thread_local std::array<char, kReadChunk> scratch;
   for (;;) {
-    ssize_t n = ::recv(fd, buffer.data() + old, kReadChunk, 0);
+    ssize_t n = ::recv(fd, scratch.data(), scratch.size(), 0);
     if (n >= 0) {
-      buffer.resize(old + static_cast<size_t>(n));
+      buffer.append(scratch.data(), static_cast<size_t>(n));
       return static_cast<size_t>(n);
     }
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      buffer.resize(old);
-      return 0;  // reset: treat as closed
-    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return 0;  // reset: treat as closed
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) {
-      buffer.resize(old);
-      return deadlineExceeded("timed out waiting for data");
-    }
+    if (left.count() <= 0) return deadlineExceeded("timed out waiting for data");
     pollfd p{fd, POLLIN, 0};
     ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
   }
