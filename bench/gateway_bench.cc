@@ -173,23 +173,33 @@ int gatewayBench(const BenchOptions& o) {
   // (X-Duration-Seconds: admission, module load from the AOT cache,
   // instantiation, run).
   std::vector<std::chrono::nanoseconds> cold, warm, cold_client, warm_client;
+  // One invocation: the gateway's and the client's timings; false on failure.
+  auto timed = [&](bool want_cold, std::vector<std::chrono::nanoseconds>* server,
+                   std::vector<std::chrono::nanoseconds>* client) {
+    auto t0 = Clock::now();
+    auto r = fetch(gw, "POST", "/function/upper", "x");
+    auto elapsed = Clock::now() - t0;
+    if (!r.ok() || r->status != 200 || r->body != "X") return false;
+    if ((r->header("X-Cold-Start") == "true") != want_cold) {
+      std::cerr << "expected a " << (want_cold ? "cold" : "warm") << " start\n";
+      return false;
+    }
+    if (server) {
+      server->push_back(std::chrono::nanoseconds(
+          static_cast<int64_t>(std::stod(r->header("X-Duration-Seconds")) * 1e9)));
+      client->push_back(elapsed);
+    }
+    return true;
+  };
   for (int i = 0; i < cold_n; ++i) {
     auto s = fetch(gw, "POST", "/system/scale-function/upper", R"({"replicas": 0})", token);
     if (!s.ok() || s->status != 202) return 1;
-    for (auto* bucket : {&cold, &warm}) {
-      auto t0 = Clock::now();
-      auto r = fetch(gw, "POST", "/function/upper", "x");
-      auto elapsed = Clock::now() - t0;
-      if (!r.ok() || r->status != 200 || r->body != "X") return 1;
-      const bool was_cold = r->header("X-Cold-Start") == "true";
-      if (was_cold != (bucket == &cold)) {
-        std::cerr << "expected a " << (bucket == &cold ? "cold" : "warm") << " start\n";
-        return 1;
-      }
-      bucket->push_back(std::chrono::nanoseconds(
-          static_cast<int64_t>(std::stod(r->header("X-Duration-Seconds")) * 1e9)));
-      (bucket == &cold ? cold_client : warm_client).push_back(elapsed);
+    // Cold, then warm once the module has served a few requests.
+    if (!timed(true, &cold, &cold_client)) return 1;
+    for (int k = 0; k < 3; ++k) {
+      if (!timed(false, nullptr, nullptr)) return 1;
     }
+    if (!timed(false, &warm, &warm_client)) return 1;
   }
   Summary warm_s = summarize(warm);
   Summary cold_s = summarize(cold);

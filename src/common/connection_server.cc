@@ -6,6 +6,13 @@
 #include "cwasi/common/net.h"
 
 namespace cwasi {
+namespace {
+
+// Parked threads kept beyond this many exit after kIdleExit without work.
+constexpr size_t kKeepIdle = 8;
+constexpr auto kIdleExit = std::chrono::seconds(30);
+
+}  // namespace
 
 ConnectionServer::ConnectionServer(Fd listener, Handler handler)
     : listener_(std::move(listener)), handler_(std::move(handler)) {
@@ -27,19 +34,46 @@ void ConnectionServer::acceptLoop() {
     }
     auto conn = std::make_unique<Conn>();
     conn->fd = std::move(*fd);
-    Conn* c = conn.get();
     MutexLock lock(mu_);
     if (stopping_.load()) break;
-    c->thread = std::thread([this, c] {
-      handler_(c->fd.get(), stopping_);
-      c->done.store(true);
-    });
+    pending_.push_back(conn.get());
     conns_.push_back(std::move(conn));
+    if (idle_ < pending_.size()) {
+      auto w = std::make_unique<Worker>();
+      Worker* raw = w.get();
+      w->thread = std::thread([this, raw] { workerLoop(raw); });
+      workers_.push_back(std::move(w));
+    } else {
+      work_.notifyOne();
+    }
+  }
+}
+
+void ConnectionServer::workerLoop(Worker* self) {
+  MutexLock lock(mu_);
+  for (;;) {
+    while (pending_.empty() && !stopping_.load()) {
+      ++idle_;
+      const bool woken = work_.waitUntil(mu_, std::chrono::steady_clock::now() + kIdleExit);
+      --idle_;
+      if (!woken && pending_.empty() && idle_ >= kKeepIdle) {
+        self->done.store(true);
+        return;
+      }
+    }
+    if (stopping_.load()) return;
+    Conn* c = pending_.front();
+    pending_.pop_front();
+    mu_.unlock();
+    handler_(c->fd.get(), stopping_);
+    c->done.store(true);
+    mu_.lock();
   }
 }
 
 void ConnectionServer::reapFinished() {
   std::list<std::unique_ptr<Conn>> finished;
+  std::list<std::unique_ptr<Worker>> exited;
   {
     MutexLock lock(mu_);
     for (auto it = conns_.begin(); it != conns_.end();) {
@@ -50,8 +84,16 @@ void ConnectionServer::reapFinished() {
         ++it;
       }
     }
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      if ((*it)->done.load()) {
+        exited.push_back(std::move(*it));
+        it = workers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
   }
-  for (auto& c : finished) c->thread.join();
+  for (auto& w : exited) w->thread.join();
 }
 
 size_t ConnectionServer::activeConnections() {
@@ -63,13 +105,18 @@ size_t ConnectionServer::activeConnections() {
 void ConnectionServer::stop() {
   if (stopping_.exchange(true)) return;
   if (acceptor_.joinable()) acceptor_.join();
-  std::list<std::unique_ptr<Conn>> all;
+  std::list<std::unique_ptr<Worker>> workers;
+  std::list<std::unique_ptr<Conn>> conns;
   {
     MutexLock lock(mu_);
-    all.swap(conns_);
+    for (auto& c : conns_) ::shutdown(c->fd.get(), SHUT_RDWR);  // wakes blocked handlers
+    work_.notifyAll();
+    workers.swap(workers_);
   }
-  for (auto& c : all) ::shutdown(c->fd.get(), SHUT_RDWR);  // wakes blocked handlers
-  for (auto& c : all) c->thread.join();
+  for (auto& w : workers) w->thread.join();
+  MutexLock lock(mu_);
+  conns.swap(conns_);
+  pending_.clear();
 }
 
 }  // namespace cwasi

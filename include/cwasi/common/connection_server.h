@@ -1,11 +1,15 @@
 // Accepts connections on a listening socket and
 // serves each on a thread of its own until the peer leaves or the server
-// stops. The server owns every connection fd (handlers borrow them), so that
-// stop() can wake blocked handlers with shutdown() and join them.
+// stops. Threads are reused: a finished handler's thread waits for the next
+// connection (a few stay parked), so a short connection does not pay for a
+// new thread and its thread-local setup (Wasmtime's signal stack, caches).
+// The server owns every connection fd (handlers borrow them), so that stop()
+// can wake blocked handlers with shutdown() and join them.
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <deque>
 #include <list>
 #include <memory>
 #include <thread>
@@ -33,17 +37,25 @@ class ConnectionServer {
  private:
   struct Conn {
     Fd fd;
+    std::atomic<bool> done{false};
+  };
+  struct Worker {
     std::thread thread;
     std::atomic<bool> done{false};
   };
   void acceptLoop();
+  void workerLoop(Worker* self) EXCLUDES(mu_);
   void reapFinished() EXCLUDES(mu_);
 
   Fd listener_;
   Handler handler_;
   std::atomic<bool> stopping_{false};
   Mutex mu_;
-  std::list<std::unique_ptr<Conn>> conns_ GUARDED_BY(mu_);
+  CondVar work_;                                          // a connection is pending
+  std::list<std::unique_ptr<Conn>> conns_ GUARDED_BY(mu_);  // open connections
+  std::list<Conn*> pending_ GUARDED_BY(mu_);                // not yet picked up
+  std::list<std::unique_ptr<Worker>> workers_ GUARDED_BY(mu_);
+  size_t idle_ GUARDED_BY(mu_) = 0;  // workers waiting for a connection
   std::thread acceptor_;
 };
 
