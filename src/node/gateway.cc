@@ -30,8 +30,12 @@ namespace abi = runtime::abi;
 constexpr size_t kLogLinesKept = 1000;
 constexpr char kVersion[] = "0.1.0";
 
+// JSON text of `j`; bytes that are not UTF-8 (a function's output, its
+// stderr) are replaced rather than thrown on.
+std::string dumpJson(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 HttpResponse jsonError(int status, const std::string& message) {
-  return HttpResponse::json(status, json{{"error", message}}.dump());
+  return HttpResponse::json(status, dumpJson(json{{"error", message}}));
 }
 
 // The HTTP status for an Error at the API boundary (the one place codes map).
@@ -145,11 +149,8 @@ struct LogLine {
   std::string text;
 };
 
-// A deployed function as the gateway sees it. Shared with requests in flight
-// (shared_ptr), so that an update or removal does not pull it from under them.
-struct FunctionEntry {
-  Deployment deployment;
-  std::unique_ptr<Scaler> scaler;
+// What a function accumulates across updates of its deployment.
+struct FunctionStats {
   std::atomic<uint64_t> invocations{0};
   std::atomic<uint64_t> cold_starts{0};
   Mutex logs_mu;
@@ -168,6 +169,17 @@ struct FunctionEntry {
     }
     while (logs.size() > kLogLinesKept) logs.pop_front();
   }
+};
+
+// A deployed function as the gateway sees it; immutable once published.
+// Shared with requests in flight (shared_ptr), so that an update or removal
+// does not pull it from under them. An update publishes a new entry with the
+// same scaler and stats (shared: requests admitted under the old entry
+// release into the scaler the new one uses).
+struct FunctionEntry {
+  Deployment deployment;
+  std::shared_ptr<Scaler> scaler;
+  std::shared_ptr<FunctionStats> stats;
 };
 
 struct AsyncCall {
@@ -260,26 +272,17 @@ struct Gateway::Impl {
     TRY(host->deploy(std::move(spec)));
     if (persist) TRY(state->saveFunction(d));
     const auto now = Clock::now();
-    std::shared_ptr<FunctionEntry> entry = find(d.name);
-    if (entry) {
-      // Same entry (counters, logs, scaler state) with the new deployment.
-      entry->scaler->setPolicy(policyFor(d, config.stable_window), now);
-      auto updated = std::make_shared<FunctionEntry>();
-      updated->deployment = std::move(d);
-      updated->scaler = std::move(entry->scaler);
-      updated->invocations.store(entry->invocations.load());
-      updated->cold_starts.store(entry->cold_starts.load());
-      {
-        MutexLock l(entry->logs_mu);
-        MutexLock l2(updated->logs_mu);
-        updated->logs = entry->logs;
-      }
-      entry = updated;
+    std::shared_ptr<FunctionEntry> previous = find(d.name);
+    auto entry = std::make_shared<FunctionEntry>();
+    if (previous) {
+      previous->scaler->setPolicy(policyFor(d, config.stable_window), now);
+      entry->scaler = previous->scaler;
+      entry->stats = previous->stats;
     } else {
-      entry = std::make_shared<FunctionEntry>();
-      entry->scaler = std::make_unique<Scaler>(policyFor(d, config.stable_window), now);
-      entry->deployment = std::move(d);
+      entry->scaler = std::make_shared<Scaler>(policyFor(d, config.stable_window), now);
+      entry->stats = std::make_shared<FunctionStats>();
     }
+    entry->deployment = std::move(d);
     {
       MutexLock lock(mu);
       functions[entry->deployment.name] = entry;
@@ -317,8 +320,8 @@ struct Gateway::Impl {
     json j = toJson(d);
     j.erase("service");
     j["name"] = d.name;
-    j["invocationCount"] = e.invocations.load();
-    j["coldStarts"] = e.cold_starts.load();
+    j["invocationCount"] = e.stats->invocations.load();
+    j["coldStarts"] = e.stats->cold_starts.load();
     j["replicas"] = e.scaler->replicas();
     j["availableReplicas"] = host->loaded(d.name) ? e.scaler->replicas() : 0;
     j["inflight"] = e.scaler->inflight();
@@ -409,14 +412,14 @@ struct Gateway::Impl {
       tail = static_cast<size_t>(std::max(0L, std::strtol(t.c_str(), nullptr, 10)));
     }
     std::string out;
-    MutexLock lock(entry->logs_mu);
-    const size_t skip = entry->logs.size() > tail ? entry->logs.size() - tail : 0;
-    for (size_t i = skip; i < entry->logs.size(); ++i) {
-      out += json{{"name", name},
-                  {"instance", "cwasid"},
-                  {"timestamp", entry->logs[i].timestamp},
-                  {"text", entry->logs[i].text}}
-                 .dump();
+    FunctionStats& stats = *entry->stats;
+    MutexLock lock(stats.logs_mu);
+    const size_t skip = stats.logs.size() > tail ? stats.logs.size() - tail : 0;
+    for (size_t i = skip; i < stats.logs.size(); ++i) {
+      out += dumpJson(json{{"name", name},
+                           {"instance", "cwasid"},
+                           {"timestamp", stats.logs[i].timestamp},
+                           {"text", stats.logs[i].text}});
       out += '\n';
     }
     HttpResponse r = HttpResponse::text(200, std::move(out));
@@ -494,11 +497,9 @@ struct Gateway::Impl {
       r = HttpResponse::text(200, std::string(textOf(result.body)));
       r.content_type = "application/octet-stream";
     } else {
-      r = HttpResponse::json(result.http_status, json{{"error", std::string(textOf(result.body))},
-                                                      {"workflow", name},
-                                                      {"step", result.failed_step}}
-                                                     .dump(-1, ' ', false,
-                                                           json::error_handler_t::replace));
+      r = HttpResponse::json(result.http_status, dumpJson(json{{"error", std::string(textOf(result.body))},
+                                                               {"workflow", name},
+                                                               {"step", result.failed_step}}));
     }
     r.headers.emplace_back("X-Duration-Seconds",
                            std::to_string(std::chrono::duration<double>(Clock::now() - start).count()));
@@ -529,9 +530,9 @@ struct Gateway::Impl {
     auto r = host->call(function, input, domain, options);
     if (entry) {
       entry->scaler->release(Clock::now());
-      entry->invocations.fetch_add(1, std::memory_order_relaxed);
+      entry->stats->invocations.fetch_add(1, std::memory_order_relaxed);
       if (cold) {
-        entry->cold_starts.fetch_add(1, std::memory_order_relaxed);
+        entry->stats->cold_starts.fetch_add(1, std::memory_order_relaxed);
         metrics.coldStart(function);
       }
     }
@@ -574,7 +575,7 @@ struct Gateway::Impl {
         response = jsonError(500, d.name + ": " + r.error().message());
       } else {
         cold = r->cold_start || admitted->cold;
-        entry.appendLog(r->log);
+        entry.stats->appendLog(r->log);
         const int status = httpStatusFor(r->status);
         if (status == 200) {
           response.status = 200;
@@ -583,15 +584,13 @@ struct Gateway::Impl {
         } else {
           std::string message(textOf(r->body));
           if (status == 504) message = d.name + ": timed out after " + std::to_string(timeout.count()) + " ms";
-          response = HttpResponse::json(
-              status, json{{"error", message}, {"function", d.name}}.dump(
-                          -1, ' ', false, json::error_handler_t::replace));
+          response = HttpResponse::json(status, dumpJson(json{{"error", message}, {"function", d.name}}));
         }
       }
     }
-    entry.invocations.fetch_add(1, std::memory_order_relaxed);
+    entry.stats->invocations.fetch_add(1, std::memory_order_relaxed);
     if (cold) {
-      entry.cold_starts.fetch_add(1, std::memory_order_relaxed);
+      entry.stats->cold_starts.fetch_add(1, std::memory_order_relaxed);
       metrics.coldStart(d.name);
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();

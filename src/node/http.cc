@@ -226,7 +226,14 @@ struct HttpServer::Impl {
       }
       req.body = std::move(msg.body());
       const bool keep_alive = msg.keep_alive();
-      HttpResponse response = handler(req);
+      HttpResponse response;
+      try {
+        response = handler(req);
+      } catch (const std::exception& e) {
+        // A bug, not the client's fault: answer, log, and keep serving.
+        CWASI_LOG(kError, "handler for " << req.method << " " << req.path << " threw: " << e.what());
+        response = HttpResponse::json(500, R"({"error":"internal error"})");
+      }
       if (!sendString(fd, serialize(response, keep_alive), Clock::now() + config.idle_timeout).ok() ||
           !keep_alive) {
         return;
