@@ -14,7 +14,8 @@ PACKAGES=(
   prometheus-cpp-dev libyaml-cpp-dev zlib1g-dev
   protobuf-compiler libprotobuf-dev libhiredis-dev
   # containerd protos (shim) and ttrpc.proto
-  golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev librust-ttrpc-dev
+  golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-containerd-cgroups-dev
+  librust-ttrpc-dev
   # real components used by tests and benchmarks
   containerd runc redis-server iproute2 curl wrk hyperfine nodejs nginx-light
   # benchmark plots

@@ -290,11 +290,11 @@ struct FunctionHost::Impl : HostCore {
       fn->mailbox = slot ? slot->mailbox : std::make_shared<Mailbox>(config.mailbox_capacity);
       slot = fn;
     }
-    if (registry) {
+    if (registry && fn->spec.publish) {
       TRY(registry->publish({name, unix_socket, fn->spec.trust_domain, ::getpid(),
                              processStartTime(::getpid())}));
     }
-    if (redis_server) redis_server->serve(name);
+    if (redis_server && fn->spec.publish) redis_server->serve(name);
     return {};
   }
 
@@ -431,6 +431,30 @@ std::vector<std::string> FunctionHost::functionNames() {
   std::vector<std::string> names;
   for (const auto& [name, fn] : impl_->functions) names.push_back(name);
   return names;
+}
+
+Result<runtime::FunctionKind> FunctionHost::kind(std::string_view name) {
+  auto fn = impl_->find(name);
+  if (fn == nullptr) return notFound("no function " + std::string(name));
+  bool cold = false;
+  TRY_ASSIGN(auto module, fn->module(*impl_->engine, &cold));
+  return module->kind();
+}
+
+Result<int> FunctionHost::runMain(std::string_view name, runtime::RunContext rc) {
+  auto fn = impl_->find(name);
+  if (fn == nullptr) return notFound("no function " + std::string(name));
+  bool cold = false;
+  TRY_ASSIGN(auto module, fn->module(*impl_->engine, &cold));
+  CallContext ctx;
+  ctx.host = impl_.get();
+  ctx.function = fn->spec.name;
+  ctx.trust_domain = fn->spec.trust_domain;
+  ctx.deadline = rc.limits.timeout.count() > 0 ? Clock::now() + rc.limits.timeout
+                                                : Clock::time_point::max();
+  rc.host_data = &ctx;
+  TRY_ASSIGN(auto instance, runtime::Instance::create(*impl_->engine, std::move(module), std::move(rc)));
+  return instance->runMain();
 }
 
 Result<CallResult> FunctionHost::call(std::string_view target, std::span<const uint8_t> request,

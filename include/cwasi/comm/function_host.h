@@ -33,6 +33,9 @@ struct FunctionSpec {
   std::string trust_domain = "default";
   runtime::Limits limits;
   std::vector<std::pair<std::string, std::string>> env;  // the function's environment
+  // Listed in the node registry (and served through Redis) so that other
+  // hosts can call it; false keeps it reachable from this host only.
+  bool publish = true;
 };
 
 struct HostConfig {
@@ -98,6 +101,13 @@ class FunctionHost {
   // test does). Thread-safe.
   Result<CallResult> invoke(std::string_view name, std::span<const uint8_t> request,
                             const CallOptions& options = {});
+  // Whether a deployed function is a command or a reactor (loads it).
+  Result<runtime::FunctionKind> kind(std::string_view name);
+  // Runs a deployed command function's main with `context` (its args, env,
+  // stdio, preopens, limits, cancel flag are the caller's); the function's
+  // own calls (cwasi.call...) are routed like any other. Returns the exit
+  // code, or the invocation's error. Thread-safe.
+  Result<int> runMain(std::string_view name, runtime::RunContext context);
   // Calls `target` wherever it runs, exactly as a guest's cwasi.call would
   // from `caller_domain`. Thread-safe.
   Result<CallResult> call(std::string_view target, std::span<const uint8_t> request,

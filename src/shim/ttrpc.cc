@@ -1,0 +1,149 @@
+#include "cwasi/shim/ttrpc.h"
+
+#include "cwasi/common/connection_server.h"
+#include "cwasi/common/log.h"
+#include "cwasi/common/net.h"
+#include "ttrpc/ttrpc.pb.h"
+
+namespace cwasi::shim {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::span<const uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+}  // namespace
+
+std::string socketPath(const std::string& address) {
+  constexpr std::string_view kUnix = "unix://";
+  return address.rfind(kUnix, 0) == 0 ? address.substr(kUnix.size()) : address;
+}
+
+Result<Frame> readFrame(int fd, Clock::time_point deadline) {
+  uint8_t header[10];
+  TRY(net::recvAll(fd, header, deadline));
+  Frame f;
+  const uint32_t length = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) |
+                          (uint32_t{header[2]} << 8) | header[3];
+  f.stream = (uint32_t{header[4]} << 24) | (uint32_t{header[5]} << 16) | (uint32_t{header[6]} << 8) |
+             header[7];
+  f.type = header[8];
+  f.flags = header[9];
+  if (length > kMaxFrameBytes) {
+    return invalidArgument("ttrpc: frame of " + std::to_string(length) + " bytes exceeds 4 MiB");
+  }
+  f.payload.resize(length);
+  TRY(net::recvAll(fd, {reinterpret_cast<uint8_t*>(f.payload.data()), length}, deadline));
+  return f;
+}
+
+Result<void> writeFrame(int fd, const Frame& f, Clock::time_point deadline) {
+  if (f.payload.size() > kMaxFrameBytes) return invalidArgument("ttrpc: message exceeds 4 MiB");
+  const auto n = static_cast<uint32_t>(f.payload.size());
+  const uint8_t header[10] = {static_cast<uint8_t>(n >> 24),        static_cast<uint8_t>(n >> 16),
+                              static_cast<uint8_t>(n >> 8),         static_cast<uint8_t>(n),
+                              static_cast<uint8_t>(f.stream >> 24), static_cast<uint8_t>(f.stream >> 16),
+                              static_cast<uint8_t>(f.stream >> 8),  static_cast<uint8_t>(f.stream),
+                              f.type,                               f.flags};
+  return net::sendAllv(fd, {std::span<const uint8_t>(header), bytes(f.payload)}, deadline);
+}
+
+struct TtrpcServer::Impl {
+  std::map<std::string, TtrpcMethod> methods;  // "service/method"; fixed once serving
+  std::unique_ptr<ConnectionServer> server;
+
+  void serveConnection(int fd, const std::atomic<bool>& stopping) {
+    while (!stopping.load()) {
+      auto frame = readFrame(fd, Clock::time_point::max());
+      if (!frame.ok()) {
+        if (frame.error().code() != Code::kUnavailable) {
+          CWASI_LOG(kWarn, "ttrpc: " << frame.error().message());
+        }
+        return;
+      }
+      if (frame->type != kFrameRequest) continue;  // data frames: no streaming methods here
+      grpc::Request request;
+      grpc::Response response;
+      if (!request.ParseFromString(frame->payload)) {
+        response.mutable_status()->set_code(static_cast<::grpc::Code>(static_cast<int>(Code::kInvalidArgument)));
+        response.mutable_status()->set_message("ttrpc: malformed request");
+      } else {
+        Metadata md;
+        for (const auto& kv : request.metadata()) md.emplace_back(kv.key(), kv.value());
+        auto it = methods.find(request.service() + "/" + request.method());
+        if (it == methods.end()) {
+          response.mutable_status()->set_code(static_cast<::grpc::Code>(static_cast<int>(Code::kUnimplemented)));
+          response.mutable_status()->set_message(request.service() + "/" + request.method() +
+                                                 " is not implemented");
+        } else {
+          Result<std::string> out = it->second(request.payload(), md);
+          if (out.ok()) {
+            response.set_payload(std::move(*out));
+          } else {
+            response.mutable_status()->set_code(static_cast<::grpc::Code>(static_cast<int>(out.error().code())));
+            response.mutable_status()->set_message(out.error().message());
+          }
+        }
+      }
+      Frame reply{frame->stream, kFrameResponse, 0, response.SerializeAsString()};
+      if (!writeFrame(fd, reply, Clock::now() + std::chrono::seconds(30)).ok()) return;
+    }
+  }
+};
+
+TtrpcServer::TtrpcServer() : impl_(std::make_unique<Impl>()) {}
+TtrpcServer::~TtrpcServer() {
+  if (impl_->server) impl_->server->stop();
+}
+
+void TtrpcServer::handle(const std::string& service, const std::string& method, TtrpcMethod fn) {
+  impl_->methods[service + "/" + method] = std::move(fn);
+}
+
+void TtrpcServer::serve(Fd listener) {
+  Impl* impl = impl_.get();
+  impl_->server = std::make_unique<ConnectionServer>(
+      std::move(listener),
+      [impl](int fd, const std::atomic<bool>& stopping) { impl->serveConnection(fd, stopping); });
+}
+
+Result<std::unique_ptr<TtrpcClient>> TtrpcClient::connect(const std::string& address,
+                                                          std::chrono::milliseconds timeout) {
+  TRY_ASSIGN(Fd fd, net::connectUnix(socketPath(address), Clock::now() + timeout));
+  return std::unique_ptr<TtrpcClient>(new TtrpcClient(std::move(fd)));
+}
+
+Result<std::string> TtrpcClient::call(const std::string& service, const std::string& method,
+                                      const std::string& payload, const Metadata& metadata,
+                                      std::chrono::milliseconds timeout) {
+  grpc::Request request;
+  request.set_service(service);
+  request.set_method(method);
+  request.set_payload(payload);
+  request.set_timeout_nano(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count());
+  for (const auto& [k, v] : metadata) {
+    auto* kv = request.add_metadata();
+    kv->set_key(k);
+    kv->set_value(v);
+  }
+  const uint32_t stream = next_stream_;
+  next_stream_ += 2;
+  const auto deadline = Clock::now() + timeout;
+  TRY(writeFrame(fd_.get(), {stream, kFrameRequest, 0, request.SerializeAsString()}, deadline));
+  for (;;) {
+    TRY_ASSIGN(Frame frame, readFrame(fd_.get(), deadline));
+    if (frame.stream != stream || frame.type != kFrameResponse) continue;
+    grpc::Response response;
+    if (!response.ParseFromString(frame.payload)) return internal("ttrpc: malformed response");
+    if (response.has_status() && response.status().code() != 0) {
+      const int code = response.status().code();
+      return Error(code > 0 && code <= 16 ? static_cast<Code>(code) : Code::kUnknown,
+                   service + "/" + method + ": " + response.status().message());
+    }
+    return response.payload();
+  }
+}
+
+}  // namespace cwasi::shim

@@ -1,0 +1,5 @@
+#include "cwasi/shim/task_service.h"
+
+int main(int argc, char** argv) {
+  return cwasi::shim::shimMain(std::vector<std::string>(argv + 1, argv + argc));
+}
