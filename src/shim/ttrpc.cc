@@ -1,7 +1,10 @@
 #include "cwasi/shim/ttrpc.h"
 
+#include <thread>
+
 #include "cwasi/common/connection_server.h"
 #include "cwasi/common/log.h"
+#include "cwasi/common/mutex.h"
 #include "cwasi/common/net.h"
 #include "ttrpc/ttrpc.pb.h"
 
@@ -54,42 +57,55 @@ struct TtrpcServer::Impl {
   std::map<std::string, TtrpcMethod> methods;  // "service/method"; fixed once serving
   std::unique_ptr<ConnectionServer> server;
 
+  // containerd multiplexes calls on one connection (a Wait blocks for as
+  // long as the task runs while State calls go on), so every request is
+  // answered on a thread of its own; writes are serialised.
   void serveConnection(int fd, const std::atomic<bool>& stopping) {
+    Mutex write_mu;
+    std::vector<std::thread> calls;
     while (!stopping.load()) {
       auto frame = readFrame(fd, Clock::time_point::max());
       if (!frame.ok()) {
         if (frame.error().code() != Code::kUnavailable) {
           CWASI_LOG(kWarn, "ttrpc: " << frame.error().message());
         }
-        return;
+        break;
       }
       if (frame->type != kFrameRequest) continue;  // data frames: no streaming methods here
-      grpc::Request request;
-      grpc::Response response;
-      if (!request.ParseFromString(frame->payload)) {
-        response.mutable_status()->set_code(static_cast<::grpc::Code>(static_cast<int>(Code::kInvalidArgument)));
-        response.mutable_status()->set_message("ttrpc: malformed request");
-      } else {
-        Metadata md;
-        for (const auto& kv : request.metadata()) md.emplace_back(kv.key(), kv.value());
-        auto it = methods.find(request.service() + "/" + request.method());
-        if (it == methods.end()) {
-          response.mutable_status()->set_code(static_cast<::grpc::Code>(static_cast<int>(Code::kUnimplemented)));
-          response.mutable_status()->set_message(request.service() + "/" + request.method() +
-                                                 " is not implemented");
-        } else {
-          Result<std::string> out = it->second(request.payload(), md);
-          if (out.ok()) {
-            response.set_payload(std::move(*out));
-          } else {
-            response.mutable_status()->set_code(static_cast<::grpc::Code>(static_cast<int>(out.error().code())));
-            response.mutable_status()->set_message(out.error().message());
-          }
-        }
-      }
-      Frame reply{frame->stream, kFrameResponse, 0, response.SerializeAsString()};
-      if (!writeFrame(fd, reply, Clock::now() + std::chrono::seconds(30)).ok()) return;
+      calls.emplace_back([this, fd, &write_mu, f = std::move(*frame)] {
+        Frame reply{f.stream, kFrameResponse, 0, answer(f.payload)};
+        MutexLock lock(write_mu);
+        (void)writeFrame(fd, reply, Clock::now() + std::chrono::seconds(30));
+      });
     }
+    for (auto& t : calls) t.join();
+  }
+
+  std::string answer(const std::string& payload) {
+    grpc::Request request;
+    grpc::Response response;
+    auto fail = [&](Code code, const std::string& message) {
+      response.mutable_status()->set_code(static_cast<::grpc::Code>(static_cast<int>(code)));
+      response.mutable_status()->set_message(message);
+    };
+    if (!request.ParseFromString(payload)) {
+      fail(Code::kInvalidArgument, "ttrpc: malformed request");
+      return response.SerializeAsString();
+    }
+    Metadata md;
+    for (const auto& kv : request.metadata()) md.emplace_back(kv.key(), kv.value());
+    auto it = methods.find(request.service() + "/" + request.method());
+    if (it == methods.end()) {
+      fail(Code::kUnimplemented, request.service() + "/" + request.method() + " is not implemented");
+      return response.SerializeAsString();
+    }
+    Result<std::string> out = it->second(request.payload(), md);
+    if (out.ok()) {
+      response.set_payload(std::move(*out));
+    } else {
+      fail(out.error().code(), out.error().message());
+    }
+    return response.SerializeAsString();
   }
 };
 

@@ -28,7 +28,14 @@ Result<ChildProcess> ChildProcess::start(const std::vector<std::string>& argv,
   // Everything the child needs is prepared before fork: after it, only
   // async-signal-safe calls.
   std::vector<std::string> envs;
-  for (char** e = environ; *e; ++e) envs.emplace_back(*e);
+  // Given variables replace inherited ones (a duplicate PATH would be
+  // ignored by programs that read the first).
+  for (char** e = environ; *e; ++e) {
+    const std::string_view entry(*e);
+    bool overridden = false;
+    for (const auto& kv : env) overridden = overridden || entry.substr(0, entry.find('=')) == kv.first;
+    if (!overridden) envs.emplace_back(*e);
+  }
   for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
   std::vector<char*> envp, args;
   for (auto& e : envs) envp.push_back(e.data());
