@@ -30,6 +30,7 @@ bench: build
 	$(BUILD_DIR)/bin/cwasi-bench runtime --out bench/results
 	$(BUILD_DIR)/bin/cwasi-bench comm --out bench/results
 	$(BUILD_DIR)/bin/cwasi-bench gateway --out bench/results
+	$(BUILD_DIR)/bin/cwasi-bench shim --out bench/results
 
 clean:
 	rm -rf $(BUILD_DIR)

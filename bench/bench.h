@@ -25,6 +25,10 @@ int commBench(const BenchOptions& options);
 // client chaining calls.
 int gatewayBench(const BenchOptions& options);
 
+// containerd-shim-cwasi-v1 against runc under one real containerd: ctr run
+// end to end, memory per idle task, image sizes.
+int shimBench(const BenchOptions& options);
+
 // Parses "SUBCOMMAND [--quick] [--out DIR]" and runs it.
 int benchMain(const std::vector<std::string>& args);
 

@@ -150,7 +150,7 @@ int runtimeBench(const BenchOptions& o) {
 
 int benchMain(const std::vector<std::string>& args) {
   if (args.empty()) {
-    std::cerr << "usage: cwasi-bench runtime|comm|gateway [--quick] [--out DIR]\n";
+    std::cerr << "usage: cwasi-bench runtime|comm|gateway|shim [--quick] [--out DIR]\n";
     return 2;
   }
   BenchOptions o;
@@ -167,6 +167,7 @@ int benchMain(const std::vector<std::string>& args) {
   if (args[0] == "runtime") return runtimeBench(o);
   if (args[0] == "comm") return commBench(o);
   if (args[0] == "gateway") return gatewayBench(o);
+  if (args[0] == "shim") return shimBench(o);
   std::cerr << "cwasi-bench: unknown benchmark " << args[0] << "\n";
   return 2;
 }

@@ -224,7 +224,7 @@ Result<WasmImage> readImageArchive(const std::filesystem::path& tarball) {
 
 Result<std::vector<uint8_t>> buildImageArchive(std::span<const uint8_t> module,
                                                const BuildOptions& o) {
-  if (!isWasmMagic(module)) return invalidArgument("image: the module is not WebAssembly");
+  if (o.wasm && !isWasmMagic(module)) return invalidArgument("image: the module is not WebAssembly");
   if (o.ref.empty() || o.ref.find_first_of(" \t\n") != std::string::npos) {
     return invalidArgument("image: invalid reference '" + o.ref + "'");
   }
@@ -254,7 +254,7 @@ Result<std::vector<uint8_t>> buildImageArchive(std::span<const uint8_t> module,
                                          config_bytes)},
                    {"layers", {layer_desc}}};
   json annotations = json::object();
-  if (o.compat) annotations[kAnnotationVariant] = "compat";
+  if (o.compat && o.wasm) annotations[kAnnotationVariant] = "compat";
   for (const auto& [k, v] : o.annotations) annotations[k] = v;
   if (!annotations.empty()) manifest["annotations"] = annotations;
   std::vector<uint8_t> manifest_bytes = bytesOf(manifest.dump());

@@ -53,6 +53,9 @@ struct BuildOptions {
   std::string os = "wasip1";
   std::string architecture = "wasm";
   std::map<std::string, std::string> annotations;  // added to the manifest
+  // false: package a native executable instead (linux/amd64, compat layout;
+  // the runc baseline images of the benchmarks).
+  bool wasm = true;
 };
 
 // The image layout tarball for `module`; deterministic for equal inputs.
