@@ -464,7 +464,7 @@ Result<std::unique_ptr<TaskService>> TaskService::create(ShimConfig config) {
   comm::HostConfig hc;
   hc.runtime_dir = impl->config.runtime_dir;
   hc.engine.cache_dir = impl->config.cache_dir;
-  hc.engine.max_instances = 256;
+  hc.engine.max_instances = 32;  // a pod's tasks and the calls they serve
   TRY_ASSIGN(impl->host, comm::FunctionHost::start(std::move(hc)));
   return std::unique_ptr<TaskService>(new TaskService(std::move(impl)));
 }
