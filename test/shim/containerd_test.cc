@@ -59,7 +59,7 @@ class Containerd : public ::testing::Test {
       if (line.find(dir_->string()) != std::string::npos) {
         std::smatch m;
         if (std::regex_search(line, m, std::regex("^\\S+ \\S+ \\S+ \\S+ (\\S+)"))) {
-          runSubprocess({.argv = {"umount", "-l", m[1]}});
+          (void)runSubprocess({.argv = {"umount", "-l", m[1]}});
         }
       }
     }
@@ -138,6 +138,23 @@ TEST_F(Containerd, HelloImageRunsAndPrints) {
   EXPECT_EQ(r.out, "Hello from cwasi!\n");
 }
 
+TEST_F(Containerd, PublishesTaskEventsInOrder) {
+  auto events = testbed::ChildProcess::start({"ctr", "-a", containerd_->socket(), "events"});
+  ASSERT_TRUE(events.ok());
+  std::this_thread::sleep_for(200ms);  // subscribed
+  ASSERT_EQ(run("events-1", "hello").exit_code, 0);
+  std::vector<std::string> topics;
+  while (topics.empty() || topics.back() != "/tasks/delete") {
+    auto line = events->readLine(10s);
+    if (!line) break;
+    if (line->find("\"events-1\"") == std::string::npos) continue;
+    std::smatch m;
+    if (std::regex_search(*line, m, std::regex(" (/tasks/[a-z]+) "))) topics.push_back(m[1]);
+  }
+  EXPECT_EQ(topics, (std::vector<std::string>{"/tasks/create", "/tasks/start", "/tasks/exit",
+                                               "/tasks/delete"}));
+}
+
 TEST_F(Containerd, ArgsEnvAndExitCodeComeThrough) {
   auto r = run("env-1", "env-args", {"--env", "EXIT_CODE=3", "--env", "GREETING=hi"},
                {"/module.wasm", "first"});
@@ -182,7 +199,6 @@ TEST_F(Containerd, PodMembersCallEmbeddedOtherPodsLocally) {
   auto held = run("call-b", "call", {"--annotation", "io.kubernetes.cri.sandbox-id=pod-b", "-d"},
                   {"/module.wasm", "upper", "other pod"}, false);
   ASSERT_EQ(held.exit_code, 0) << held.err;
-  auto waited = containerd_->ctr({"task", "ls"});
   auto t = tasks();
   ASSERT_TRUE(t.contains("upper-a") && t.contains("call-b"));
   EXPECT_NE(t["upper-a"].first, t["call-b"].first);  // two shim processes
