@@ -202,12 +202,28 @@ struct TaskService::Impl {
     std::string rel = t->spec.args[0];
     while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
     const std::filesystem::path module = t->rootfs / rel;
+    for (const auto& part : std::filesystem::path(rel)) {
+      if (part == "..") {
+        cleanup();
+        return invalidArgument("module " + t->spec.args[0] + " (process.args[0]) leaves the rootfs");
+      }
+    }
     std::error_code ec;
     if (rel.empty() || !std::filesystem::is_regular_file(module, ec)) {
       cleanup();
       return invalidArgument("module " + t->spec.args[0] + " (process.args[0]) not found in the rootfs");
     }
     t->function = functionNameFor(t->id, t->spec);
+    {
+      MutexLock lock(mu);
+      for (const auto& [other_id, other] : tasks) {
+        if (other->function == t->function) {
+          cleanup();
+          return alreadyExists("function " + t->function + " is already task " + other_id +
+                               " in this pod");
+        }
+      }
+    }
     comm::FunctionSpec fs(t->function, module);
     if (auto d = t->spec.annotations.find(oci::kAnnotationTrustDomain); d != t->spec.annotations.end()) {
       fs.trust_domain = d->second;
@@ -228,6 +244,12 @@ struct TaskService::Impl {
     // reader is there yet.
     if (!req.stdout().empty()) t->out = Fd(::open(req.stdout().c_str(), O_RDWR | O_CLOEXEC));
     if (!req.stderr().empty()) t->err = Fd(::open(req.stderr().c_str(), O_RDWR | O_CLOEXEC));
+    if ((!req.stdout().empty() && !t->out.valid()) || (!req.stderr().empty() && !t->err.valid())) {
+      host->remove(t->function);
+      cleanup();
+      return invalidArgument("cannot open the task's stdio fifos (" + req.stdout() + ", " +
+                             req.stderr() + "): " + std::strerror(errno));
+    }
     {
       MutexLock lock(mu);
       tasks[t->id] = t;
