@@ -54,6 +54,14 @@ void expectPeerDeathIsReported(Mode mode, bool freeze_first, const std::string& 
     status = env->drive('c', target, testing::pattern(payload_size, 1)).status;
     finished = Clock::now();
   });
+  // Wait until the call has been routed and is on the wire (on a loaded
+  // machine the guest may take a while to get there), then a little more.
+  const int m = static_cast<int>(mode);
+  const auto routed_by = Clock::now() + std::chrono::seconds(20);
+  while (env->caller().stats().calls[m].load() == 0 && Clock::now() < routed_by) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_GT(env->caller().stats().calls[m].load(), 0u) << "the call never started";
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(status.load(), -100) << "the call should still be in flight";
   auto killed = Clock::now();
