@@ -408,7 +408,7 @@ TEST_F(Gateway, ScalesUpWithInFlightRequestsAndBackDown) {
   std::atomic<int> ok{0}, done{0};
   for (int i = 0; i < 12; ++i) {
     clients.emplace_back([&] {
-      if (d.fetch("POST", "/function/sleep", "600").body == "slept 600 ms") ++ok;
+      if (d.fetch("POST", "/function/sleep", "1500").body == "slept 1500 ms") ++ok;
       ++done;
     });
   }
