@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <poll.h>
+
 #include <map>
 #include <thread>
 
@@ -93,6 +95,65 @@ uint32_t exitStatusFor(const Error& e, int kill_signal) {
   }
 }
 
+// Copies containerd's stdin fifo into a pipe that the guest reads (Wasmtime
+// opens stdin by path: /proc/self/fd/<pipe>). The fifo's writer may come late
+// or never, so the pump waits for it on a thread of its own; stop() releases
+// it and the guest sees the end of its input.
+class StdinPump {
+ public:
+  static Result<std::unique_ptr<StdinPump>> start(const std::string& fifo) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) != 0) return internal(std::string("pipe: ") + std::strerror(errno));
+    auto pump = std::unique_ptr<StdinPump>(new StdinPump(fifo, Fd(p[0]), Fd(p[1])));
+    ::fcntl(pump->write_.get(), F_SETFL, O_NONBLOCK);
+    StdinPump* raw = pump.get();
+    pump->thread_ = std::thread([raw] { raw->copy(); });
+    return pump;
+  }
+  ~StdinPump() { stop(); }
+
+  std::string guestPath() const { return "/proc/self/fd/" + std::to_string(read_.get()); }
+
+  void stop() {
+    if (stopping_.exchange(true)) return;
+    // A pump still waiting in open() for a writer is released by one.
+    int w = ::open(fifo_.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (w >= 0) ::close(w);
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  StdinPump(std::string fifo, Fd r, Fd w) : fifo_(std::move(fifo)), read_(std::move(r)), write_(std::move(w)) {}
+
+  void copy() {
+    Fd in(::open(fifo_.c_str(), O_RDONLY | O_CLOEXEC));  // waits for the writer
+    char buf[65536];
+    while (in.valid() && !stopping_.load()) {
+      pollfd p{in.get(), POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      const ssize_t n = ::read(in.get(), buf, sizeof buf);
+      if (n <= 0) break;
+      for (ssize_t done = 0; done < n && !stopping_.load();) {
+        const ssize_t w = ::write(write_.get(), buf + done, static_cast<size_t>(n - done));
+        if (w > 0) {
+          done += w;
+        } else if (errno == EAGAIN) {
+          pollfd q{write_.get(), POLLOUT, 0};
+          ::poll(&q, 1, 100);
+        } else {
+          break;  // nobody reads any more
+        }
+      }
+    }
+    write_.reset();  // end of input for the guest
+  }
+
+  std::string fifo_;
+  Fd read_, write_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
 struct Task {
   std::string id;
   std::string bundle;
@@ -103,6 +164,7 @@ struct Task {
   std::string stdin_path, stdout_path, stderr_path;
   bool terminal = false;
   Fd out, err;
+  std::unique_ptr<StdinPump> in;
   std::atomic<bool> cancel{false};
   std::thread runner;
 
@@ -244,7 +306,12 @@ struct TaskService::Impl {
     // reader is there yet.
     if (!req.stdout().empty()) t->out = Fd(::open(req.stdout().c_str(), O_RDWR | O_CLOEXEC));
     if (!req.stderr().empty()) t->err = Fd(::open(req.stderr().c_str(), O_RDWR | O_CLOEXEC));
-    if ((!req.stdout().empty() && !t->out.valid()) || (!req.stderr().empty() && !t->err.valid())) {
+    if (!req.stdin().empty()) {
+      auto pump = StdinPump::start(req.stdin());
+      if (pump.ok()) t->in = std::move(*pump);
+    }
+    if ((!req.stdout().empty() && !t->out.valid()) || (!req.stderr().empty() && !t->err.valid()) ||
+        (!req.stdin().empty() && !t->in)) {
       host->remove(t->function);
       cleanup();
       return invalidArgument("cannot open the task's stdio fifos (" + req.stdout() + ", " +
@@ -277,6 +344,7 @@ struct TaskService::Impl {
       setNow(&t.exited_at);
       t.exited_cv.notifyAll();
     }
+    if (t.in) t.in->stop();
     t.out.reset();
     t.err.reset();
     events::TaskExit ev;
@@ -298,6 +366,7 @@ struct TaskService::Impl {
     rc.preopens.push_back({t->rootfs, "/", !t->spec.root_readonly});
     if (t->out.valid()) rc.output = runtime::OutputFd{t->out.get()};
     if (t->err.valid()) rc.error_output = runtime::OutputFd{t->err.get()};
+    if (t->in) rc.input = runtime::StdinFile{t->in->guestPath()};
     rc.limits.memory_bytes = t->spec.memory_limit;
     rc.cancel = &t->cancel;
     Result<int> r = 0;
@@ -360,6 +429,7 @@ struct TaskService::Impl {
     // A Wasm guest has no signal handlers: any signal ends it, at the next
     // epoch tick even in a tight loop.
     t->cancel.store(true);
+    if (t->in) t->in->stop();  // a guest blocked reading stdin wakes up
     if (never_started) finish(*t, 128 + req.signal());
     return {};
   }
@@ -464,8 +534,9 @@ struct TaskService::Impl {
   }
 
   Result<void> closeIO(const task::CloseIORequest& req) {
-    TRY(get(req.id()));
-    return {};  // stdin is not wired to guests (they see an empty stdin)
+    TRY_ASSIGN(auto t, get(req.id()));
+    if (req.stdin() && t->in) t->in->stop();
+    return {};
   }
 
   Result<void> shutdownRequest(const task::ShutdownRequest& req) {

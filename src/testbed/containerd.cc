@@ -45,8 +45,10 @@ Result<void> ContainerdProcess::restart() {
 }
 
 SubprocessResult ContainerdProcess::ctr(const std::vector<std::string>& args,
-                                        std::chrono::milliseconds timeout) const {
+                                        std::chrono::milliseconds timeout,
+                                        const std::string& input) const {
   SubprocessOptions o;
+  o.input = input;
   o.argv = {"ctr", "-a", socket_};
   o.argv.insert(o.argv.end(), args.begin(), args.end());
   o.timeout = timeout;

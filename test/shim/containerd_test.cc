@@ -40,7 +40,7 @@ class Containerd : public ::testing::Test {
                 {"CWASI_CACHE_DIR", (*dir_ / "cwasi-cache").string()}});
     ASSERT_TRUE(c.ok()) << c.error().message();
     containerd_ = c->release();
-    for (const char* f : {"hello", "env-args", "loop", "memory-bomb", "upper", "call"}) {
+    for (const char* f : {"hello", "env-args", "loop", "memory-bomb", "upper", "call", "wc"}) {
       importImage(f, functionPath(f));
     }
     // Wasm magic, then garbage: an image that builds but does not load.
@@ -161,6 +161,14 @@ TEST_F(Containerd, ArgsEnvAndExitCodeComeThrough) {
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_THAT(r.out, HasSubstr("arg[1]=first"));
   EXPECT_THAT(r.out, HasSubstr("env GREETING=hi"));
+}
+
+TEST_F(Containerd, StdinReachesTheFunction) {
+  auto r = containerd_->ctr({"run", "--rm", "--runtime", kRuntime, "--snapshotter", "native",
+                             image("wc"), "wc-1"},
+                            std::chrono::seconds(60), "one two\nthree\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "2 3 14\n");
 }
 
 TEST_F(Containerd, KillStopsALoopingFunction) {

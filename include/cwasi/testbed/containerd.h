@@ -27,9 +27,10 @@ class ContainerdProcess {
   // Stops containerd (SIGTERM) and starts it again on the same state; running
   // shims and their tasks are left alone.
   Result<void> restart();
-  // Runs `ctr -a <socket> args...`.
+  // Runs `ctr -a <socket> args...` with `input` on its stdin.
   SubprocessResult ctr(const std::vector<std::string>& args,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
+                       std::chrono::milliseconds timeout = std::chrono::seconds(60),
+                       const std::string& input = "") const;
   const std::string& socket() const { return socket_; }
   // Shim processes started for this containerd (their command lines name its socket).
   std::vector<int> shimPids() const;
