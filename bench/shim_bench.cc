@@ -49,22 +49,6 @@ std::vector<int> childrenOf(int pid) {
   return out;
 }
 
-// Processes whose command line holds `needle` and `also`.
-std::vector<int> processes(const std::string& needle, const std::string& also) {
-  std::vector<int> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator("/proc", ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "cmdline", std::ios::binary);
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmd.find(needle) != std::string::npos && cmd.find(also) != std::string::npos) {
-      out.push_back(std::stoi(name));
-    }
-  }
-  return out;
-}
-
 Result<size_t> buildAndImport(testbed::ContainerdProcess& c, const fs::path& binary,
                               const oci::BuildOptions& o, const fs::path& out) {
   TRY_ASSIGN(auto bytes, readFile(binary));
@@ -176,7 +160,7 @@ int shimBench(const BenchOptions& o) {
   std::this_thread::sleep_for(500ms);
   long cwasi_pss = 0, pod_pss = 0, runc_pss = 0;
   int cwasi_shims = 0, pod_shims = 0, runc_shims = 0;
-  for (int pid : processes("containerd-shim-cwasi-v1", ctd.socket())) {
+  for (int pid : testbed::processesWithCmdline({"containerd-shim-cwasi-v1", ctd.socket()})) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
     std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (cmd.find("idle-pod-") != std::string::npos) {
@@ -187,7 +171,7 @@ int shimBench(const BenchOptions& o) {
       ++cwasi_shims;
     }
   }
-  for (int pid : processes("containerd-shim-runc-v2", ctd.socket())) {
+  for (int pid : testbed::processesWithCmdline({"containerd-shim-runc-v2", ctd.socket()})) {
     runc_pss += pssKiB(pid);
     for (int child : childrenOf(pid)) runc_pss += pssKiB(child);
     ++runc_shims;

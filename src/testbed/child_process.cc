@@ -12,6 +12,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "cwasi/common/net.h"
@@ -180,6 +182,21 @@ Result<RedisProcess> RedisProcess::start() {
     }
   }
   return unavailable("could not start redis-server");
+}
+
+std::vector<int> processesWithCmdline(const std::vector<std::string>& parts) {
+  std::vector<int> pids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    const std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    bool all = !cmdline.empty();
+    for (const auto& p : parts) all = all && cmdline.find(p) != std::string::npos;
+    if (all) pids.push_back(std::stoi(name));
+  }
+  return pids;
 }
 
 }  // namespace cwasi::testbed

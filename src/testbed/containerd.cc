@@ -2,7 +2,6 @@
 
 #include <signal.h>
 
-#include <fstream>
 #include <thread>
 
 #include "cwasi/common/files.h"
@@ -62,19 +61,7 @@ SubprocessResult ContainerdProcess::ctr(const std::vector<std::string>& args,
 }
 
 std::vector<int> ContainerdProcess::shimPids() const {
-  std::vector<int> pids;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
-    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmdline.find("containerd-shim-cwasi-v1") != std::string::npos &&
-        cmdline.find(socket_) != std::string::npos) {
-      pids.push_back(std::stoi(name));
-    }
-  }
-  return pids;
+  return processesWithCmdline({"containerd-shim-cwasi-v1", socket_});
 }
 
 ContainerdProcess::~ContainerdProcess() {

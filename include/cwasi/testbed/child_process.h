@@ -46,6 +46,9 @@ class ChildProcess {
 // A free TCP port on 127.0.0.1 at the time of asking.
 int freePort();
 
+// Processes whose command line contains every one of `parts`.
+std::vector<int> processesWithCmdline(const std::vector<std::string>& parts);
+
 // A Redis server on a free loopback port, with no persistence, stopped with
 // its owner.
 class RedisProcess {
