@@ -23,9 +23,23 @@ class Args {
   // The value of the flag just taken: its "=VALUE" part or the next argument.
   Result<std::string> value(const std::string& flag);
   Result<uint64_t> number(const std::string& flag);
-  // Takes the next (positional) argument, for commands that let flags and
-  // positionals interleave.
-  std::string takePositional() { return args_[pos_++]; }
+  // For commands whose flags may come after positionals: takes every
+  // argument, handing each flag to `on_flag` (which reads its value, and
+  // returns false for a flag it does not know). Returns the positionals.
+  template <class OnFlag>
+  Result<std::vector<std::string>> parseInterleaved(OnFlag on_flag) {
+    std::vector<std::string> positional;
+    while (!empty()) {
+      if (!nextIsFlag()) {
+        if (!empty()) positional.push_back(args_[pos_++]);
+        continue;
+      }
+      const std::string flag = takeFlag();
+      TRY_ASSIGN(bool known, on_flag(flag));
+      if (!known) return invalidArgument("unknown option " + flag);
+    }
+    return positional;
+  }
   // Everything not yet consumed.
   std::vector<std::string> rest() const;
   bool empty() const { return pos_ >= args_.size(); }

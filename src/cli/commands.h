@@ -1,6 +1,8 @@
 // Internal to the CLI: one function per subcommand, and the shared pieces.
 #pragma once
 
+#include <signal.h>
+
 #include <string>
 #include <vector>
 
@@ -45,6 +47,13 @@ std::string defaultRuntimeDir();
 // output loadable by `cwasi run`.
 // `ticker` starts the epoch thread (needed for --timeout-ms).
 runtime::EngineConfig cliEngineConfig(bool fuel, bool use_cache, bool ticker = false);
+
+// All of stdin.
+std::vector<uint8_t> readAllStdin();
+// Blocks SIGINT, SIGTERM and SIGHUP in this thread and those it starts, for a
+// long-running command to sigwait() on the set returned. Call before any
+// thread starts.
+sigset_t blockStopSignals();
 
 // Prints "cwasi: <message>" on stderr (one line) and returns `exit_code`.
 int fail(int exit_code, const std::string& message);

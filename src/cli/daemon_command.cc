@@ -109,12 +109,7 @@ int daemonCommand(const std::vector<std::string>& argv) {
   auto config = parseDaemonFlags(argv);
   if (!config.ok()) return fail(kExitUsage, config.error().message());
 
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  sigset_t set = blockStopSignals();
   ::signal(SIGPIPE, SIG_IGN);
 
   const std::string state_dir = config->state_dir.string();

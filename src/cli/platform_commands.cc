@@ -76,11 +76,8 @@ std::string errorText(const node::HttpResponse& r) {
 int failResponse(const node::HttpResponse& r) { return fail(1, errorText(r)); }
 
 std::string readStdin() {
-  std::string in;
-  char buf[65536];
-  ssize_t n;
-  while ((n = ::read(0, buf, sizeof buf)) > 0) in.append(buf, static_cast<size_t>(n));
-  return in;
+  const std::vector<uint8_t> in = readAllStdin();
+  return std::string(in.begin(), in.end());
 }
 
 // Parses flags common to every client command, leaving the rest to `own`.
@@ -88,18 +85,11 @@ template <class Own>
 Result<std::vector<std::string>> parseClientArgs(const std::vector<std::string>& argv, Client& c,
                                                  Own own) {
   Args args(argv);
-  std::vector<std::string> positional;
-  while (!args.empty()) {
-    if (!args.nextIsFlag()) {
-      if (!args.empty()) positional.push_back(args.takePositional());
-      continue;
-    }
-    const std::string f = args.takeFlag();
+  TRY_ASSIGN(auto positional, args.parseInterleaved([&](const std::string& f) -> Result<bool> {
     TRY_ASSIGN(bool mine, c.flag(f, args));
-    if (mine) continue;
-    TRY_ASSIGN(bool theirs, own(f, args));
-    if (!theirs) return invalidArgument("unknown option " + f);
-  }
+    if (mine) return true;
+    return own(f, args);
+  }));
   c.fromEnvironment();
   return positional;
 }
@@ -358,44 +348,31 @@ int workflowCommand(const std::vector<std::string>& argv) {
 }
 
 int imageCommand(const std::vector<std::string>& argv) {
+  const char* usage = "usage: cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]";
+  if (argv.empty() || argv[0] != "build") return fail(kExitUsage, usage);
   oci::BuildOptions options;
   std::string out;
-  if (argv.empty() || argv[0] != "build") {
-    return fail(kExitUsage, "usage: cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]");
-  }
   std::vector<std::string> rest_argv(argv.begin() + 1, argv.end());
   Args a(rest_argv);
-  std::vector<std::string> rest;
-  while (!a.empty()) {
-    if (!a.nextIsFlag()) {
-      if (!a.empty()) rest.push_back(a.takePositional());
-      continue;
-    }
-    const std::string f = a.takeFlag();
+  auto rest = a.parseInterleaved([&](const std::string& f) -> Result<bool> {
     if (f == "-t" || f == "--tag") {
-      auto v = a.value(f);
-      if (!v.ok()) return fail(kExitUsage, v.error().message());
-      options.ref = *v;
+      TRY_ASSIGN(options.ref, a.value(f));
     } else if (f == "-o" || f == "--output") {
-      auto v = a.value(f);
-      if (!v.ok()) return fail(kExitUsage, v.error().message());
-      out = *v;
+      TRY_ASSIGN(out, a.value(f));
     } else if (f == "--artifact") {
       options.compat = false;
     } else if (f == "--annotation") {
-      auto v = a.value(f);
-      if (!v.ok()) return fail(kExitUsage, v.error().message());
-      auto kv = keyValue(*v, f);
-      if (!kv.ok()) return fail(kExitUsage, kv.error().message());
-      options.annotations[kv->first] = kv->second;
+      TRY_ASSIGN(std::string v, a.value(f));
+      TRY_ASSIGN(auto kv, keyValue(v, f));
+      options.annotations[kv.first] = kv.second;
     } else {
-      return fail(kExitUsage, "image build: unknown option " + f);
+      return false;
     }
-  }
-  if (rest.size() != 1 || out.empty()) {
-    return fail(kExitUsage, "usage: cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]");
-  }
-  auto module = readFile(rest[0]);
+    return true;
+  });
+  if (!rest.ok()) return fail(kExitUsage, "image build: " + rest.error().message());
+  if (rest->size() != 1 || out.empty()) return fail(kExitUsage, usage);
+  auto module = readFile((*rest)[0]);
   if (!module.ok()) {
     return fail(module.error().code() == Code::kNotFound ? kExitNotFound : kExitUsage,
                 module.error().message());

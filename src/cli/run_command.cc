@@ -146,16 +146,6 @@ class SignalCanceller {
   std::jthread thread_;
 };
 
-std::vector<uint8_t> readAllStdin() {
-  std::vector<uint8_t> data;
-  uint8_t buf[65536];
-  ssize_t n;
-  while ((n = ::read(0, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) data.insert(data.end(), buf, buf + n);
-  }
-  return data;
-}
-
 bool writeAll(int fd, std::span<const uint8_t> data) {
   size_t off = 0;
   while (off < data.size()) {
@@ -168,6 +158,26 @@ bool writeAll(int fd, std::span<const uint8_t> data) {
 }
 
 }  // namespace
+
+std::vector<uint8_t> readAllStdin() {
+  std::vector<uint8_t> data;
+  uint8_t buf[65536];
+  ssize_t n;
+  while ((n = ::read(0, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) data.insert(data.end(), buf, buf + n);
+  }
+  return data;
+}
+
+sigset_t blockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
 
 int runCommand(const std::vector<std::string>& argv) {
   auto parsed = parseRun(argv);

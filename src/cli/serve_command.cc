@@ -104,12 +104,7 @@ int serveCommand(const std::vector<std::string>& argv) {
   applyEnvironment(config);
 
   // Signals are taken synchronously below: block them before threads start.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  sigset_t set = blockStopSignals();
 
   auto host = comm::FunctionHost::start(std::move(config));
   if (!host.ok()) return fail(kExitCannotRun, host.error().message());
@@ -147,10 +142,7 @@ int callCommand(const std::vector<std::string>& argv) {
   config.engine.epoch_tick = std::chrono::milliseconds(0);
   auto host = comm::FunctionHost::start(std::move(config));
   if (!host.ok()) return fail(kExitCannotRun, host.error().message());
-  std::vector<uint8_t> request;
-  uint8_t buf[65536];
-  ssize_t n;
-  while ((n = ::read(0, buf, sizeof buf)) > 0) request.insert(request.end(), buf, buf + n);
+  std::vector<uint8_t> request = readAllStdin();
   comm::CallOptions options;
   options.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto result = (*host)->call(rest[0], request, "default", options);

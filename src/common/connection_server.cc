@@ -12,6 +12,19 @@ namespace {
 constexpr size_t kKeepIdle = 8;
 constexpr auto kIdleExit = std::chrono::seconds(30);
 
+// Moves the entries whose `done` flag is set from `from` to `to`.
+template <class T>
+void moveDone(std::list<std::unique_ptr<T>>& from, std::list<std::unique_ptr<T>>& to) {
+  for (auto it = from.begin(); it != from.end();) {
+    if ((*it)->done.load()) {
+      to.push_back(std::move(*it));
+      it = from.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 }  // namespace
 
 ConnectionServer::ConnectionServer(Fd listener, Handler handler)
@@ -76,22 +89,8 @@ void ConnectionServer::reapFinished() {
   std::list<std::unique_ptr<Worker>> exited;
   {
     MutexLock lock(mu_);
-    for (auto it = conns_.begin(); it != conns_.end();) {
-      if ((*it)->done.load()) {
-        finished.push_back(std::move(*it));
-        it = conns_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    for (auto it = workers_.begin(); it != workers_.end();) {
-      if ((*it)->done.load()) {
-        exited.push_back(std::move(*it));
-        it = workers_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    moveDone(conns_, finished);
+    moveDone(workers_, exited);
   }
   for (auto& w : exited) w->thread.join();
 }

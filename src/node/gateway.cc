@@ -133,6 +133,21 @@ std::string rfc3339Now() {
   return out;
 }
 
+// What a DELETE names: ?name=, else the JSON body's `field`.
+Result<std::string> targetName(const HttpRequest& req, const std::string& field) {
+  if (std::string q = req.queryParam("name"); !q.empty()) return q;
+  if (req.body.empty()) return invalidArgument(field + " is required");
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return invalidArgument("expected {\"" + field + "\": NAME}");
+  }
+  auto it = body.find(field);
+  if (it == body.end() || !it->is_string() || it->get<std::string>().empty()) {
+    return invalidArgument(field + " is required");
+  }
+  return it->get<std::string>();
+}
+
 ScalePolicy policyFor(const Deployment& d, std::chrono::milliseconds window) {
   ScalePolicy p;
   p.min_replicas = d.min_scale;
@@ -361,15 +376,9 @@ struct Gateway::Impl {
   }
 
   HttpResponse deleteRoute(const HttpRequest& req) EXCLUDES(deploy_mu) {
-    std::string name = req.queryParam("name");
-    if (name.empty() && !req.body.empty()) {
-      json body = json::parse(req.body, nullptr, false);
-      if (body.is_discarded() || !body.is_object()) return jsonError(400, "expected {\"functionName\": NAME}");
-      if (body.contains("functionName") && body["functionName"].is_string()) {
-        name = body["functionName"];
-      }
-    }
-    if (name.empty()) return jsonError(400, "functionName is required");
+    auto target = targetName(req, "functionName");
+    if (!target.ok()) return jsonError(400, target.error().message());
+    const std::string& name = *target;
     MutexLock lock(deploy_mu);
     {
       MutexLock l(mu);
@@ -444,14 +453,9 @@ struct Gateway::Impl {
   }
 
   HttpResponse deleteWorkflowRoute(const HttpRequest& req) EXCLUDES(deploy_mu) {
-    std::string name = req.queryParam("name");
-    if (name.empty()) {
-      json body = json::parse(req.body, nullptr, false);
-      if (!body.is_discarded() && body.is_object() && body.contains("name") && body["name"].is_string()) {
-        name = body["name"];
-      }
-    }
-    if (name.empty()) return jsonError(400, "name is required");
+    auto target = targetName(req, "name");
+    if (!target.ok()) return jsonError(400, target.error().message());
+    const std::string& name = *target;
     MutexLock lock(deploy_mu);
     {
       MutexLock l(mu);

@@ -22,6 +22,7 @@
 #include "cwasi/runtime/engine.h"
 #include "cwasi/shim/task_service.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
+#include "timestamp.h"
 
 namespace cwasi::shim {
 namespace {
@@ -111,9 +112,10 @@ Result<void> writeText(const fs::path& p, const std::string& s) {
   return writeFileAtomic(p, {reinterpret_cast<const uint8_t*>(s.data()), s.size()});
 }
 
-// The shim serving `bundle`'s task: its pod's, else the task's own.
-std::string groupOf(const Flags& f, const fs::path& bundle) {
-  if (auto spec = oci::readRuntimeSpec(bundle); spec.ok()) {
+// The shim serving a task: its pod's, else the task's own (also when its
+// spec cannot be read).
+std::string groupOf(const Flags& f, const Result<oci::RuntimeSpec>& spec) {
+  if (spec.ok()) {
     auto it = spec->annotations.find(oci::kAnnotationSandboxId);
     if (it != spec->annotations.end() && !it->second.empty()) return it->second;
   }
@@ -122,7 +124,7 @@ std::string groupOf(const Flags& f, const fs::path& bundle) {
 
 int startCommand(const Flags& f, const std::string& self) {
   const fs::path bundle = f.bundle.empty() ? fs::current_path() : fs::path(f.bundle);
-  const std::string group = groupOf(f, bundle);
+  const std::string group = groupOf(f, oci::readRuntimeSpec(bundle));
   const fs::path sock = socketFor(f, group);
   const std::string address = "unix://" + sock.string();
   std::error_code ec;
@@ -183,21 +185,18 @@ int startCommand(const Flags& f, const std::string& self) {
 
 int deleteCommand(const Flags& f) {
   const fs::path bundle = f.bundle.empty() ? fs::current_path() : fs::path(f.bundle);
-  fs::path rootfs = bundle / "rootfs";
-  if (auto spec = oci::readRuntimeSpec(bundle); spec.ok()) rootfs = spec->root;
+  const auto spec = oci::readRuntimeSpec(bundle);
+  const fs::path rootfs = spec.ok() ? spec->root : bundle / "rootfs";
   ::umount2(rootfs.c_str(), MNT_DETACH);
   // containerd calls delete when it cannot reach the shim: its socket files
   // are stale unless the shim still answers.
-  const fs::path sock = socketFor(f, groupOf(f, bundle));
+  const fs::path sock = socketFor(f, groupOf(f, spec));
   if (!net::connectUnix(sock.string(), net::in(std::chrono::milliseconds(200))).ok()) {
     for (const char* suffix : {"", ".pid", ".log"}) ::unlink((sock.string() + suffix).c_str());
   }
   containerd::task::v2::DeleteResponse resp;
   resp.set_exit_status(128 + SIGKILL);
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-  resp.mutable_exited_at()->set_seconds(ns / 1000000000);
-  resp.mutable_exited_at()->set_nanos(static_cast<int32_t>(ns % 1000000000));
+  setNow(resp.mutable_exited_at());
   std::cout << resp.SerializeAsString() << std::flush;
   return 0;
 }
@@ -211,7 +210,6 @@ int serve(const Flags& f) {
   }
   ShimConfig c;
   c.ns = f.ns;
-  c.id = f.id;
   if (const char* t = std::getenv("TTRPC_ADDRESS"); t && *t) c.ttrpc_address = t;
   c.runtime_dir = runtimeDir();
   c.cache_dir = runtime::defaultCacheDir();

@@ -19,6 +19,7 @@
 #include "github.com/containerd/containerd/api/events/task.pb.h"
 #include "github.com/containerd/containerd/api/services/ttrpc/events/v1/events.pb.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
+#include "timestamp.h"
 
 namespace cwasi::shim {
 namespace {
@@ -27,13 +28,6 @@ namespace task = containerd::task::v2;
 namespace events = containerd::events;
 using Clock = std::chrono::steady_clock;
 constexpr char kService[] = "containerd.task.v2.Task";
-
-void setNow(google::protobuf::Timestamp* ts) {
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-  ts->set_seconds(ns / 1000000000);
-  ts->set_nanos(static_cast<int32_t>(ns % 1000000000));
-}
 
 // Linux mount flags named in containerd's Mount.options; the rest is data.
 void parseMountOptions(const std::vector<std::string>& options, unsigned long* flags,

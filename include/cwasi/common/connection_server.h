@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <functional>
-#include <deque>
 #include <list>
 #include <memory>
 #include <thread>

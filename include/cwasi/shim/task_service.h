@@ -18,7 +18,6 @@ namespace cwasi::shim {
 
 struct ShimConfig {
   std::string ns;                // containerd namespace
-  std::string id;                // the shim's first task (or its pod)
   std::string ttrpc_address;     // containerd's ttrpc socket, for events; "" = none
   std::filesystem::path runtime_dir;  // node registry for local calls; "" = none
   std::filesystem::path cache_dir;    // AOT cache (modules precompiled once per digest)
