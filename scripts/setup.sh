@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything cwasi needs to build, test and benchmark, by package name.
 # Idempotent: packages already present are skipped; safe to run before every build.
+#   scripts/setup.sh            build, test and benchmark packages
+#   scripts/setup.sh cluster    also what the local Kubernetes cluster needs (scripts/cluster.sh)
 set -euo pipefail
 
 PACKAGES=(
@@ -21,6 +23,19 @@ PACKAGES=(
   # benchmark plots
   gnuplot-nox
 )
+
+# The local Kubernetes cluster (make cluster): etcd, CNI plugins, kube-proxy's
+# and kubelet's host tools, a local image registry, image tooling, the static
+# pause image's compiler, certificates.
+CLUSTER_PACKAGES=(
+  etcd-server containernetworking-plugins iptables conntrack socat ethtool
+  docker-registry skopeo musl-tools openssl
+)
+case "${1:-}" in
+  "") ;;
+  cluster) PACKAGES+=("${CLUSTER_PACKAGES[@]}") ;;
+  *) echo "usage: $0 [cluster]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do
