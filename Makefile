@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all setup configure build test run bench clean
+.PHONY: all setup configure build test run bench clean k8s cluster cluster-down
 
 all: build
 
@@ -31,6 +31,20 @@ bench: build
 	$(BUILD_DIR)/bin/cwasi-bench comm --out bench/results
 	$(BUILD_DIR)/bin/cwasi-bench gateway --out bench/results
 	$(BUILD_DIR)/bin/cwasi-bench shim --out bench/results
+
+# A real Kubernetes cluster on this machine (README: Kubernetes): control plane,
+# containerd with the runc and cwasi runtime handlers, NODES=2 adds node-2 in a
+# network namespace. Kubernetes is built once from the Go module proxy (k8s/).
+NODES ?= 1
+
+k8s:
+	scripts/k8s-build.sh
+
+cluster: build
+	BUILD_DIR=$(BUILD_DIR) scripts/cluster.sh up $(NODES)
+
+cluster-down:
+	BUILD_DIR=$(BUILD_DIR) scripts/cluster.sh down
 
 clean:
 	rm -rf $(BUILD_DIR)

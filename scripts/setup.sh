@@ -25,11 +25,11 @@ PACKAGES=(
 )
 
 # The local Kubernetes cluster (make cluster): etcd, CNI plugins, kube-proxy's
-# and kubelet's host tools, a local image registry, image tooling, the static
-# pause image's compiler, certificates.
+# and kubelet's host tools (nftables: `down` drops the empty tables iptables-nft
+# leaves), a local image registry, the static pause image's compiler, certificates.
 CLUSTER_PACKAGES=(
   etcd-server containernetworking-plugins iptables conntrack socat ethtool
-  docker-registry skopeo musl-tools openssl
+  nftables docker-registry musl-tools openssl
 )
 case "${1:-}" in
   "") ;;
