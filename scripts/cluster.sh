@@ -91,7 +91,7 @@ stop_daemon() {  # NAME [SECONDS]
     read -r pid exe < "$PIDS/$name.pid"
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < t * 10; i++)); do alive "$name" || break; sleep 0.1; done
-    if alive "$name"; then warn "$name (pid $pid) ignored SIGTERM; SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
+    if alive "$name"; then log "$name (pid $pid) still running ${t}s after SIGTERM: SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
     log "stopped $name (pid $pid)"
   fi
   rm -f "$PIDS/$name.pid"
@@ -395,8 +395,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "$dir/certs.d"
 EOF
-  # containerd finds containerd-shim-cwasi-v1 on its PATH.
-  PATH="$shim_dir:$PATH" start_daemon "containerd-node-$n" "$n" containerd --config "$dir/containerd/config.toml"
+  # containerd finds containerd-shim-cwasi-v1 on its PATH; the shims inherit its environment:
+  # each node gets its own cwasi node registry (CWASI_RUNTIME_DIR, default /run/cwasi).
+  mkdir -p "$run/cwasi"
+  PATH="$shim_dir:$PATH" CWASI_RUNTIME_DIR="$run/cwasi" start_daemon "containerd-node-$n" "$n" containerd --config "$dir/containerd/config.toml"
 }
 kubelet_up() {  # N
   local n=$1 dir run ip
@@ -708,13 +710,14 @@ cmd_down() {
   kill_cgroup_procs
   local socks=() shims
   mapfile -t socks < <(shim_socket_paths)
-  # The pods' network namespaces, from containerd's sandboxes (before it stops).
-  local netns_ours=()
+  # The pods' network namespaces and sandbox ids, from containerd (before it stops).
+  local netns_ours=() ids=()
   for n in 1 2; do
     [[ -S "$(node_run "$n")/containerd.sock" ]] || continue
     for p in $(ctr --address "$(node_run "$n")/containerd.sock" -n k8s.io containers list -q 2> /dev/null); do
+      ids+=("$p")
       netns_ours+=($(ctr --address "$(node_run "$n")/containerd.sock" -n k8s.io containers info "$p" 2> /dev/null |
-        grep -o '/var/run/netns/cni-[0-9a-f-]*' | sed 's|.*/||' | sort -u))
+        grep -o '/var/run/netns/cni-[0-9a-f-]*' | sed 's|.*/||' | sort -u || true))
     done
   done
   for n in 2 1; do stop_daemon "containerd-node-$n" 15; done
@@ -729,7 +732,7 @@ cmd_down() {
   for p in "${socks[@]}"; do
     [[ "$p" == /run/containerd/s/* || "$p" == "$RUN"/* ]] && rm -f "$p"
   done
-  stop_daemon kube-scheduler; stop_daemon kube-controller-manager; stop_daemon kube-apiserver
+  stop_daemon kube-scheduler; stop_daemon kube-controller-manager; stop_daemon kube-apiserver 5  # its storage stats goroutine can hold it ~10 s past SIGTERM
   stop_daemon etcd; stop_daemon registry-proxy; stop_daemon registry
 
   # Mounts (overlay rootfs, shm, kubelet volumes) and the pods' network namespaces.
@@ -759,7 +762,12 @@ cmd_down() {
   fi
   iptables_restore_chains
   drop_new_empty_tables
-  for p in /var/lib/cni/results/"$CNI_NET"-*; do [[ -e "$p" ]] && rm -f "$p"; done
+  # libcni's cache: "<network>-<sandbox id>-<ifname>" for our network and containerd's loopback
+  for p in /var/lib/cni/results/"$CNI_NET"-*; do
+    [[ -e "$p" ]] || continue
+    p=${p#/var/lib/cni/results/"$CNI_NET"-}; ids+=("${p%-*}")
+  done
+  for p in "${ids[@]}"; do rm -f /var/lib/cni/results/{"$CNI_NET",cni-loopback}-"$p"-*; done
   for p in /var/log/containers/*; do  # kubelet's symlinks into our pod log dirs
     [[ -L "$p" && "$(readlink "$p")" == "$STATE"/* ]] && rm -f "$p"
   done
