@@ -550,6 +550,9 @@ cmd_up() {
     [[ -x "$KBIN/$d" ]] || die "$KBIN/$d missing (scripts/k8s-build.sh failed?)"
   done
   local t0=$SECONDS
+  if [[ ! -f "$BEFORE/complete" && -d "$LOGS" ]]; then  # a fresh cluster: keep the last one's logs aside
+    rm -rf "$STATE/logs.previous"; mv "$LOGS" "$STATE/logs.previous"
+  fi
   mkdir -p "$PIDS" "$LOGS" "$RUN"
   echo "$nodes" > "$STATE/nodes"
   rm -f "$STATE/up"
