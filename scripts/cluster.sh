@@ -93,6 +93,7 @@ stop_daemon() {  # NAME [SECONDS]
     for ((i = 0; i < t * 10; i++)); do alive "$name" || break; sleep 0.1; done
     if alive "$name"; then log "$name (pid $pid) still running ${t}s after SIGTERM: SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
     log "stopped $name (pid $pid)"
+    STOPPED=1
   fi
   rm -f "$PIDS/$name.pid"
 }
@@ -324,7 +325,7 @@ control_plane_up() {
     --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
     --root-ca-file="$PKI/ca.crt" --service-account-private-key-file="$PKI/sa.key" \
     --use-service-account-credentials=true --flex-volume-plugin-dir="$STATE/flex-volume" \
-    --profiling=false
+    --kube-api-qps=100 --kube-api-burst=200 --profiling=false
   start_daemon kube-scheduler 0 "$KBIN/kube-scheduler" \
     --kubeconfig="$KCFG/scheduler.conf" \
     --authentication-kubeconfig="$KCFG/scheduler.conf" --authorization-kubeconfig="$KCFG/scheduler.conf" \
@@ -598,7 +599,7 @@ EOF
 kill_cgroup_procs() {  # every process left in the kubelets' cgroup trees (containers)
   local i pids
   for ((i = 0; i < 50; i++)); do
-    pids=$(find /sys/fs/cgroup/*/"$CGROUP_PARENT" -name cgroup.procs -exec cat {} + 2> /dev/null | sort -u)
+    pids=$(find /sys/fs/cgroup/*/"$CGROUP_PARENT" -name cgroup.procs -exec cat {} + 2> /dev/null | sort -u || true)
     [[ -z "$pids" ]] && return 0
     ((i == 0)) && log "killing $(wc -w <<< "$pids") container process(es) in /$CGROUP_PARENT"
     kill -KILL $pids 2> /dev/null || true
@@ -616,7 +617,7 @@ shim_pids() {  # shims (runc's and cwasi's) serving our containerds
 }
 unix_sockets_of() {  # PID...: paths of the unix sockets they hold
   local inodes
-  inodes=$(for p in "$@"; do ls -l "/proc/$p/fd" 2> /dev/null; done | grep -o 'socket:\[[0-9]*\]' | tr -dc '0-9\n' | sort -u)
+  inodes=$(for p in "$@"; do ls -l "/proc/$p/fd" 2> /dev/null; done | grep -o 'socket:\[[0-9]*\]' | tr -dc '0-9\n' | sort -u || true)
   [[ -n "$inodes" ]] || return 0
   awk 'NR == FNR {want[$1] = 1; next} FNR > 1 && ($7 in want) && $8 ~ /^\// {print $8}' <(echo "$inodes") /proc/net/unix | sort -u
 }
@@ -759,6 +760,7 @@ cmd_down() {
   fi
 
   if [[ ! -f "$BEFORE/complete" ]]; then
+    if ((!${STOPPED:-0})) && [[ ! -d "$RUN" ]]; then log "already down"; return; fi
     warn "no record of the host's state before up ($BEFORE): host paths, chains and sysctls left as they are"
     rm -rf --one-file-system "$STATE/etcd" "$STATE"/node-* "$STATE/flex-volume" "$RUN" "$PIDS" "$STATE/nodes" "$STATE/env"
     return
