@@ -84,15 +84,14 @@ std::span<const uint8_t> bytes(const std::string& s) {
 }
 
 // Runs bench-caller: `iterations` calls timed inside the guest.
-Result<std::vector<ns>> guestTimedCalls(comm::FunctionHost& host, char kind,
+Result<std::vector<ns>> guestTimedCalls(host::FunctionHost& host, char kind,
                                         const std::string& target, uint64_t size, int iterations) {
   std::string req = std::string(1, kind) + " " + target + " " + std::to_string(size) + " " +
                     std::to_string(iterations);
-  TRY_ASSIGN(comm::CallResult r, host.invoke("bench-caller", bytes(req)));
-  if (r.status != 0 || r.body.size() < 8) {
-    return internal("bench-caller failed: status " + std::to_string(r.status) + " " +
-                    std::string(r.body.begin(), r.body.end()));
-  }
+  auto invoked = host.invoke("bench-caller", bytes(req));
+  if (!invoked.ok()) return invoked.error().withContext("bench-caller failed");
+  host::Response& r = *invoked;
+  if (r.body.size() < 8) return internal("bench-caller answered too little");
   int32_t status;
   uint32_t count;
   std::memcpy(&status, r.body.data(), 4);
@@ -113,16 +112,16 @@ Result<std::vector<ns>> guestTimedCalls(comm::FunctionHost& host, char kind,
 // One fan-out/fan-in round: N workers wait, the producer sends N payloads,
 // each worker forwards a digest to the collector. Timed from the producer's
 // start to the collector's answer.
-Result<ns> fanRound(comm::FunctionHost& host, int n, uint64_t size) {
+Result<ns> fanRound(host::FunctionHost& host, int n, uint64_t size) {
   std::vector<std::thread> workers;
   std::atomic<int> failures{0};
   for (int i = 0; i < n; ++i) {
     workers.emplace_back([&] {
       auto r = host.call("worker", bytes("work collector"));
-      if (!r.ok() || r->status != 0) ++failures;
+      if (!r.ok()) ++failures;
     });
   }
-  Result<comm::CallResult> collected = internal("not run");
+  Result<std::vector<uint8_t>> collected = internal("not run");
   Clock::time_point done;
   std::thread collector([&] {
     collected = host.call("collector", bytes("collect " + std::to_string(n)));
@@ -134,8 +133,8 @@ Result<ns> fanRound(comm::FunctionHost& host, int n, uint64_t size) {
                                                 std::to_string(size) + " worker"));
   collector.join();
   for (auto& w : workers) w.join();
-  if (!produced.ok() || produced->status != 0) return internal("producer failed");
-  if (!collected.ok() || collected->status != 0 || failures.load() != 0) {
+  if (!produced.ok()) return internal("producer failed");
+  if (!collected.ok() || failures.load() != 0) {
     return internal("fan round failed (" + std::to_string(failures.load()) + " workers failed)");
   }
   return ns(done - start);
@@ -229,7 +228,7 @@ int commBench(const BenchOptions& o) {
       std::cerr << "cwasi-bench comm: " << setup.label << ": " << pair.error().message() << "\n";
       return 1;
     }
-    comm::FunctionHost& host = (*pair)->caller();
+    host::FunctionHost& host = (*pair)->caller();
     std::vector<pid_t> pids = {getpid(), redis->pid()};
     if ((*pair)->target()) pids.push_back((*pair)->target()->pid());
 

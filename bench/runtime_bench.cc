@@ -69,16 +69,20 @@ int runtimeBench(const BenchOptions& o) {
   std::vector<uint8_t> request(64, 'r');
   bool failed = false;
   auto echo_samples = timeIt(cold_n, 100, [&] {
-    auto r = runtime::invoke(engine, *echo, {}, request);
-    failed |= !r.ok() || r->body != request;
+    runtime::SpanSource source(request);
+    runtime::VectorSink sink;
+    auto r = runtime::invoke(engine, *echo, {}, source, sink);
+    failed |= !r.ok() || sink.data != request;
     return !failed;
   });
   auto inst_samples = timeIt(cold_n, 100, [&] {
     return runtime::Instance::create(engine, *echo, {}).ok();
   });
   auto hello_samples = timeIt(cold_n, 100, [&] {
-    auto r = runtime::invoke(engine, *hello, {}, {});
-    failed |= !r.ok() || r->body.size() != 18;
+    runtime::SpanSource source({});
+    runtime::VectorSink sink;
+    auto r = runtime::invoke(engine, *hello, {}, source, sink);
+    failed |= !r.ok() || sink.data.size() != 18;
     return !failed;
   });
   if (failed) {

@@ -5,7 +5,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "cwasi/comm/function_host.h"
+#include "cwasi/comm/guest_abi.h"
 #include "cwasi/common/files.h"
 #include "cwasi/runtime/engine.h"
 
@@ -135,7 +135,7 @@ int runCli(const std::vector<std::string>& args) {
   if (cmd == "logs") return logsCommand(rest);
   if (cmd == "workflow") return workflowCommand(rest);
   if (cmd == "version" || cmd == "--version") {
-    std::printf("cwasi 0.1.0 (Wasmtime %s)\n", runtime::wasmtimeVersion());
+    std::printf("cwasi %s (Wasmtime %s)\n", CWASI_VERSION, runtime::wasmtimeVersion());
     return 0;
   }
   return fail(kExitUsage, "unknown command '" + cmd + "' (see cwasi --help)");

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "args.h"
-#include "cwasi/comm/function_host.h"
+#include "cwasi/host/function_host.h"
 #include "cwasi/common/result.h"
 #include "cwasi/runtime/engine.h"
 
@@ -32,9 +32,9 @@ int workflowCommand(const std::vector<std::string>& args);
 // Flags shared by serve, call and the daemon (--listen, --runtime-dir,
 // --cluster, --mode-policy, --redis, --token, --ring-kb). Returns false when
 // `flag` is not one of them.
-Result<bool> parseHostFlag(const std::string& flag, Args& args, comm::HostConfig& c);
+Result<bool> parseHostFlag(const std::string& flag, Args& args, host::HostConfig& c);
 // Fills what the environment gives (CWASI_TOKEN) and flags did not.
-void applyEnvironment(comm::HostConfig& c);
+void applyEnvironment(host::HostConfig& c);
 
 // The daemon's default state dir: $CWASI_STATE_DIR, $XDG_STATE_HOME/cwasi,
 // ~/.local/state/cwasi.

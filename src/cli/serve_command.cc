@@ -10,19 +10,18 @@
 #include "args.h"
 #include "commands.h"
 #include "cwasi/cli/cli.h"
-#include "cwasi/comm/function_host.h"
-#include "cwasi/runtime/abi.h"
+#include "cwasi/host/function_host.h"
 
 namespace cwasi::cli {
 namespace {
 
 // NAME=MODULE[,domain=D][,timeout-ms=N][,memory-mb=N]
-Result<comm::FunctionSpec> parseFunction(const std::string& spec) {
+Result<host::FunctionSpec> parseFunction(const std::string& spec) {
   auto eq = spec.find('=');
   if (eq == std::string::npos || eq == 0) {
     return invalidArgument("--function expects NAME=MODULE[,domain=D,...], got '" + spec + "'");
   }
-  comm::FunctionSpec f;
+  host::FunctionSpec f;
   f.name = spec.substr(0, eq);
   std::string rest = spec.substr(eq + 1);
   size_t comma = rest.find(',');
@@ -50,7 +49,7 @@ Result<comm::FunctionSpec> parseFunction(const std::string& spec) {
 
 }  // namespace
 
-Result<bool> parseHostFlag(const std::string& flag, Args& args, comm::HostConfig& c) {
+Result<bool> parseHostFlag(const std::string& flag, Args& args, host::HostConfig& c) {
   if (flag == "--listen") {
     TRY_ASSIGN(c.listen, args.value(flag));
   } else if (flag == "--runtime-dir") {
@@ -76,14 +75,14 @@ Result<bool> parseHostFlag(const std::string& flag, Args& args, comm::HostConfig
   return true;
 }
 
-void applyEnvironment(comm::HostConfig& c) {
+void applyEnvironment(host::HostConfig& c) {
   if (c.token.empty()) {
     if (const char* t = std::getenv("CWASI_TOKEN")) c.token = t;
   }
 }
 
 int serveCommand(const std::vector<std::string>& argv) {
-  comm::HostConfig config;
+  host::HostConfig config;
   config.engine.cache_dir = runtime::defaultCacheDir();
   Args args(argv);
   while (args.nextIsFlag()) {
@@ -106,7 +105,7 @@ int serveCommand(const std::vector<std::string>& argv) {
   // Signals are taken synchronously below: block them before threads start.
   sigset_t set = blockStopSignals();
 
-  auto host = comm::FunctionHost::start(std::move(config));
+  auto host = host::FunctionHost::start(std::move(config));
   if (!host.ok()) return fail(kExitCannotRun, host.error().message());
   // One line for whoever started us (tests read the bound address from it).
   std::printf("cwasi serve: ready tcp=%s unix=%s\n",
@@ -120,7 +119,7 @@ int serveCommand(const std::vector<std::string>& argv) {
 }
 
 int callCommand(const std::vector<std::string>& argv) {
-  comm::HostConfig config;
+  host::HostConfig config;
   Args args(argv);
   uint64_t timeout_ms = 30000;
   while (args.nextIsFlag()) {
@@ -140,19 +139,22 @@ int callCommand(const std::vector<std::string>& argv) {
   applyEnvironment(config);
   config.engine.max_instances = 0;
   config.engine.epoch_tick = std::chrono::milliseconds(0);
-  auto host = comm::FunctionHost::start(std::move(config));
+  auto host = host::FunctionHost::start(std::move(config));
   if (!host.ok()) return fail(kExitCannotRun, host.error().message());
   std::vector<uint8_t> request = readAllStdin();
   comm::CallOptions options;
   options.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   auto result = (*host)->call(rest[0], request, "default", options);
-  if (!result.ok()) return fail(kExitUsage, result.error().message());
-  std::fwrite(result->body.data(), 1, result->body.size(), stdout);
-  if (result->status != runtime::abi::kOk) {
-    std::fprintf(stderr, "cwasi: call to %s ended with status %d\n", rest[0].c_str(),
-                 result->status);
+  if (!result.ok()) {
+    // The target's own failure carries its output: show it as it would have.
+    if (result.error().code() == Code::kAborted) {
+      std::fwrite(result.error().message().data(), 1, result.error().message().size(), stdout);
+    }
+    std::fprintf(stderr, "cwasi: call to %s failed: %s\n", rest[0].c_str(),
+                 result.error().toString().c_str());
     return 1;
   }
+  std::fwrite(result->data(), 1, result->size(), stdout);
   return 0;
 }
 

@@ -2,11 +2,7 @@
 
 #include <cstring>
 
-#include "cwasi/runtime/abi.h"
-
 namespace cwasi::comm {
-
-namespace abi = runtime::abi;
 
 const char* modeName(Mode mode) {
   switch (mode) {
@@ -38,34 +34,12 @@ Result<ModePolicy> parsePolicy(std::string_view text) {
                          "' (auto, embedded, local, remote or redis)");
 }
 
-Result<void> SpanSource::readInto(std::span<uint8_t> dst) {
-  if (dst.size() > remaining()) return internal("read past the end of a payload");
-  if (!dst.empty()) std::memcpy(dst.data(), data_.data() + consumed_, dst.size());
-  consumed_ += dst.size();
-  return {};
-}
-
 uint32_t CallOptions::remainingMs() const {
   if (deadline == std::chrono::steady_clock::time_point::max()) return 0;
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
   if (left.count() <= 0) return 1;  // already late: the shortest real deadline
   return left.count() > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(left.count());
-}
-
-int32_t abiStatusFor(const Error& e) {
-  switch (e.code()) {
-    case Code::kNotFound: return abi::kErrUnknownTarget;
-    case Code::kDeadlineExceeded: return abi::kErrTimeout;
-    case Code::kResourceExhausted: return abi::kErrTooLarge;
-    case Code::kInvalidArgument: return abi::kErrInvalidArgument;
-    case Code::kUnavailable:
-    case Code::kPermissionDenied:
-    case Code::kUnauthenticated:
-    case Code::kCancelled: return abi::kErrUnavailable;
-    case Code::kUnimplemented: return abi::kErrUnsupported;
-    default: return abi::kErrInternal;
-  }
 }
 
 }  // namespace cwasi::comm

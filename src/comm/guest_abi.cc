@@ -4,10 +4,11 @@
 // written into the caller's memory through its own cwasi_alloc.
 #include <algorithm>
 
+#include "cwasi/comm/guest_abi.h"
+
 #include "cwasi/comm/frame.h"
-#include "cwasi/comm/function_host.h"
+#include "cwasi/comm/router.h"
 #include "cwasi/runtime/abi.h"
-#include "executor.h"
 
 namespace cwasi::comm {
 namespace {
@@ -59,25 +60,36 @@ CallContext* contextOf(HostCall& call) {
 
 CallOptions optionsFor(const CallContext& ctx, uint32_t timeout_ms) {
   CallOptions o;
-  auto timeout = timeout_ms ? std::chrono::milliseconds(timeout_ms) : ctx.host->defaultTimeout();
+  auto timeout = timeout_ms ? std::chrono::milliseconds(timeout_ms) : ctx.router->defaultTimeout();
   o.deadline = std::min(ctx.deadline, Clock::now() + timeout);
   o.depth = static_cast<uint16_t>(ctx.depth + 1);
   return o;
 }
 
-// Writes the sink's (ptr, len) to the guest's out-parameters.
-Result<int32_t> finish(HostCall& call, int32_t status, const GuestSink& sink, uint32_t ptr_out,
-                       uint32_t len_out) {
+// Answers the guest: the status of `outcome`, and (ptr, len) of what it gets
+// to read — the response on success, the target's own text when the target
+// failed, nothing after any other failure (a half-filled buffer is never
+// handed over).
+Result<void> finish(HostCall& call, const Result<void>& outcome, GuestSink& sink,
+                    uint32_t ptr_out, uint32_t len_out) {
   if (sink.fatal()) return *sink.fatal();
+  int32_t status = abi::kOk;
+  if (!outcome.ok()) {
+    status = abiStatusFor(outcome.error());
+    if (status == abi::kErrFunctionFailed) {
+      const std::string& text = outcome.error().message();
+      auto given = sink.write({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+      if (sink.fatal()) return *sink.fatal();
+      if (!given.ok()) status = abiStatusFor(given.error());
+    }
+  }
   auto mem = call.memory();  // fetched again: cwasi_alloc may have grown it
-  // Only a delivered payload is handed over; after a transport failure a
-  // half-filled buffer is not.
   const bool delivered = status == abi::kOk || status == abi::kErrFunctionFailed;
   const uint32_t ptr = delivered ? sink.ptr() : 0, len = delivered ? sink.len() : 0;
   if (!mem.writeU32(ptr_out, ptr).ok() || !mem.writeU32(len_out, len).ok()) {
-    return abi::kErrInvalidArgument;
+    return reply(call, abi::kErrInvalidArgument);
   }
-  return status;
+  return reply(call, status);
 }
 
 // cwasi.call(target, target_len, req, req_len, timeout_ms, resp_ptr_out, resp_len_out) -> status
@@ -96,10 +108,9 @@ Result<void> guestCall(HostCall& call) {
     return reply(call, abi::kErrUnavailable);
   }
   GuestSink sink(call.instance());
-  int32_t status = ctx->host->routeCall(*target, *request, sink, ctx->trust_domain,
-                                        optionsFor(*ctx, call.argU32(4)));
-  TRY_ASSIGN(int32_t final_status, finish(call, status, sink, ptr_out, len_out));
-  return reply(call, final_status);
+  auto outcome = ctx->router->call(*target, *request, sink, ctx->trust_domain,
+                                   optionsFor(*ctx, call.argU32(4)));
+  return finish(call, outcome, sink, ptr_out, len_out);
 }
 
 // cwasi.send(target, target_len, payload, payload_len) -> status
@@ -112,7 +123,8 @@ Result<void> guestSend(HostCall& call) {
   if (!target.ok() || !payload.ok() || !validName(*target)) {
     return reply(call, abi::kErrInvalidArgument);
   }
-  return reply(call, ctx->host->routeSend(*target, *payload, ctx->trust_domain, optionsFor(*ctx, 0)));
+  auto sent = ctx->router->send(*target, *payload, ctx->trust_domain, optionsFor(*ctx, 0));
+  return reply(call, sent.ok() ? abi::kOk : abiStatusFor(sent.error()));
 }
 
 // cwasi.recv(timeout_ms, payload_ptr_out, payload_len_out) -> status
@@ -126,12 +138,41 @@ Result<void> guestRecv(HostCall& call) {
   }
   auto deadline = std::min(ctx->deadline, Clock::now() + std::chrono::milliseconds(call.argU32(0)));
   GuestSink sink(call.instance());
-  int32_t status = ctx->host->receive(ctx->function, deadline, sink);
-  TRY_ASSIGN(int32_t final_status, finish(call, status, sink, ptr_out, len_out));
-  return reply(call, final_status);
+  auto outcome = ctx->functions->receive(ctx->function, deadline, sink);
+  return finish(call, outcome, sink, ptr_out, len_out);
 }
 
 }  // namespace
+
+// The one mapping between cwasi's errors and the guest ABI's statuses.
+int32_t abiStatusFor(const Error& e) {
+  switch (e.code()) {
+    case Code::kNotFound: return abi::kErrUnknownTarget;
+    case Code::kDeadlineExceeded: return abi::kErrTimeout;
+    case Code::kResourceExhausted: return abi::kErrTooLarge;
+    case Code::kInvalidArgument: return abi::kErrInvalidArgument;
+    case Code::kAborted: return abi::kErrFunctionFailed;
+    case Code::kUnavailable:
+    case Code::kPermissionDenied:
+    case Code::kUnauthenticated:
+    case Code::kCancelled: return abi::kErrUnavailable;
+    case Code::kUnimplemented: return abi::kErrUnsupported;
+    default: return abi::kErrInternal;
+  }
+}
+
+Error errorForAbiStatus(int32_t status, std::string message) {
+  switch (status) {
+    case abi::kErrUnknownTarget: return notFound(std::move(message));
+    case abi::kErrUnavailable: return unavailable(std::move(message));
+    case abi::kErrTimeout: return deadlineExceeded(std::move(message));
+    case abi::kErrTooLarge: return resourceExhausted(std::move(message));
+    case abi::kErrInvalidArgument: return invalidArgument(std::move(message));
+    case abi::kErrFunctionFailed: return aborted(std::move(message));
+    case abi::kErrUnsupported: return unimplemented(std::move(message));
+    default: return internal(std::move(message));
+  }
+}
 
 std::vector<HostFunction> guestAbiFunctions() {
   const auto i32 = ValType::kI32;

@@ -17,13 +17,12 @@
 
 #include "cwasi/common/log.h"
 #include "cwasi/common/net.h"
-#include "cwasi/runtime/abi.h"
+#include "cwasi/comm/guest_abi.h"
 #include "transports.h"
 
 namespace cwasi::comm {
 namespace {
 
-namespace abi = runtime::abi;
 using Clock = std::chrono::steady_clock;
 constexpr int kKeyTtlMs = 300000;
 
@@ -92,7 +91,7 @@ RedisChannel::RedisChannel(std::string address, TransportConfig config)
     : address_(std::move(address)), config_(std::move(config)) {}
 RedisChannel::~RedisChannel() = default;
 
-Result<int32_t> RedisChannel::call(const std::string&, std::string_view target,
+Result<void> RedisChannel::call(const std::string&, std::string_view target,
                                    std::span<const uint8_t> request, PayloadSink& response,
                                    const CallOptions& options) {
   std::unique_ptr<RedisConnection> conn = pool_.take(address_);
@@ -126,14 +125,14 @@ Result<int32_t> RedisChannel::call(const std::string&, std::string_view target,
   conn->timeout(std::chrono::seconds(30));
   TRY_ASSIGN(Reply resp, conn->command({"GET", resp_key}));
   TRY(conn->command({"DEL", resp_key}));
-  size_t n = resp->type == REDIS_REPLY_STRING ? resp->len : 0;
-  TRY_ASSIGN(std::span<uint8_t> dst, response.allocate(n));
-  if (n > 0) std::memcpy(dst.data(), resp->str, n);
   pool_.give(address_, std::move(conn));
-  return status;
+  std::string_view got = resp->type == REDIS_REPLY_STRING ? std::string_view(resp->str, resp->len)
+                                                          : std::string_view();
+  if (status != 0) return errorForAbiStatus(status, std::string(got));
+  return response.write({reinterpret_cast<const uint8_t*>(got.data()), got.size()});
 }
 
-Result<int32_t> RedisChannel::send(const std::string&, std::string_view target,
+Result<void> RedisChannel::send(const std::string&, std::string_view target,
                                    std::span<const uint8_t> message, const CallOptions&) {
   std::unique_ptr<RedisConnection> conn = pool_.take(address_);
   if (!conn) {
@@ -143,16 +142,49 @@ Result<int32_t> RedisChannel::send(const std::string&, std::string_view target,
   std::string_view body(reinterpret_cast<const char*>(message.data()), message.size());
   TRY(conn->command({"LPUSH", "cwasi:mbox:" + std::string(target), body}));
   pool_.give(address_, std::move(conn));
-  return abi::kOk;
+  return {};
 }
 
 namespace {
+
+// Leaves a call's answer where its caller waits: the body (or the error's
+// text), then the status as the notification.
+Result<void> answer(RedisConnection& c, const std::string& id, int32_t status,
+                    std::string_view body) {
+  const std::string ttl = std::to_string(kKeyTtlMs);
+  TRY(c.command({"SET", "cwasi:resp:" + id, body, "PX", ttl}));
+  TRY(c.command({"LPUSH", "cwasi:done:" + id, std::to_string(status)}));
+  TRY(c.command({"PEXPIRE", "cwasi:done:" + id, ttl}));
+  return {};
+}
+
+// A function's response goes to Redis as it is written.
+class RedisResponder : public PayloadSink {
+ public:
+  RedisResponder(RedisConnection& conn, const std::string& id) : conn_(conn), id_(id) {}
+  Result<std::span<uint8_t>> allocate(uint64_t size) override {
+    buffer_.resize(size);
+    return std::span<uint8_t>(buffer_);
+  }
+  Result<void> write(std::span<const uint8_t> body) override {
+    answered_ = true;
+    return answer(conn_, id_, 0, {reinterpret_cast<const char*>(body.data()), body.size()});
+  }
+  // After a success: sends what was allocated (or nothing) if not yet sent.
+  Result<void> finish() { return answered_ ? Result<void>() : write(buffer_); }
+
+ private:
+  RedisConnection& conn_;
+  const std::string& id_;
+  std::vector<uint8_t> buffer_;
+  bool answered_ = false;
+};
 
 // One worker: serves calls (or, with `mailbox`, one-way messages) for one
 // function until stopped. Messages have a worker of their own so that calls
 // blocked in cwasi_recv never keep the messages they wait for from arriving.
 void redisWorker(const std::string& address, const std::string& fn, bool mailbox,
-                 Executor& executor, const std::atomic<bool>& stopping) {
+                 LocalFunctions& functions, const std::atomic<bool>& stopping) {
   std::unique_ptr<RedisConnection> conn;
   const std::string queue = "cwasi:q:" + fn, mbox = "cwasi:mbox:" + fn;
   const std::string& key_to_pop = mailbox ? mbox : queue;
@@ -179,7 +211,7 @@ void redisWorker(const std::string& address, const std::string& fn, bool mailbox
     std::string value(r->element[1]->str, r->element[1]->len);
     if (key == mbox) {
       SpanSource source({reinterpret_cast<const uint8_t*>(value.data()), value.size()});
-      (void)executor.deliver(fn, source);
+      (void)functions.deliver(fn, source);
       continue;
     }
     std::istringstream note(value);
@@ -199,27 +231,22 @@ void redisWorker(const std::string& address, const std::string& fn, bool mailbox
     CallOptions options;
     if (timeout_ms > 0) options.deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
     options.depth = depth;
-    RedisConnection& c = *conn;
-    auto served = executor.execute(
-        fn, source, options, [&](int32_t status, std::span<const uint8_t> body) -> Result<void> {
-          std::string_view b(reinterpret_cast<const char*>(body.data()), body.size());
-          const std::string ttl = std::to_string(kKeyTtlMs);
-          TRY(c.command({"SET", "cwasi:resp:" + id, b, "PX", ttl}));
-          TRY(c.command({"LPUSH", "cwasi:done:" + id, std::to_string(status)}));
-          TRY(c.command({"PEXPIRE", "cwasi:done:" + id, ttl}));
-          return {};
-        });
-    if (!served.ok()) conn.reset();
+    RedisResponder responder(*conn, id);
+    auto served = functions.execute(fn, source, responder, options);
+    auto answered = served.ok() ? responder.finish()
+                                : answer(*conn, id, abiStatusFor(served.error()),
+                                         served.error().message());
+    if (!answered.ok()) conn.reset();
   }
 }
 
 }  // namespace
 
 Result<std::unique_ptr<RedisServer>> RedisServer::start(std::string address, int workers,
-                                                        Executor& executor) {
+                                                        LocalFunctions& functions) {
   // Fail early, and clearly, when Redis is not there.
   TRY(RedisConnection::connect(address));
-  return std::unique_ptr<RedisServer>(new RedisServer(std::move(address), workers, executor));
+  return std::unique_ptr<RedisServer>(new RedisServer(std::move(address), workers, functions));
 }
 
 void RedisServer::serve(const std::string& fn) {
@@ -231,7 +258,7 @@ void RedisServer::serve(const std::string& fn) {
   for (int i = 0; i <= workers_; ++i) {
     const bool mailbox = i == workers_;
     ws->threads.emplace_back([this, fn, mailbox, ws] {
-      redisWorker(address_, fn, mailbox, executor_, ws->stopping);
+      redisWorker(address_, fn, mailbox, functions_, ws->stopping);
     });
   }
 }

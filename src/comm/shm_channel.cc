@@ -86,7 +86,7 @@ std::unique_ptr<Channel> makeShmChannel(TransportConfig config) {
   return std::make_unique<StreamChannel<ShmConnection, Mode::kLocal>>(std::move(config));
 }
 
-void serveShmConnection(int fd, const std::atomic<bool>& stopping, Executor& executor,
+void serveShmConnection(int fd, const std::atomic<bool>& stopping, LocalFunctions& functions,
                         const TransportConfig& config) {
   // Only processes of our own user (or root) may connect.
   auto cred = net::peerCred(fd);
@@ -124,7 +124,7 @@ void serveShmConnection(int fd, const std::atomic<bool>& stopping, Executor& exe
   // The server borrows the socket fd: the ConnectionServer owns and closes it.
   ShmConnection conn(Fd(::dup(fd)), std::move(*seg), std::move(got->fds[1]),
                      std::move(got->fds[2]), false);
-  serveFrames(conn, executor, config.max_payload, stopping, peer);
+  serveFrames(conn, functions, config.max_payload, stopping, peer);
 }
 
 }  // namespace cwasi::comm

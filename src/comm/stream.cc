@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "cwasi/common/log.h"
-#include "cwasi/runtime/abi.h"
+#include "cwasi/comm/guest_abi.h"
 
 namespace cwasi::comm {
 namespace {
@@ -11,6 +11,58 @@ namespace {
 using Clock = std::chrono::steady_clock;
 // Time a peer gets to send the rest of a frame it started.
 constexpr std::chrono::seconds kFrameTimeout{60};
+// The most of a failed target's text that a caller keeps; the rest is read
+// and dropped.
+constexpr uint64_t kMaxErrorText = 64 * 1024;
+
+// A failure of the stream itself: the connection goes.
+StreamOutcome streamLost(Error e) { return {std::move(e), false}; }
+
+// Server side: sends a success frame with the response as the function
+// writes it, straight from where it lies (the callee's memory) to the stream.
+class FrameResponder : public PayloadSink {
+ public:
+  explicit FrameResponder(ByteStream& stream) : stream_(stream) {}
+  Result<std::span<uint8_t>> allocate(uint64_t size) override {
+    buffer_.resize(size);
+    allocated_ = true;
+    return std::span<uint8_t>(buffer_);
+  }
+  Result<void> write(std::span<const uint8_t> body) override {
+    FrameHeader resp;
+    resp.type = FrameType::kResponse;
+    resp.payload_len = body.size();
+    answered_ = true;
+    auto sent = stream_.writev({encodeHeader(resp), body}, Clock::now() + kFrameTimeout);
+    broken_ = !sent.ok();
+    return sent;
+  }
+  // After a success: sends what was allocated, or an empty response if the
+  // function gave none.
+  Result<void> finish() {
+    if (answered_) return {};
+    return write(allocated_ ? std::span<const uint8_t>(buffer_) : std::span<const uint8_t>());
+  }
+  bool answered() const { return answered_; }
+  bool broken() const { return broken_; }
+
+ private:
+  ByteStream& stream_;
+  std::vector<uint8_t> buffer_;
+  bool allocated_ = false, answered_ = false, broken_ = false;
+};
+
+// Answers a frame with a failure: the status that stands for `error`, and
+// (for a call) its text.
+Result<void> sendError(ByteStream& stream, FrameType type, const Error& error) {
+  FrameHeader h;
+  h.type = type;
+  h.status = abiStatusFor(error);
+  const std::string& text = error.message();
+  h.payload_len = type == FrameType::kResponse ? std::min<size_t>(text.size(), kMaxErrorText) : 0;
+  std::span<const uint8_t> body(reinterpret_cast<const uint8_t*>(text.data()), h.payload_len);
+  return stream.writev({encodeHeader(h), body}, Clock::now() + kFrameTimeout);
+}
 
 }  // namespace
 
@@ -22,7 +74,11 @@ Result<void> ByteStream::writev(std::vector<std::span<const uint8_t>> parts,
 
 Result<void> StreamSource::readInto(std::span<uint8_t> dst) {
   if (dst.size() > remaining()) return internal("read past the end of a payload");
-  TRY(stream_.read(dst, deadline_));
+  auto r = stream_.read(dst, deadline_);
+  if (!r.ok()) {
+    broken_ = true;
+    return r;
+  }
   consumed_ += dst.size();
   return {};
 }
@@ -36,9 +92,9 @@ Result<void> StreamSource::drain() {
   return {};
 }
 
-Result<int32_t> streamCall(ByteStream& stream, FrameType type, std::string_view target,
-                           std::span<const uint8_t> payload, PayloadSink* response,
-                           const CallOptions& options, uint64_t max_payload) {
+StreamOutcome streamCall(ByteStream& stream, FrameType type, std::string_view target,
+                         std::span<const uint8_t> payload, PayloadSink* response,
+                         const CallOptions& options, uint64_t max_payload) {
   FrameHeader h;
   h.type = type;
   h.timeout_ms = options.remainingMs();
@@ -57,26 +113,38 @@ Result<int32_t> streamCall(ByteStream& stream, FrameType type, std::string_view 
     n += target.size();
     if (!payload.empty()) std::memcpy(buf + n, payload.data(), payload.size());
     n += payload.size();
-    TRY(stream.write(std::span<const uint8_t>(buf, n), options.deadline));
+    if (auto w = stream.write(std::span<const uint8_t>(buf, n), options.deadline); !w.ok()) {
+      return streamLost(std::move(w).error());
+    }
   } else {
-    TRY(stream.writev({header,
-                       {reinterpret_cast<const uint8_t*>(target.data()), target.size()},
-                       payload},
-                      options.deadline));
+    auto w = stream.writev(
+        {header, {reinterpret_cast<const uint8_t*>(target.data()), target.size()}, payload},
+        options.deadline);
+    if (!w.ok()) return streamLost(std::move(w).error());
   }
   std::array<uint8_t, kFrameHeaderSize> rh;
-  TRY(stream.read(rh, options.deadline));
-  TRY_ASSIGN(FrameHeader r, decodeHeader(rh, max_payload));
+  if (auto r = stream.read(rh, options.deadline); !r.ok()) return streamLost(std::move(r).error());
+  auto r = decodeHeader(rh, max_payload);
+  if (!r.ok()) return streamLost(std::move(r).error());
   const FrameType expected = type == FrameType::kCall ? FrameType::kResponse : FrameType::kSendAck;
-  if (r.type != expected) return invalidArgument("unexpected frame type from peer");
-  if (r.payload_len > 0) {
-    if (response == nullptr) return invalidArgument("unexpected payload in acknowledgement");
-    TRY_ASSIGN(std::span<uint8_t> dst, response->allocate(r.payload_len));
-    TRY(stream.read(dst, options.deadline));
-  } else if (response != nullptr) {
-    TRY(response->allocate(0));
+  if (r->type != expected) return streamLost(invalidArgument("unexpected frame type from peer"));
+  if (r->status != 0) {  // the target failed; its text follows
+    std::string text(std::min(r->payload_len, kMaxErrorText), '\0');
+    StreamSource rest(stream, r->payload_len, options.deadline);
+    if (!rest.readInto({reinterpret_cast<uint8_t*>(text.data()), text.size()}).ok() ||
+        !rest.drain().ok()) {
+      return streamLost(unavailable("connection lost reading a peer's error"));
+    }
+    return {errorForAbiStatus(r->status, std::move(text)), true};
   }
-  return r.status;
+  if (response == nullptr) {
+    if (r->payload_len > 0) return streamLost(invalidArgument("unexpected payload in acknowledgement"));
+    return {};
+  }
+  auto dst = response->allocate(r->payload_len);
+  if (!dst.ok()) return streamLost(std::move(dst).error());  // the payload is still in the stream
+  if (auto got = stream.read(*dst, options.deadline); !got.ok()) return streamLost(std::move(got).error());
+  return {};
 }
 
 Result<void> checkHello(const FrameHeader& hello, std::span<const uint8_t> token,
@@ -92,7 +160,7 @@ Result<void> checkHello(const FrameHeader& hello, std::span<const uint8_t> token
   return {};
 }
 
-void serveFrames(ByteStream& stream, Executor& executor, uint64_t max_payload,
+void serveFrames(ByteStream& stream, LocalFunctions& functions, uint64_t max_payload,
                  const std::atomic<bool>& stopping, const std::string& peer) {
   while (!stopping.load(std::memory_order_relaxed)) {
     std::array<uint8_t, kFrameHeaderSize> hb;
@@ -124,25 +192,26 @@ void serveFrames(ByteStream& stream, Executor& executor, uint64_t max_payload,
                             ? frame_deadline
                             : std::max(frame_deadline, options.deadline));
     if (h->type == FrameType::kSend) {
-      auto status = executor.deliver(name, source);
-      if (!status.ok()) return;
+      auto delivered = functions.deliver(name, source);
+      if (source.broken() || !source.drain().ok()) return;
       FrameHeader ack;
       ack.type = FrameType::kSendAck;
-      ack.status = *status;
-      if (!stream.write(encodeHeader(ack), frame_deadline).ok()) return;
+      auto sent = delivered.ok() ? stream.write(encodeHeader(ack), frame_deadline)
+                                 : sendError(stream, FrameType::kSendAck, delivered.error());
+      if (!sent.ok()) return;
       continue;
     }
-    auto served = executor.execute(name, source, options,
-                                   [&](int32_t status, std::span<const uint8_t> body) -> Result<void> {
-                                     FrameHeader resp;
-                                     resp.type = FrameType::kResponse;
-                                     resp.status = status;
-                                     resp.payload_len = body.size();
-                                     return stream.writev({encodeHeader(resp), body},
-                                                          Clock::now() + kFrameTimeout);
-                                   });
-    if (!served.ok()) {
-      CWASI_LOG(kInfo, "closing " << peer << ": " << served.error().message());
+    FrameResponder responder(stream);
+    auto served = functions.execute(name, source, responder, options);
+    // The request is drained before any failure is answered: both sides
+    // write before they read, and a ring must not fill up both ways.
+    if (source.broken() || responder.broken() || !source.drain().ok()) return;
+    Result<void> answered = served.ok()             ? responder.finish()
+                            : responder.answered() ? served  // out of step: close
+                                                   : sendError(stream, FrameType::kResponse,
+                                                               served.error());
+    if (!answered.ok()) {
+      CWASI_LOG(kInfo, "closing " << peer << ": " << answered.error().message());
       return;
     }
   }

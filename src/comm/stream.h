@@ -11,7 +11,7 @@
 #include "cwasi/comm/channel.h"
 #include "cwasi/comm/frame.h"
 #include "cwasi/common/net.h"
-#include "executor.h"
+#include "cwasi/comm/router.h"
 
 namespace cwasi::comm {
 
@@ -43,6 +43,8 @@ class SocketStream : public ByteStream {
 };
 
 // The payload of a frame, read straight from the stream into its destination.
+// Remembers whether the stream itself failed (the connection is then lost,
+// whatever the reader made of the error).
 class StreamSource : public PayloadSource {
  public:
   StreamSource(ByteStream& stream, uint64_t size, net::Deadline deadline)
@@ -50,23 +52,31 @@ class StreamSource : public PayloadSource {
   uint64_t size() const override { return size_; }
   Result<void> readInto(std::span<uint8_t> dst) override;
   Result<void> drain() override;
+  bool broken() const { return broken_; }
 
  private:
   ByteStream& stream_;
   uint64_t size_;
   net::Deadline deadline_;
+  bool broken_ = false;
+};
+
+// The outcome of a call on a stream: an Error from the peer (its target
+// failed: the stream is still good) or from the stream (discard it).
+struct StreamOutcome {
+  Result<void> result;
+  bool stream_ok = true;
 };
 
 // Client side: sends a kCall (or kSend) frame and reads the answer; a kCall's
-// response payload goes to `response` (null for kSend). Returns the ABI
-// status. Any Error leaves the stream unusable: discard the connection.
-Result<int32_t> streamCall(ByteStream& stream, FrameType type, std::string_view target,
-                           std::span<const uint8_t> payload, PayloadSink* response,
-                           const CallOptions& options, uint64_t max_payload);
+// response payload goes to `response` (null for kSend).
+StreamOutcome streamCall(ByteStream& stream, FrameType type, std::string_view target,
+                         std::span<const uint8_t> payload, PayloadSink* response,
+                         const CallOptions& options, uint64_t max_payload);
 
 // Server side: serves frames until the peer leaves, breaks the protocol, or
 // `stopping` turns true. `peer` names the connection in logs.
-void serveFrames(ByteStream& stream, Executor& executor, uint64_t max_payload,
+void serveFrames(ByteStream& stream, LocalFunctions& functions, uint64_t max_payload,
                  const std::atomic<bool>& stopping, const std::string& peer);
 
 // Reads and checks a kHello frame: the token must match (constant time).

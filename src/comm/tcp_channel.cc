@@ -47,7 +47,7 @@ std::unique_ptr<Channel> makeTcpChannel(TransportConfig config) {
   return std::make_unique<StreamChannel<TcpConnection, Mode::kRemote>>(std::move(config));
 }
 
-void serveTcpConnection(int fd, const std::atomic<bool>& stopping, Executor& executor,
+void serveTcpConnection(int fd, const std::atomic<bool>& stopping, LocalFunctions& functions,
                         const TransportConfig& config) {
   net::tuneTcp(fd, config.tcp_buffer_bytes);
   const std::string peer = "tcp peer fd " + std::to_string(fd);
@@ -69,7 +69,7 @@ void serveTcpConnection(int fd, const std::atomic<bool>& stopping, Executor& exe
   ok.type = FrameType::kHelloOk;
   if (!net::sendAll(fd, encodeHeader(ok), deadline).ok()) return;
   SocketStream stream(fd);
-  serveFrames(stream, executor, config.max_payload, stopping, peer);
+  serveFrames(stream, functions, config.max_payload, stopping, peer);
 }
 
 }  // namespace cwasi::comm

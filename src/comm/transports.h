@@ -12,7 +12,7 @@
 #include "cwasi/comm/frame.h"
 #include "cwasi/common/fd.h"
 #include "cwasi/common/mutex.h"
-#include "executor.h"
+#include "cwasi/comm/router.h"
 #include "cwasi/common/connection_server.h"
 #include "stream.h"
 
@@ -32,16 +32,16 @@ struct TransportConfig {
 // embedded: the target runs in this process; one copy each way.
 class EmbeddedChannel : public Channel {
  public:
-  explicit EmbeddedChannel(Executor& executor) : executor_(executor) {}
+  explicit EmbeddedChannel(LocalFunctions& functions) : functions_(functions) {}
   Mode mode() const override { return Mode::kEmbedded; }
-  Result<int32_t> call(const std::string& endpoint, std::string_view target,
-                       std::span<const uint8_t> request, PayloadSink& response,
-                       const CallOptions& options) override;
-  Result<int32_t> send(const std::string& endpoint, std::string_view target,
-                       std::span<const uint8_t> message, const CallOptions& options) override;
+  Result<void> call(const std::string& endpoint, std::string_view target,
+                    std::span<const uint8_t> request, PayloadSink& response,
+                    const CallOptions& options) override;
+  Result<void> send(const std::string& endpoint, std::string_view target,
+                    std::span<const uint8_t> message, const CallOptions& options) override;
 
  private:
-  Executor& executor_;
+  LocalFunctions& functions_;
 };
 
 // A pool of idle connections per endpoint. Thread-safe.
@@ -78,18 +78,18 @@ class StreamChannel : public Channel {
  public:
   explicit StreamChannel(TransportConfig config) : config_(std::move(config)) {}
   Mode mode() const override { return kMode; }
-  Result<int32_t> call(const std::string& endpoint, std::string_view target,
-                       std::span<const uint8_t> request, PayloadSink& response,
-                       const CallOptions& options) override {
+  Result<void> call(const std::string& endpoint, std::string_view target,
+                    std::span<const uint8_t> request, PayloadSink& response,
+                    const CallOptions& options) override {
     return roundTrip(endpoint, FrameType::kCall, target, request, &response, options);
   }
-  Result<int32_t> send(const std::string& endpoint, std::string_view target,
-                       std::span<const uint8_t> message, const CallOptions& options) override {
+  Result<void> send(const std::string& endpoint, std::string_view target,
+                    std::span<const uint8_t> message, const CallOptions& options) override {
     return roundTrip(endpoint, FrameType::kSend, target, message, nullptr, options);
   }
 
  private:
-  Result<int32_t> roundTrip(const std::string& endpoint, FrameType type, std::string_view target,
+  Result<void> roundTrip(const std::string& endpoint, FrameType type, std::string_view target,
                             std::span<const uint8_t> payload, PayloadSink* response,
                             const CallOptions& options) {
     std::unique_ptr<Conn> conn = pool_.take(endpoint);
@@ -97,10 +97,10 @@ class StreamChannel : public Channel {
     if (!conn) {
       TRY_ASSIGN(conn, Conn::connect(endpoint, config_, options.deadline));
     }
-    auto status = streamCall(*conn, type, target, payload, response, options, config_.max_payload);
-    if (!status.ok()) return std::move(status).error();  // the connection goes with it
-    pool_.give(endpoint, std::move(conn));
-    return status;
+    StreamOutcome outcome =
+        streamCall(*conn, type, target, payload, response, options, config_.max_payload);
+    if (outcome.stream_ok) pool_.give(endpoint, std::move(conn));  // else it goes
+    return outcome.result;
   }
 
   TransportConfig config_;
@@ -112,14 +112,14 @@ std::unique_ptr<Channel> makeShmChannel(TransportConfig config);
 
 // Serves one accepted unix connection: handshake (peer uid, token, ring
 // memory), then frames through the rings.
-void serveShmConnection(int fd, const std::atomic<bool>& stopping, Executor& executor,
+void serveShmConnection(int fd, const std::atomic<bool>& stopping, LocalFunctions& functions,
                         const TransportConfig& config);
 
 // remote: TCP frames to "host:port".
 std::unique_ptr<Channel> makeTcpChannel(TransportConfig config);
 
 // Serves one accepted TCP connection: hello (token), then frames.
-void serveTcpConnection(int fd, const std::atomic<bool>& stopping, Executor& executor,
+void serveTcpConnection(int fd, const std::atomic<bool>& stopping, LocalFunctions& functions,
                         const TransportConfig& config);
 
 // redis (baseline): payloads go through a Redis server — SET the payload,
@@ -131,11 +131,11 @@ class RedisChannel : public Channel {
   RedisChannel(std::string address, TransportConfig config);
   ~RedisChannel() override;
   Mode mode() const override { return Mode::kRedis; }
-  Result<int32_t> call(const std::string& endpoint, std::string_view target,
-                       std::span<const uint8_t> request, PayloadSink& response,
-                       const CallOptions& options) override;
-  Result<int32_t> send(const std::string& endpoint, std::string_view target,
-                       std::span<const uint8_t> message, const CallOptions& options) override;
+  Result<void> call(const std::string& endpoint, std::string_view target,
+                    std::span<const uint8_t> request, PayloadSink& response,
+                    const CallOptions& options) override;
+  Result<void> send(const std::string& endpoint, std::string_view target,
+                    std::span<const uint8_t> message, const CallOptions& options) override;
 
  private:
   std::string address_;
@@ -149,7 +149,7 @@ class RedisServer {
  public:
   // Fails (Unavailable) when Redis cannot be reached.
   static Result<std::unique_ptr<RedisServer>> start(std::string address, int workers_per_function,
-                                                    Executor& executor);
+                                                    LocalFunctions& functions);
   ~RedisServer();
   // Starts serving `name` (no-op if already served).
   void serve(const std::string& name) EXCLUDES(mu_);
@@ -161,11 +161,11 @@ class RedisServer {
     std::atomic<bool> stopping{false};
     std::vector<std::thread> threads;
   };
-  RedisServer(std::string address, int workers, Executor& executor)
-      : address_(std::move(address)), workers_(workers), executor_(executor) {}
+  RedisServer(std::string address, int workers, LocalFunctions& functions)
+      : address_(std::move(address)), workers_(workers), functions_(functions) {}
   const std::string address_;
   const int workers_;
-  Executor& executor_;
+  LocalFunctions& functions_;
   Mutex mu_;
   std::map<std::string, std::unique_ptr<Workers>> served_ GUARDED_BY(mu_);
 };

@@ -149,7 +149,7 @@ WorkflowResult runWorkflow(const Workflow& w, std::span<const uint8_t> input, co
   struct State {
     Mutex mu;
     CondVar changed;
-    std::vector<StepOutput> outputs GUARDED_BY(mu);
+    std::vector<std::vector<uint8_t>> outputs GUARDED_BY(mu);
     std::vector<int> status GUARDED_BY(mu);  // 0 waiting, 1 running, 2 done
     int running GUARDED_BY(mu) = 0;
     WorkflowResult failure GUARDED_BY(mu);
@@ -177,22 +177,21 @@ WorkflowResult runWorkflow(const Workflow& w, std::span<const uint8_t> input, co
         in.assign(input.begin(), input.end());
       } else {
         for (const auto& dep : w.steps[i].after) {
-          const auto& out = st.outputs[index[dep]].body;
+          const auto& out = st.outputs[index[dep]];
           in.insert(in.end(), out.begin(), out.end());
         }
       }
       st.status[i] = 1;
       ++st.running;
       threads.emplace_back([&st, &call, &w, i, in = std::move(in)] {
-        StepOutput out = call(w.steps[i].function, in);
+        Result<std::vector<uint8_t>> out = call(w.steps[i].function, in);
         MutexLock l(st.mu);
-        if (out.http_status != 200 && !st.failed) {
+        if (!out.ok() && !st.failed) {
           st.failed = true;
-          st.failure.http_status = out.http_status;
-          st.failure.body = out.body;
+          st.failure.output = out.error();
           st.failure.failed_step = w.steps[i].id;
         }
-        st.outputs[i] = std::move(out);
+        if (out.ok()) st.outputs[i] = std::move(*out);
         st.status[i] = 2;
         --st.running;
         st.changed.notifyAll();
@@ -204,11 +203,12 @@ WorkflowResult runWorkflow(const Workflow& w, std::span<const uint8_t> input, co
   if (st.failed) {
     result = std::move(st.failure);
   } else {
+    std::vector<uint8_t> composed;
     for (size_t i = 0; i < n; ++i) {
       if (followed[i]) continue;
-      const auto& out = st.outputs[i].body;
-      result.body.insert(result.body.end(), out.begin(), out.end());
+      composed.insert(composed.end(), st.outputs[i].begin(), st.outputs[i].end());
     }
+    result.output = std::move(composed);
   }
   }
   for (auto& t : threads) t.join();

@@ -110,7 +110,7 @@ HostFunction responseSetFunction() {
       call.setI32(0, abi::kErrInvalidArgument);
       return {};
     }
-    Instance::Impl& impl = call.instance().impl();
+    Instance::Impl& impl = RuntimeInternals::of(call.instance());
     impl.response_ptr = ptr;
     impl.response_len = len;
     call.setI32(0, abi::kOk);

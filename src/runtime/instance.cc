@@ -15,14 +15,13 @@
 extern "C" void cwasi_context_set_limits_trapping(wasmtime_context_t* ctx, int64_t memory_size,
                                                   int64_t table_elements, int64_t instances,
                                                   int64_t tables, int64_t memories, bool trap);
+extern "C" wasmtime_error_t* cwasi_error_pool_exhausted(wasmtime_error_t* error, bool* exhausted);
 
 namespace cwasi::runtime {
 namespace {
 
 // Ticks that never arrive: the deadline for instances without limits.
 constexpr uint64_t kNoDeadlineTicks = 1ull << 60;
-// The message Wasmtime's StoreLimits gives when a memory would pass its limit.
-constexpr std::string_view kMemoryLimitMessage = "forcing trap when growing memory";
 
 std::string mib(uint64_t bytes) {
   if (bytes % (1u << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
@@ -57,6 +56,11 @@ ptrdiff_t captureWrite(void* data, const unsigned char* buf, size_t len) {
   return static_cast<ptrdiff_t>(len);
 }
 
+ptrdiff_t writerWrite(void* data, const unsigned char* buf, size_t len) {
+  static_cast<OutputWriter*>(data)->write({reinterpret_cast<const char*>(buf), len});
+  return static_cast<ptrdiff_t>(len);
+}
+
 ptrdiff_t fdWrite(void* data, const unsigned char* buf, size_t len) {
   int fd = static_cast<int>(reinterpret_cast<intptr_t>(data));
   size_t off = 0;
@@ -86,6 +90,8 @@ Result<void> configureOutput(wasi_config_t* wasi, const OutputSpec& spec, Captur
     if (!ok) return notFound("cannot open " + f->path.string() + " for the guest's output");
   } else if (const auto* d = std::get_if<OutputFd>(&spec)) {
     set_custom(wasi, fdWrite, reinterpret_cast<void*>(static_cast<intptr_t>(d->fd)), nullptr);
+  } else if (const auto* w = std::get_if<OutputTo>(&spec)) {
+    set_custom(wasi, writerWrite, w->writer, nullptr);
   }
   // monostate: WASI's default, output discarded.
   return {};
@@ -208,12 +214,16 @@ Error Instance::Impl::classify(wasmtime_error_t* error, wasm_trap_t* trap, std::
                              mib(out.overflow ? out.max_bytes : err.max_bytes) + inFunction(fn));
   }
   if (error) {
-    std::string msg = errorMessage(error);
-    if (msg.find(kMemoryLimitMessage) != std::string::npos) {
+    // A guest's own failures are traps (no error), its exit, a host
+    // function's error or an epoch stop, all handled above. What remains is
+    // the store limiter, which this runtime sets to trap on a failed memory
+    // growth: the memory limit. Classified by where it comes from, never by
+    // Wasmtime's message text.
+    if (memory) {
       return resourceExhausted("memory limit of " + mib(memory_limit) + " exceeded" +
                                inFunction(fn));
     }
-    return aborted(std::string(what) + " failed" + inFunction(fn) + ": " + msg);
+    return aborted(std::string(what) + " failed" + inFunction(fn) + ": " + errorMessage(error));
   }
   const char* kind = trapKind(trap);
   if (kind == nullptr) return aborted("trap" + inFunction(fn) + ": " + trapMessage(trap));
@@ -248,7 +258,7 @@ Result<std::optional<int>> Instance::Impl::call(const wasmtime_func_t& fn,
 Result<std::unique_ptr<Instance>> Instance::create(Engine& engine,
                                                    std::shared_ptr<const Module> module,
                                                    RunContext context) {
-  Engine::Impl& eng = engine.impl();
+  Engine::Impl& eng = RuntimeInternals::of(engine);
   auto instance = std::unique_ptr<Instance>(new Instance(std::make_unique<Impl>()));
   Impl* impl = instance->impl_.get();
   impl->self = instance.get();
@@ -256,7 +266,7 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& engine,
   impl->module = std::move(module);
   impl->context = std::move(context);
   const Limits& limits = impl->context.limits;
-  if (impl->module->impl().pre == nullptr) {
+  if (RuntimeInternals::of(*impl->module).pre == nullptr) {
     return failedPrecondition(impl->module->name() + " was loaded without linking");
   }
   if (limits.timeout.count() > 0 && eng.config.epoch_tick.count() == 0) {
@@ -295,13 +305,14 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& engine,
   TRY(configureWasi(ctx, *impl));
 
   wasm_trap_t* trap = nullptr;
-  if (wasmtime_error_t* err = wasmtime_instance_pre_instantiate(impl->module->impl().pre, ctx,
+  if (wasmtime_error_t* err = wasmtime_instance_pre_instantiate(RuntimeInternals::of(*impl->module).pre, ctx,
                                                                 &impl->instance, &trap)) {
+    bool exhausted = false;
+    err = cwasi_error_pool_exhausted(err, &exhausted);
     std::string msg = errorMessage(err);
     wasmtime_error_delete(err);
-    Code code = msg.find("concurrent") != std::string::npos ? Code::kResourceExhausted
-                                                            : Code::kFailedPrecondition;
-    return Error(code, "cannot instantiate " + impl->module->name() + ": " + msg);
+    return Error(exhausted ? Code::kResourceExhausted : Code::kFailedPrecondition,
+                 "cannot instantiate " + impl->module->name() + ": " + msg);
   }
   if (trap) return impl->classify(nullptr, trap, "instantiation");
 
@@ -405,30 +416,65 @@ Result<Response> Instance::handle(std::span<const uint8_t> request) {
   return handleAt(ptr, len);
 }
 
-Result<Invocation> invoke(Engine& engine, std::shared_ptr<const Module> module,
-                          RunContext context, std::span<const uint8_t> request) {
-  Invocation result;
-  if (module->kind() == FunctionKind::kCommand) {
-    context.input = StdinBytes{std::vector<uint8_t>(request.begin(), request.end())};
-    if (!std::holds_alternative<OutputCapture>(context.output)) context.output = OutputCapture{};
-    TRY_ASSIGN(auto instance, Instance::create(engine, std::move(module), std::move(context)));
-    TRY_ASSIGN(result.status, instance->runMain());
-    const std::string& out = instance->capturedStdout();
-    result.body.assign(out.begin(), out.end());
-    result.stderr_text = instance->capturedStderr();
-    return result;
+namespace {
+
+// A non-zero exit code or handler status: the function failed, and what it
+// wrote is the message.
+Error functionFailed(std::span<const uint8_t> output, std::string_view what, int status) {
+  if (output.empty()) return aborted(std::string(what) + " " + std::to_string(status));
+  return aborted(std::string(reinterpret_cast<const char*>(output.data()), output.size()));
+}
+
+Result<std::unique_ptr<Instance>> instantiate(Engine& engine, std::shared_ptr<const Module> module,
+                                              RunContext context) {
+  auto instance = Instance::create(engine, std::move(module), std::move(context));
+  if (!instance.ok() && instance.error().code() == Code::kResourceExhausted) {
+    return unavailable(instance.error().message());
   }
-  if (module->kind() == FunctionKind::kUnknown) {
-    return failedPrecondition(module->name() +
-                              " is neither a command (_start) nor a reactor (cwasi_alloc + "
-                              "cwasi_handle)");
+  return instance;
+}
+
+Result<void> invokeCommand(Engine& engine, std::shared_ptr<const Module> module,
+                           RunContext context, PayloadSource& request, PayloadSink& response) {
+  std::vector<uint8_t> input(request.size());
+  TRY(request.readInto(input));
+  context.input = StdinBytes{std::move(input)};
+  if (!std::holds_alternative<OutputCapture>(context.output)) context.output = OutputCapture{};
+  TRY_ASSIGN(auto instance, instantiate(engine, std::move(module), std::move(context)));
+  TRY_ASSIGN(int status, instance->runMain());
+  const std::string& out = instance->capturedStdout();
+  std::span<const uint8_t> body(reinterpret_cast<const uint8_t*>(out.data()), out.size());
+  if (status != 0) return functionFailed(body, "exited with status", status);
+  return response.write(body);
+}
+
+Result<void> invokeReactor(Engine& engine, std::shared_ptr<const Module> module,
+                           RunContext context, PayloadSource& request, PayloadSink& response) {
+  if (request.size() > UINT32_MAX) return resourceExhausted("request larger than 4 GiB");
+  TRY_ASSIGN(auto instance, instantiate(engine, std::move(module), std::move(context)));
+  const auto len = static_cast<uint32_t>(request.size());
+  TRY_ASSIGN(uint32_t ptr, instance->allocate(len));
+  TRY_ASSIGN(std::span<uint8_t> dst, instance->memory().slice(ptr, len));
+  TRY(request.readInto(dst));  // the one copy: source -> linear memory
+  TRY_ASSIGN(Response r, instance->handleAt(ptr, len));
+  if (r.status != 0) return functionFailed(r.body, "cwasi_handle returned status", r.status);
+  return response.write(r.body);
+}
+
+}  // namespace
+
+Result<void> invoke(Engine& engine, std::shared_ptr<const Module> module, RunContext context,
+                    PayloadSource& request, PayloadSink& response) {
+  switch (module->kind()) {
+    case FunctionKind::kCommand:
+      return invokeCommand(engine, std::move(module), std::move(context), request, response);
+    case FunctionKind::kReactor:
+      return invokeReactor(engine, std::move(module), std::move(context), request, response);
+    case FunctionKind::kUnknown: break;
   }
-  TRY_ASSIGN(auto instance, Instance::create(engine, std::move(module), std::move(context)));
-  TRY_ASSIGN(Response response, instance->handle(request));
-  result.status = response.status;
-  result.body.assign(response.body.begin(), response.body.end());
-  result.stderr_text = instance->capturedStderr();
-  return result;
+  return failedPrecondition(module->name() +
+                            " is neither a command (_start) nor a reactor (cwasi_alloc + "
+                            "cwasi_handle)");
 }
 
 }  // namespace cwasi::runtime

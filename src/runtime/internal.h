@@ -99,4 +99,12 @@ struct Instance::Impl {
   Error classify(wasmtime_error_t* error, wasm_trap_t* trap, std::string_view what);
 };
 
+// The one door from the runtime's implementation files to the Impl structs
+// (the public classes keep impl() private).
+struct RuntimeInternals {
+  static Engine::Impl& of(Engine& e) { return e.impl(); }
+  static const Module::Impl& of(const Module& m) { return m.impl(); }
+  static Instance::Impl& of(Instance& i) { return i.impl(); }
+};
+
 }  // namespace cwasi::runtime

@@ -28,7 +28,7 @@ namespace cwasi::shim {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr char kVersion[] = "0.1.0";
+constexpr char kVersion[] = CWASI_VERSION;
 constexpr int kListenerFd = 3;
 
 struct Flags {

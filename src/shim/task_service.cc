@@ -10,7 +10,7 @@
 #include <map>
 #include <thread>
 
-#include "cwasi/comm/function_host.h"
+#include "cwasi/host/function_host.h"
 #include "cwasi/common/log.h"
 #include "cwasi/common/mutex.h"
 #include "cwasi/common/sha256.h"
@@ -174,7 +174,7 @@ struct Task {
 
 struct TaskService::Impl {
   ShimConfig config;
-  std::unique_ptr<comm::FunctionHost> host;
+  std::unique_ptr<host::FunctionHost> host;
   Mutex mu;
   std::map<std::string, std::shared_ptr<Task>> tasks GUARDED_BY(mu);
   CondVar shutdown_cv;
@@ -280,7 +280,7 @@ struct TaskService::Impl {
         }
       }
     }
-    comm::FunctionSpec fs(t->function, module);
+    host::FunctionSpec fs(t->function, module);
     if (auto d = t->spec.annotations.find(oci::kAnnotationTrustDomain); d != t->spec.annotations.end()) {
       fs.trust_domain = d->second;
     }
@@ -523,7 +523,7 @@ struct TaskService::Impl {
     task::ConnectResponse resp;
     resp.set_shim_pid(static_cast<uint32_t>(::getpid()));
     resp.set_task_pid(static_cast<uint32_t>(::getpid()));
-    resp.set_version("cwasi 0.1.0");
+    resp.set_version(std::string("cwasi ") + CWASI_VERSION);
     return resp;
   }
 
@@ -548,11 +548,11 @@ TaskService::~TaskService() = default;
 Result<std::unique_ptr<TaskService>> TaskService::create(ShimConfig config) {
   auto impl = std::make_unique<Impl>();
   impl->config = std::move(config);
-  comm::HostConfig hc;
+  host::HostConfig hc;
   hc.runtime_dir = impl->config.runtime_dir;
   hc.engine.cache_dir = impl->config.cache_dir;
   hc.engine.max_instances = 32;  // a pod's tasks and the calls they serve
-  TRY_ASSIGN(impl->host, comm::FunctionHost::start(std::move(hc)));
+  TRY_ASSIGN(impl->host, host::FunctionHost::start(std::move(hc)));
   return std::unique_ptr<TaskService>(new TaskService(std::move(impl)));
 }
 

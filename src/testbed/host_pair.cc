@@ -6,7 +6,7 @@ namespace cwasi::testbed {
 
 Result<std::unique_ptr<HostPair>> HostPair::create(const HostPairOptions& o) {
   auto pair = std::unique_ptr<HostPair>(new HostPair());
-  comm::HostConfig a;
+  host::HostConfig a;
   a.engine.max_instances = o.max_instances;
   a.ring_bytes = o.ring_bytes;
   a.default_timeout = o.default_timeout;
@@ -59,7 +59,7 @@ Result<std::unique_ptr<HostPair>> HostPair::create(const HostPairOptions& o) {
       cluster << "}}";
     }
   }
-  TRY_ASSIGN(pair->caller_, comm::FunctionHost::start(std::move(a)));
+  TRY_ASSIGN(pair->caller_, host::FunctionHost::start(std::move(a)));
   return pair;
 }
 

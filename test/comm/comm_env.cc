@@ -1,5 +1,7 @@
 #include "comm/comm_env.h"
 
+#include "cwasi/comm/guest_abi.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -88,13 +90,19 @@ CommEnv::~CommEnv() {
   }
 }
 
+CallOutcome outcomeOf(const Result<std::vector<uint8_t>>& r) {
+  if (!r.ok()) return {comm::abiStatusFor(r.error()), r.error().message()};
+  return {0, std::string(r->begin(), r->end())};
+}
+
+CallOutcome outcomeOf(const Result<host::Response>& r) {
+  if (!r.ok()) return {comm::abiStatusFor(r.error()), r.error().message()};
+  return {0, std::string(r->body.begin(), r->body.end())};
+}
+
 CallOutcome CommEnv::invoke(const std::string& name, std::string_view request) {
-  auto r = caller().invoke(name, {reinterpret_cast<const uint8_t*>(request.data()), request.size()});
-  if (!r.ok()) {
-    ADD_FAILURE() << r.error().toString();
-    return {};
-  }
-  return {r->status, std::string(r->body.begin(), r->body.end())};
+  return outcomeOf(
+      caller().invoke(name, {reinterpret_cast<const uint8_t*>(request.data()), request.size()}));
 }
 
 CallOutcome CommEnv::drive(char op, const std::string& arg, std::string_view payload) {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "cwasi/comm/function_host.h"
+#include "cwasi/host/function_host.h"
 #include "cwasi/testbed/host_pair.h"
 #include "support/wasi_test.h"
 
@@ -30,6 +30,11 @@ struct CallOutcome {
   std::string body;
 };
 
+// The status and body a guest would have seen for a call's result: the
+// response, or the error through the guest ABI's one mapping.
+CallOutcome outcomeOf(const Result<std::vector<uint8_t>>& r);
+CallOutcome outcomeOf(const Result<host::Response>& r);
+
 uint64_t checksum(std::string_view data);  // cw_checksum of functions/comm/checksum.h
 std::string pattern(size_t size, uint32_t seed);  // cw_fill
 
@@ -39,7 +44,7 @@ class CommEnv {
   ~CommEnv();
 
   comm::Mode mode() const { return mode_; }
-  comm::FunctionHost& caller() { return pair_->caller(); }
+  host::FunctionHost& caller() { return pair_->caller(); }
   // The target host process (null in embedded mode).
   ChildProcess* peer() { return pair_->target(); }
 

@@ -21,6 +21,11 @@ namespace cwasi::comm {
 namespace {
 
 namespace abi = runtime::abi;
+using host::FunctionHost;
+using host::FunctionSpec;
+using host::HostConfig;
+using testing::CallOutcome;
+using testing::outcomeOf;
 using Clock = std::chrono::steady_clock;
 using testing::CommEnv;
 using testing::functionPath;
@@ -97,9 +102,8 @@ TEST(PeerDeath, RedisPeerKilledMeansATimeout) {
   CallOptions quick;
   quick.deadline = Clock::now() + std::chrono::milliseconds(800);
   auto started = Clock::now();
-  auto r = env->caller().call("checksum", bytes("x"), "default", quick);
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->status, abi::kErrTimeout);
+  auto r = testing::outcomeOf(env->caller().call("checksum", bytes("x"), "default", quick));
+  EXPECT_EQ(r.status, abi::kErrTimeout);
   EXPECT_LT(Clock::now() - started, std::chrono::seconds(3));
 }
 
@@ -208,10 +212,9 @@ class HostWithToken : public ::testing::Test {
       }
       auto client = FunctionHost::start(std::move(c));
       ASSERT_TRUE(client.ok());
-      auto r = (*client)->call("echo", bytes("still serving"));
-      ASSERT_TRUE(r.ok());
-      EXPECT_EQ(r->status, abi::kOk) << modeName(mode);
-      EXPECT_EQ(std::string(r->body.begin(), r->body.end()), "still serving");
+      auto r = testing::outcomeOf((*client)->call("echo", bytes("still serving")));
+      EXPECT_EQ(r.status, abi::kOk) << modeName(mode);
+      EXPECT_EQ(r.body, "still serving");
     }
   }
 
@@ -341,12 +344,11 @@ TEST(Netns, RemoteCallsCrossNamespaces) {
   auto client = FunctionHost::start(std::move(c));
   ASSERT_TRUE(client.ok());
   std::string payload = testing::pattern(10u << 20, 5);
-  auto r = (*client)->call("checksum", bytes(payload));
-  ASSERT_TRUE(r.ok());
-  ASSERT_EQ(r->status, abi::kOk);
-  ASSERT_EQ(r->body.size(), 16u);
+  auto r = testing::outcomeOf((*client)->call("checksum", bytes(payload)));
+  ASSERT_EQ(r.status, abi::kOk);
+  ASSERT_EQ(r.body.size(), 16u);
   uint64_t sum;
-  std::memcpy(&sum, r->body.data() + 8, 8);
+  std::memcpy(&sum, r.body.data() + 8, 8);
   EXPECT_EQ(sum, testing::checksum(payload));
   EXPECT_EQ((*client)->stats().calls[static_cast<int>(Mode::kRemote)].load(), 1u);
   EXPECT_EQ(host->stop(), 0);
@@ -455,11 +457,10 @@ TEST(CallDepth, RecursionIsBounded) {
   CallOptions deep;
   deep.depth = kMaxCallDepth;  // the caller is already as deep as allowed
   std::string req = "c echo\nx";
-  auto r = env->caller().invoke("caller", bytes(req), deep);
-  ASSERT_TRUE(r.ok());
-  ASSERT_EQ(r->status, abi::kOk);
+  auto r = testing::outcomeOf(env->caller().invoke("caller", bytes(req), deep));
+  ASSERT_EQ(r.status, abi::kOk);
   int32_t status;
-  std::memcpy(&status, r->body.data(), 4);
+  std::memcpy(&status, r.body.data(), 4);
   EXPECT_EQ(status, abi::kErrUnavailable);
 }
 

@@ -13,6 +13,11 @@ namespace cwasi::comm {
 namespace {
 
 namespace abi = runtime::abi;
+using host::FunctionHost;
+using host::FunctionSpec;
+using host::HostConfig;
+using testing::CallOutcome;
+using testing::outcomeOf;
 using testing::CommEnv;
 using testing::checksum;
 using testing::kRingBytes;
@@ -96,15 +101,16 @@ TEST_P(AllModes, FansOutTo100AndBackIn) {
   for (int i = 0; i < kN; ++i) {
     workers.emplace_back([&] {
       std::string req = "work collector";
-      auto r = env_->caller().call("worker", {reinterpret_cast<const uint8_t*>(req.data()), req.size()});
-      if (!r.ok() || r->status != abi::kOk) ++worker_failures;
+      auto r = outcomeOf(
+          env_->caller().call("worker", {reinterpret_cast<const uint8_t*>(req.data()), req.size()}));
+      if (r.status != abi::kOk) ++worker_failures;
     });
   }
-  CallResult collected;
+  CallOutcome collected;
   std::thread collector([&] {
     std::string req = "collect " + std::to_string(kN);
-    auto r = env_->caller().call("collector", {reinterpret_cast<const uint8_t*>(req.data()), req.size()});
-    if (r.ok()) collected = *r;
+    collected = outcomeOf(
+        env_->caller().call("collector", {reinterpret_cast<const uint8_t*>(req.data()), req.size()}));
   });
   auto produced = env_->invoke("producer", "produce " + std::to_string(kN) + " " +
                                                std::to_string(kSize) + " worker");
@@ -142,11 +148,10 @@ TEST_P(AllModes, UnknownTargetsAreReported) {
   std::string req = "x";
   CallOptions quick;
   quick.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-  auto r = env_->caller().call("no-such-function",
-                               {reinterpret_cast<const uint8_t*>(req.data()), req.size()},
-                               "default", quick);
-  ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->status,
+  auto r = outcomeOf(env_->caller().call(
+      "no-such-function", {reinterpret_cast<const uint8_t*>(req.data()), req.size()}, "default",
+      quick));
+  EXPECT_EQ(r.status,
             GetParam() == Mode::kRedis ? abi::kErrTimeout : abi::kErrUnknownTarget);
 }
 
@@ -179,6 +184,11 @@ TEST_P(AllModes, StatsCountEveryCallByMode) {
 namespace cwasi::comm {
 namespace {
 
+using host::FunctionHost;
+using host::FunctionSpec;
+using host::HostConfig;
+
+
 // A response larger than the caller may hold is "too large" for the caller,
 // which keeps running; the host is not asked to kill it.
 TEST(Limits, AResponseTooLargeForTheCallerIsReportedNotFatal) {
@@ -191,11 +201,11 @@ TEST(Limits, AResponseTooLargeForTheCallerIsReportedNotFatal) {
   auto host = FunctionHost::start(std::move(c));
   ASSERT_TRUE(host.ok()) << host.error().toString();
   std::string req = "c echo\n" + std::string(10u << 20, 'x');
-  auto r = (*host)->invoke("caller", {reinterpret_cast<const uint8_t*>(req.data()), req.size()});
-  ASSERT_TRUE(r.ok());
-  ASSERT_EQ(r->status, abi::kOk) << std::string(r->body.begin(), r->body.end());
+  auto r = testing::outcomeOf(
+      (*host)->invoke("caller", {reinterpret_cast<const uint8_t*>(req.data()), req.size()}));
+  ASSERT_EQ(r.status, abi::kOk) << r.body;
   int32_t status;
-  std::memcpy(&status, r->body.data(), 4);
+  std::memcpy(&status, r.body.data(), 4);
   EXPECT_EQ(status, abi::kErrTooLarge);
 }
 

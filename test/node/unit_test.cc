@@ -9,6 +9,7 @@
 
 #include "cwasi/node/deployment.h"
 #include "cwasi/node/http.h"
+#include "cwasi/node/invoker.h"
 #include "cwasi/node/scaler.h"
 #include "cwasi/node/workflow.h"
 
@@ -117,22 +118,21 @@ TEST(Workflow, FanOutRunsConcurrentlyAndFanInConcatenatesInOrder) {
   StepCall call = [&](const std::string& f, std::span<const uint8_t> in) {
     int now = ++running;
     peak = std::max(peak.load(), now);
-    StepOutput out;
-    out.body.assign(in.begin(), in.end());
+    std::vector<uint8_t> out(in.begin(), in.end());
     if (f == "slowupper") {
       std::this_thread::sleep_for(50ms);  // y must start meanwhile
-      for (auto& c : out.body) c = static_cast<uint8_t>(std::toupper(c));
+      for (auto& c : out) c = static_cast<uint8_t>(std::toupper(c));
     } else if (f == "rev") {
       std::this_thread::sleep_for(50ms);
-      std::reverse(out.body.begin(), out.body.end());
+      std::reverse(out.begin(), out.end());
     }
     --running;
-    return out;
+    return Result<std::vector<uint8_t>>(std::move(out));
   };
   const std::string input = "abc";
   auto r = runWorkflow(*w, {reinterpret_cast<const uint8_t*>(input.data()), input.size()}, call);
-  EXPECT_EQ(r.http_status, 200);
-  EXPECT_EQ(std::string(r.body.begin(), r.body.end()), "ABCcba");
+  ASSERT_TRUE(r.output.ok());
+  EXPECT_EQ(std::string(r.output->begin(), r.output->end()), "ABCcba");
   EXPECT_EQ(peak.load(), 2);
 }
 
@@ -142,17 +142,14 @@ TEST(Workflow, AFailingStepStopsTheWorkflow) {
   std::atomic<int> calls{0};
   StepCall call = [&](const std::string& f, std::span<const uint8_t>) {
     ++calls;
-    StepOutput out;
-    if (f == "broken") {
-      out.http_status = 500;
-      out.body = {'b', 'o', 'o', 'm'};
-    }
-    return out;
+    if (f == "broken") return Result<std::vector<uint8_t>>(aborted("boom"));
+    return Result<std::vector<uint8_t>>(std::vector<uint8_t>());
   };
   auto r = runWorkflow(*w, {}, call);
-  EXPECT_EQ(r.http_status, 500);
+  ASSERT_FALSE(r.output.ok());
+  EXPECT_EQ(httpStatusFor(r.output.error()), 500);
   EXPECT_EQ(r.failed_step, w->steps[1].id);
-  EXPECT_EQ(std::string(r.body.begin(), r.body.end()), "boom");
+  EXPECT_EQ(r.output.error().message(), "boom");
   EXPECT_EQ(calls.load(), 2);
 }
 

@@ -16,6 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::functionPath;
+using testing::invokeBytes;
 using testing::TempDir;
 
 class Cache : public ::testing::Test {
@@ -44,9 +45,9 @@ class Cache : public ::testing::Test {
   }
 
   std::string runHello(const std::shared_ptr<const Module>& m) {
-    auto r = invoke(*engine_, m, {}, {});
+    auto r = invokeBytes(*engine_, m, {}, "");
     EXPECT_TRUE(r.ok());
-    return r.ok() ? std::string(r->body.begin(), r->body.end()) : "";
+    return r.ok() ? *r : "";
   }
 
   TempDir dir_;

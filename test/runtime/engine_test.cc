@@ -14,6 +14,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::functionPath;
+using testing::invokeBytes;
 using testing::sharedEngine;
 using testing::TempDir;
 using testing::WasiTest;
@@ -93,7 +94,7 @@ TEST(Functions, KindIsDetectedFromExports) {
   auto none = sharedEngine().loadBytes(bytes("(module (func (export \"f\")))"), "none.wat");
   ASSERT_TRUE(none.ok()) << none.error().toString();
   EXPECT_EQ((*none)->kind(), FunctionKind::kUnknown);
-  auto inv = invoke(sharedEngine(), *none, {}, {});
+  auto inv = invokeBytes(sharedEngine(), *none, {}, "");
   ASSERT_FALSE(inv.ok());
   EXPECT_THAT(inv.error().message(), HasSubstr("neither a command"));
 }
@@ -107,8 +108,8 @@ TEST(Functions, ConcurrentInvocationsAreIsolated) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 50; ++i) {
         std::string req = "thread " + std::to_string(t) + " call " + std::to_string(i);
-        auto r = invoke(sharedEngine(), *module, {}, bytes(req));
-        if (!r.ok() || std::string(r->body.begin(), r->body.end()) != req) ++wrong;
+        auto r = invokeBytes(sharedEngine(), *module, {}, req);
+        if (!r.ok() || *r != req) ++wrong;
       }
     });
   }
@@ -169,9 +170,9 @@ TEST(Precompiled, LoadsOnlyWhenAllowed) {
   auto module = sharedEngine().loadBytes(*artifact, "hello.cwasm", allow);
   ASSERT_TRUE(module.ok()) << module.error().toString();
   EXPECT_TRUE((*module)->loadInfo().precompiled_input);
-  auto inv = invoke(sharedEngine(), *module, {}, {});
+  auto inv = invokeBytes(sharedEngine(), *module, {}, "");
   ASSERT_TRUE(inv.ok());
-  EXPECT_EQ(std::string(inv->body.begin(), inv->body.end()), "Hello from cwasi!\n");
+  EXPECT_EQ(*inv, "Hello from cwasi!\n");
 }
 
 TEST(Precompiled, AnArtifactForAnotherConfigurationIsRejected) {

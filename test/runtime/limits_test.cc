@@ -15,6 +15,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::functionPath;
+using testing::invokeBytes;
 using testing::sharedEngine;
 using testing::WasiTest;
 
@@ -159,9 +160,9 @@ TEST(Limits, EachInvocationGetsFreshMemory) {
                                          "counter.wat");
   ASSERT_TRUE(module.ok()) << module.error().toString();
   for (int i = 0; i < 3; ++i) {
-    auto r = invoke(sharedEngine(), *module, {}, {});
+    auto r = invokeBytes(sharedEngine(), *module, {}, "");
     ASSERT_TRUE(r.ok());
-    EXPECT_EQ(std::string(r->body.begin(), r->body.end()), "1");
+    EXPECT_EQ(*r, "1");
   }
 }
 

@@ -49,16 +49,42 @@ WasiResult WasiTest::run() {
   c.limits = limits_;
   c.cancel = cancel_;
   c.error_output = runtime::OutputCapture{};
-  auto inv = runtime::invoke(eng, *module, std::move(c),
-                             {reinterpret_cast<const uint8_t*>(input_.data()), input_.size()});
-  if (!inv.ok()) {
-    r.error = inv.error();
+  const bool command = (*module)->kind() == runtime::FunctionKind::kCommand;
+  if (command) {
+    c.input = runtime::StdinBytes{std::vector<uint8_t>(input_.begin(), input_.end())};
+    c.output = runtime::OutputCapture{};
+  }
+  auto instance = runtime::Instance::create(eng, *module, std::move(c));
+  if (!instance.ok()) {
+    r.error = instance.error();
     return r;
   }
-  r.exit_code = inv->status;
-  r.out.assign(inv->body.begin(), inv->body.end());
-  r.err = inv->stderr_text;
+  if (command) {
+    auto code = (*instance)->runMain();
+    if (code.ok()) r.exit_code = *code;
+    else r.error = code.error();
+    r.out = (*instance)->capturedStdout();
+  } else {
+    auto response = (*instance)->handle(
+        {reinterpret_cast<const uint8_t*>(input_.data()), input_.size()});
+    if (response.ok()) {
+      r.exit_code = response->status;
+      r.out.assign(response->body.begin(), response->body.end());
+    } else {
+      r.error = response.error();
+    }
+  }
+  r.err = (*instance)->capturedStderr();
   return r;
+}
+
+Result<std::string> invokeBytes(runtime::Engine& engine,
+                                std::shared_ptr<const runtime::Module> module,
+                                runtime::RunContext context, std::string_view request) {
+  runtime::SpanSource source({reinterpret_cast<const uint8_t*>(request.data()), request.size()});
+  runtime::VectorSink sink;
+  TRY(runtime::invoke(engine, std::move(module), std::move(context), source, sink));
+  return std::string(sink.data.begin(), sink.data.end());
 }
 
 TempDir::TempDir() {

@@ -64,6 +64,11 @@ class WasiTest {
   const std::atomic<bool>* cancel_ = nullptr;
 };
 
+// runtime::invoke over bytes: the response, or the invocation's error.
+Result<std::string> invokeBytes(runtime::Engine& engine,
+                                std::shared_ptr<const runtime::Module> module,
+                                runtime::RunContext context, std::string_view request);
+
 // A fresh temporary directory, removed when the object goes away.
 class TempDir {
  public:

@@ -1,9 +1,8 @@
-// A FunctionHost is a process's set of functions and its communication
-// layer: it loads functions into one engine and serves calls to them from its
-// own functions (embedded), from other processes on the node (local, shared
-// memory over a unix socket), from other hosts (remote, TCP) and through
-// Redis (the baseline). Its functions reach others through the guest ABI
-// (cwasi.call / send / recv), routed by the LocalityResolver.
+// A FunctionHost is a process's set of functions: it loads them into one
+// engine, keeps their table (load, unload, replace, remove) and mailboxes,
+// and runs an instance per invocation. How bytes reach other functions —
+// embedded, local, remote, Redis — is the comm layer's Router, which the host
+// owns and which calls back into the host for the functions that run here.
 //
 // `cwasi serve` is a thin wrapper around it; the node daemon and the shim
 // embed it.
@@ -18,11 +17,14 @@
 
 #include "cwasi/comm/channel.h"
 #include "cwasi/comm/locality.h"
+#include "cwasi/comm/router.h"
 #include "cwasi/common/result.h"
 #include "cwasi/runtime/engine.h"
 #include "cwasi/runtime/instance.h"
 
-namespace cwasi::comm {
+namespace cwasi::host {
+
+using comm::CallOptions;
 
 struct FunctionSpec {
   FunctionSpec() = default;
@@ -36,40 +38,25 @@ struct FunctionSpec {
   // Listed in the node registry (and served through Redis) so that other
   // hosts can call it; false keeps it reachable from this host only.
   bool publish = true;
+  // Where the function's stderr goes, from every invocation however it was
+  // called; null discards it. Shared: a function's log outlives any one
+  // deployment of it (an update keeps writing to the same log).
+  std::shared_ptr<runtime::OutputWriter> log;
 };
 
-struct HostConfig {
+// The Router's settings (listeners, runtime dir, cluster map, policy...),
+// plus the host's own.
+struct HostConfig : comm::RouterConfig {
   std::vector<FunctionSpec> functions;
-  // TCP address to serve remote calls on ("127.0.0.1:0" picks a port); empty: none.
-  std::string listen;
-  // Node runtime dir: the registry and this host's unix socket; empty: no local serving.
-  std::filesystem::path runtime_dir;
-  // Cluster map file (function -> host:port); empty: no remote routes.
-  std::filesystem::path cluster_file;
-  ModePolicy policy = ModePolicy::kAuto;
-  // Redis "host:port" for the baseline mode; empty: off.
-  std::string redis;
-  // Shared secret that TCP and unix peers must present; empty: none required.
-  std::string token;
-  // Capacity of each shared-memory ring (one per direction per connection).
-  size_t ring_bytes = 4u << 20;
-  // Largest request/response/message accepted from a peer.
-  uint64_t max_payload = 1ull << 30;
-  // Deadline of a call whose caller gave none.
-  std::chrono::milliseconds default_timeout{30000};
   // Messages a mailbox holds before send answers "unavailable".
   size_t mailbox_capacity = 4096;
-  // Redis worker threads per served function.
-  int redis_workers = 8;
   runtime::EngineConfig engine;
 };
 
-// The result of invoking a function through the host.
-struct CallResult {
-  int32_t status = 0;           // guest ABI status (0: the function succeeded)
-  std::vector<uint8_t> body;    // response, or the error text when status != 0
-  bool cold_start = false;      // invoke(): the module had to be loaded first
-  std::string log;              // invoke(): what the function wrote to stderr
+// A function's response to one invocation.
+struct Response {
+  std::vector<uint8_t> body;
+  bool cold_start = false;  // invoke(): the module had to be loaded first
 };
 
 class FunctionHost {
@@ -95,12 +82,14 @@ class FunctionHost {
   // Loads a function's module now if it is not (scale up from zero, warm).
   // NotFound when unknown; the load's error otherwise.
   Result<void> load(std::string_view name);
-  std::vector<std::string> functionNames();
 
   // Runs function `name` hosted here with `request` (what a gateway or a
-  // test does). Thread-safe.
-  Result<CallResult> invoke(std::string_view name, std::span<const uint8_t> request,
-                            const CallOptions& options = {});
+  // test does). Errors: NotFound, DeadlineExceeded (its timeout or the
+  // caller's deadline), Unavailable (no instance could be made), Aborted
+  // (the function failed: its output or the trap is the message).
+  // Thread-safe.
+  Result<Response> invoke(std::string_view name, std::span<const uint8_t> request,
+                          const CallOptions& options = {});
   // Whether a deployed function is a command or a reactor (loads it).
   Result<runtime::FunctionKind> kind(std::string_view name);
   // Runs a deployed command function's main with `context` (its args, env,
@@ -109,21 +98,20 @@ class FunctionHost {
   // code, or the invocation's error. Thread-safe.
   Result<int> runMain(std::string_view name, runtime::RunContext context);
   // Calls `target` wherever it runs, exactly as a guest's cwasi.call would
-  // from `caller_domain`. Thread-safe.
-  Result<CallResult> call(std::string_view target, std::span<const uint8_t> request,
-                          std::string_view caller_domain = "default",
-                          const CallOptions& options = {});
+  // from `caller_domain`. Same errors as invoke(), plus the transport's.
+  // Thread-safe.
+  Result<std::vector<uint8_t>> call(std::string_view target, std::span<const uint8_t> request,
+                                    std::string_view caller_domain = "default",
+                                    const CallOptions& options = {});
   // Sends a message to `target`'s mailbox, as cwasi.send would.
-  Result<int32_t> send(std::string_view target, std::span<const uint8_t> message,
-                       std::string_view caller_domain = "default");
+  Result<void> send(std::string_view target, std::span<const uint8_t> message,
+                    std::string_view caller_domain = "default");
 
   // The bound TCP address ("127.0.0.1:41234"), or "" when not listening.
   const std::string& tcpAddress() const;
   // This host's unix socket, or "" when not serving locally.
   const std::string& unixSocket() const;
-  CommStats& stats();
-  runtime::Engine& engine();
-  LocalityResolver& resolver();
+  comm::CommStats& stats();
 
   struct Impl;
 
@@ -132,9 +120,4 @@ class FunctionHost {
   std::unique_ptr<Impl> impl_;
 };
 
-// The `cwasi` import module's communication functions (call, send, recv),
-// for an engine whose instances may not belong to a FunctionHost: there they
-// answer CWASI_ERR_UNSUPPORTED. FunctionHost registers them itself.
-std::vector<runtime::HostFunction> guestAbiFunctions();
-
-}  // namespace cwasi::comm
+}  // namespace cwasi::host

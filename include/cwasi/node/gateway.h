@@ -1,6 +1,9 @@
 // The node daemon (cwasid): an HTTP gateway with OpenFaaS-compatible routes in
 // front of a FunctionHost, which runs the functions (an instance per request)
-// and routes their calls to each other in the three modes.
+// and routes their calls to each other in the three modes. The Gateway only
+// wires its parts: the function registry (the table), the invoker (the one
+// invocation path), the async queue and the autoscaler (each owning its
+// threads) and the routes (HTTP translation).
 //
 //   POST /function/{name}[/path]     run a function (request body in, output out)
 //   POST /async-function/{name}      queue it: 202 + X-Call-Id; X-Callback-Url
@@ -21,8 +24,9 @@
 #include <memory>
 #include <string>
 
-#include "cwasi/comm/function_host.h"
+#include "cwasi/common/clock.h"
 #include "cwasi/common/result.h"
+#include "cwasi/host/function_host.h"
 
 namespace cwasi::node {
 
@@ -37,7 +41,9 @@ struct GatewayConfig {
   std::chrono::milliseconds stable_window{30000};
   size_t async_queue = 1000;         // queued async calls before 429
   int async_workers = 4;             // async calls in flight
-  comm::HostConfig host;             // functions come from the state dir, not from here
+  host::HostConfig host;             // functions come from the state dir, not from here
+  // The daemon's clock (borrowed, outlives it); null: the machine's steady clock.
+  const Clock* clock = nullptr;
 };
 
 class Gateway {
@@ -52,7 +58,6 @@ class Gateway {
 
   const std::string& address() const;  // "127.0.0.1:8080"
   const std::string& token() const;
-  comm::FunctionHost& host();
 
   struct Impl;
 

@@ -44,18 +44,14 @@ inline constexpr size_t kMaxWorkflowSteps = 256;
 Result<Workflow> parseWorkflow(std::string_view text);
 nlohmann::json toJson(const Workflow& w);
 
-// The outcome of one step's call.
-struct StepOutput {
-  int http_status = 200;      // 200 on success; the failure's status otherwise
-  std::vector<uint8_t> body;  // output, or the error text
-};
-
-// Calls a function with an input; must be thread-safe (steps run concurrently).
-using StepCall = std::function<StepOutput(const std::string& function, std::span<const uint8_t> input)>;
+// Calls a function with an input: its output or its error. Must be
+// thread-safe (steps run concurrently).
+using StepCall = std::function<Result<std::vector<uint8_t>>(const std::string& function,
+                                                            std::span<const uint8_t> input)>;
 
 struct WorkflowResult {
-  int http_status = 200;
-  std::vector<uint8_t> body;
+  // The composition's output, or the first failing step's error.
+  Result<std::vector<uint8_t>> output{std::vector<uint8_t>()};
   std::string failed_step;  // set when a step failed
 };
 

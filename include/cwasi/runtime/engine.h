@@ -18,6 +18,8 @@
 
 namespace cwasi::runtime {
 
+struct RuntimeInternals;
+
 struct EngineConfig {
   // Instances that may be alive at once (the pooling allocator's slots).
   // 0 selects on-demand allocation instead of a pool.
@@ -93,10 +95,10 @@ class Engine {
   const std::string& fingerprint() const;
 
   struct Impl;
-  // For the runtime's own implementation files.
-  Impl& impl() { return *impl_; }
 
  private:
+  friend struct RuntimeInternals;  // the runtime's own files reach Impl
+  Impl& impl() { return *impl_; }
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

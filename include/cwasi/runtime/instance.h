@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -19,8 +20,11 @@
 #include "cwasi/common/result.h"
 #include "cwasi/runtime/guest_memory.h"
 #include "cwasi/runtime/module.h"
+#include "cwasi/runtime/payload.h"
 
 namespace cwasi::runtime {
+
+struct RuntimeInternals;
 
 class Engine;
 
@@ -56,8 +60,18 @@ struct OutputFile {
 struct OutputFd {
   int fd;  // borrowed: must stay open while the instance lives
 };
-using OutputSpec =
-    std::variant<std::monostate /*discard*/, OutputInherit, OutputCapture, OutputFile, OutputFd>;
+// Receives a guest's output as the guest writes it (a function's log).
+// Implementations shared by concurrent instances are thread-safe.
+class OutputWriter {
+ public:
+  virtual ~OutputWriter() = default;
+  virtual void write(std::string_view text) = 0;
+};
+struct OutputTo {
+  OutputWriter* writer;  // borrowed: must outlive the instance
+};
+using OutputSpec = std::variant<std::monostate /*discard*/, OutputInherit, OutputCapture,
+                                OutputFile, OutputFd, OutputTo>;
 
 // A host directory the guest may use, under `guest_path`.
 struct Preopen {
@@ -138,24 +152,24 @@ class Instance {
   RunContext& context();
 
   struct Impl;
-  Impl& impl() { return *impl_; }
 
  private:
+  friend struct RuntimeInternals;  // the runtime's own files reach Impl
+  Impl& impl() { return *impl_; }
   explicit Instance(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
-// Output of one invocation through invoke().
-struct Invocation {
-  int status = 0;              // exit code (command) or cwasi_handle's status (reactor)
-  std::vector<uint8_t> body;   // stdout (command) or the response (reactor)
-  std::string stderr_text;     // captured stderr when the context asked for it
-};
-
-// Runs one invocation of either kind with `request` as input: for a command,
-// stdin = request and stdout = the response (the context's input/output are
-// replaced); for a reactor, handle(request).
-Result<Invocation> invoke(Engine& engine, std::shared_ptr<const Module> module,
-                          RunContext context, std::span<const uint8_t> request);
+// Runs one invocation of a function of either kind, the kind dispatched here
+// once: a command gets `request` on stdin and its stdout is the response (the
+// context's input and output are replaced); a reactor gets `request` copied
+// straight from its source into its linear memory and its cwasi_handle's
+// response goes to `response`. The response is written only on success.
+// Errors: a non-zero exit code or handler status is Aborted, with the
+// function's output as the message (or "... status N" when it wrote none);
+// Unavailable when no instance slot is free; otherwise the instance's errors
+// (DeadlineExceeded, Cancelled, ResourceExhausted, Aborted for a trap...).
+Result<void> invoke(Engine& engine, std::shared_ptr<const Module> module, RunContext context,
+                    PayloadSource& request, PayloadSink& response);
 
 }  // namespace cwasi::runtime

@@ -10,6 +10,8 @@
 
 namespace cwasi::runtime {
 
+struct RuntimeInternals;
+
 // How a function receives its request and returns its response.
 enum class FunctionKind {
   // Exports `_start`: request on stdin, response on stdout (CGI/WAGI style).
@@ -59,9 +61,9 @@ class Module {
   const std::vector<ExportInfo>& exports() const;
   const LoadInfo& loadInfo() const;
 
-  const Impl& impl() const { return *impl_; }
-
  private:
+  friend struct RuntimeInternals;  // the runtime's own files reach Impl
+  const Impl& impl() const { return *impl_; }
   std::unique_ptr<Impl> impl_;
 };
 

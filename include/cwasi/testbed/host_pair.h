@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "cwasi/comm/function_host.h"
+#include "cwasi/host/function_host.h"
 #include "cwasi/testbed/child_process.h"
 #include "cwasi/testbed/netns.h"
 
@@ -35,7 +35,7 @@ class HostPair {
   static Result<std::unique_ptr<HostPair>> create(const HostPairOptions& options);
   ~HostPair();  // stops the target host (SIGTERM), then the caller host
 
-  comm::FunctionHost& caller() { return *caller_; }
+  host::FunctionHost& caller() { return *caller_; }
   ChildProcess* target() { return target_ ? &*target_ : nullptr; }  // null when embedded
   // Stops the target host; its exit code (0 when it stopped cleanly).
   int stopTarget();
@@ -43,7 +43,7 @@ class HostPair {
  private:
   HostPair() = default;
   std::optional<ChildProcess> target_;
-  std::unique_ptr<comm::FunctionHost> caller_;
+  std::unique_ptr<host::FunctionHost> caller_;
 };
 
 }  // namespace cwasi::testbed

@@ -40,3 +40,18 @@ pub extern "C" fn cwasi_context_set_limits_trapping(
     }
     store.data_mut().store_limits = limits.build();
 }
+
+/// Tells by type, never by message text, whether `err` says that the pooling
+/// allocator has no free instance slot. Takes the error and hands it back
+/// unchanged (the C API's error type only moves by ownership).
+#[unsafe(no_mangle)]
+pub extern "C" fn cwasi_error_pool_exhausted(
+    err: Box<wasmtime_c_api::wasmtime_error_t>,
+    exhausted: &mut bool,
+) -> Box<wasmtime_c_api::wasmtime_error_t> {
+    let error: wasmtime_c_api::wasmtime::Error = (*err).into();
+    *exhausted = error
+        .downcast_ref::<wasmtime_c_api::wasmtime::PoolConcurrencyLimitError>()
+        .is_some();
+    Box::new(error.into())
+}

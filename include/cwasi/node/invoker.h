@@ -1,0 +1,64 @@
+// The one invocation path of the daemon (and of the shim's HTTP trigger):
+// admission through the function's scaler, the run in the function host,
+// then the accounting — invocations, cold starts, duration and status in the
+// metrics. Sync calls, async calls and workflow steps all come through here.
+#pragma once
+
+#include <chrono>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cwasi/common/clock.h"
+#include "cwasi/common/result.h"
+#include "cwasi/host/function_host.h"
+#include "cwasi/node/metrics.h"
+#include "cwasi/node/registry.h"
+
+namespace cwasi::node {
+
+// One invocation's outcome: the response or the error, and what it cost.
+struct Invocation {
+  Result<std::vector<uint8_t>> result{std::vector<uint8_t>()};
+  bool cold_start = false;
+  std::chrono::steady_clock::duration duration{0};
+};
+
+// The HTTP status that stands for an error (the one place codes map to HTTP).
+int httpStatusFor(const Error& e);
+
+class Invoker {
+ public:
+  // Everything borrowed must outlive the invoker.
+  Invoker(FunctionRegistry& registry, host::FunctionHost& host, Metrics& metrics,
+          const Clock& clock, std::chrono::milliseconds default_timeout);
+
+  // Runs a deployed function: admitted by its scaler, with its timeout (or
+  // the default), `env` added to its environment. Errors: the admission's
+  // (ResourceExhausted: too many waiting; DeadlineExceeded), the function's.
+  Invocation invoke(const FunctionEntry& entry, std::span<const uint8_t> body,
+                    std::vector<std::pair<std::string, std::string>> env);
+  // One workflow step: a call to `function` wherever it runs, from
+  // `domain`, exactly as a guest's cwasi.call would make it; a function
+  // deployed here is admitted and accounted like any invocation.
+  Invocation step(const std::string& function, std::span<const uint8_t> input,
+                  const std::string& domain, Clock::TimePoint deadline);
+
+  std::chrono::milliseconds timeoutOf(const Deployment& d) const;
+
+ private:
+  // Admits a request for `entry` (if any); the admission's cold flag.
+  Result<bool> admit(const FunctionEntry* entry, Clock::TimePoint start,
+                     Clock::TimePoint deadline);
+  // Releases the slot and records the invocation.
+  void account(const std::string& function, const FunctionEntry* entry, const Invocation& inv);
+
+  FunctionRegistry& registry_;
+  host::FunctionHost& host_;
+  Metrics& metrics_;
+  const Clock& clock_;
+  const std::chrono::milliseconds default_timeout_;
+};
+
+}  // namespace cwasi::node

@@ -1,0 +1,116 @@
+// The daemon's function registry: the one table of what is deployed. An
+// entry holds a deployment, its scaler and what it accumulates across updates
+// (counters, log); changing the table puts the function in the host, the
+// record in the state dir and the entry in the table, in one place, under one
+// lock. Workflows are kept here too.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cwasi/common/clock.h"
+#include "cwasi/common/mutex.h"
+#include "cwasi/common/result.h"
+#include "cwasi/host/function_host.h"
+#include "cwasi/node/deployment.h"
+#include "cwasi/node/metrics.h"
+#include "cwasi/node/scaler.h"
+#include "cwasi/node/state.h"
+#include "cwasi/node/workflow.h"
+
+namespace cwasi::node {
+
+// A function's stderr, kept as the last lines it wrote (every invocation,
+// however it was called). Thread-safe.
+class FunctionLog : public runtime::OutputWriter {
+ public:
+  struct Line {
+    std::string timestamp;  // RFC 3339, UTC
+    std::string text;
+  };
+  explicit FunctionLog(size_t max_lines = 1000) : max_lines_(max_lines) {}
+  void write(std::string_view text) override EXCLUDES(mu_);
+  // The last `n` lines, oldest first.
+  std::vector<Line> tail(size_t n) const EXCLUDES(mu_);
+
+ private:
+  const size_t max_lines_;
+  mutable Mutex mu_;
+  std::deque<Line> lines_ GUARDED_BY(mu_);
+};
+
+// What a function accumulates across updates of its deployment.
+struct FunctionStats {
+  std::atomic<uint64_t> invocations{0};
+  std::atomic<uint64_t> cold_starts{0};
+};
+
+// A deployed function as the daemon sees it; immutable once published.
+// Shared (shared_ptr) with requests in flight, so that an update or removal
+// does not pull it from under them. An update publishes a new entry sharing
+// the scaler, stats and log of the old one (requests admitted under the old
+// entry release into the scaler the new one uses).
+struct FunctionEntry {
+  Deployment deployment;
+  std::shared_ptr<Scaler> scaler;
+  std::shared_ptr<FunctionStats> stats;
+  std::shared_ptr<FunctionLog> log;
+};
+
+class FunctionRegistry {
+ public:
+  // `host`, `state`, `metrics` and `clock` must outlive the registry.
+  FunctionRegistry(host::FunctionHost& host, StateDir& state, Metrics& metrics,
+                   const Clock& clock, std::chrono::milliseconds stable_window);
+
+  // Puts back what the state dir holds; what no longer loads is returned as
+  // messages (and skipped).
+  std::vector<std::string> restore();
+
+  // Deploys a function (update: replaces an existing one). `d.image` names a
+  // module or an OCI image tarball on this host; it is stored in the state
+  // dir. NotFound (update of an unknown function), AlreadyExists (create of an
+  // existing one), InvalidArgument (a bad image or module).
+  Result<std::shared_ptr<const FunctionEntry>> deploy(Deployment d, bool update);
+  // NotFound when unknown.
+  Result<void> remove(const std::string& name);
+  // Sets the replicas (0 drops the module); the count set.
+  Result<int> scale(const std::string& name, int replicas);
+
+  std::shared_ptr<const FunctionEntry> find(std::string_view name) const;
+  std::vector<std::shared_ptr<const FunctionEntry>> list() const;
+
+  Result<void> deployWorkflow(Workflow w);
+  Result<void> removeWorkflow(const std::string& name);
+  std::shared_ptr<const Workflow> findWorkflow(std::string_view name) const;
+  std::vector<std::shared_ptr<const Workflow>> workflows() const;
+
+ private:
+  Result<std::shared_ptr<const FunctionEntry>> install(Deployment d, bool persist)
+      REQUIRES(change_mu_);
+  void collectModules() REQUIRES(change_mu_);
+  ScalePolicy policyFor(const Deployment& d) const;
+
+  host::FunctionHost& host_;
+  StateDir& state_;
+  Metrics& metrics_;
+  const Clock& clock_;
+  const std::chrono::milliseconds stable_window_;
+  Mutex change_mu_;  // serialises changes: host, state dir, tables
+  mutable Mutex mu_;
+  std::map<std::string, std::shared_ptr<const FunctionEntry>, std::less<>> functions_
+      GUARDED_BY(mu_);
+  std::map<std::string, std::shared_ptr<const Workflow>, std::less<>> workflows_ GUARDED_BY(mu_);
+};
+
+// The HTTP-independent form of a function's status (OpenFaaS's function
+// status object, plus cwasi's counters), as JSON.
+nlohmann::json statusJson(const FunctionEntry& e, bool loaded);
+
+}  // namespace cwasi::node

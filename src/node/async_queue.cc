@@ -1,0 +1,77 @@
+#include "cwasi/node/async_queue.h"
+
+#include <algorithm>
+
+#include "cwasi/common/log.h"
+
+namespace cwasi::node {
+
+AsyncQueue::AsyncQueue(FunctionRegistry& registry, Invoker& invoker, size_t capacity, int workers)
+    : registry_(registry), invoker_(invoker), capacity_(capacity) {
+  for (int i = 0; i < std::max(1, workers); ++i) workers_.emplace_back([this] { work(); });
+}
+
+AsyncQueue::~AsyncQueue() {
+  {
+    MutexLock lock(mu_);
+    stopping_ = true;
+    changed_.notifyAll();
+  }
+  for (auto& t : workers_) t.join();
+}
+
+Result<void> AsyncQueue::submit(AsyncCall call) {
+  MutexLock lock(mu_);
+  if (queue_.size() >= capacity_) {
+    return resourceExhausted("async queue full (" + std::to_string(capacity_) + " calls)");
+  }
+  queue_.push_back(std::move(call));
+  changed_.notifyOne();
+  return {};
+}
+
+size_t AsyncQueue::queued() const {
+  MutexLock lock(mu_);
+  return queue_.size();
+}
+
+void AsyncQueue::work() {
+  for (;;) {
+    AsyncCall call;
+    {
+      MutexLock lock(mu_);
+      while (!stopping_ && queue_.empty()) changed_.wait(mu_);
+      if (stopping_) return;
+      call = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    run(std::move(call));
+  }
+}
+
+void AsyncQueue::run(AsyncCall call) {
+  auto entry = registry_.find(call.function);
+  Invocation inv;
+  if (entry) {
+    inv = invoker_.invoke(*entry, {reinterpret_cast<const uint8_t*>(call.body.data()), call.body.size()},
+                          std::move(call.env));
+  } else {
+    inv.result = notFound("no function " + call.function);
+  }
+  if (!call.callback) return;
+  const int status = inv.result.ok() ? 200 : httpStatusFor(inv.result.error());
+  std::string body = inv.result.ok() ? std::string(inv.result->begin(), inv.result->end())
+                                     : inv.result.error().message();
+  Headers headers = {{"X-Call-Id", call.id},
+                     {"X-Function-Name", call.function},
+                     {"X-Function-Status", std::to_string(status)},
+                     {"X-Duration-Seconds",
+                      std::to_string(std::chrono::duration<double>(inv.duration).count())},
+                     {"Content-Type", "application/octet-stream"}};
+  auto sent = httpFetch(*call.callback, "POST", headers, body, std::chrono::seconds(10));
+  if (!sent.ok()) {
+    CWASI_LOG(kWarn, "callback for " << call.id << " failed: " << sent.error().message());
+  }
+}
+
+}  // namespace cwasi::node

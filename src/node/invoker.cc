@@ -1,0 +1,103 @@
+#include "cwasi/node/invoker.h"
+
+namespace cwasi::node {
+
+int httpStatusFor(const Error& e) {
+  switch (e.code()) {
+    case Code::kInvalidArgument: return 400;
+    case Code::kUnauthenticated: return 401;
+    case Code::kPermissionDenied: return 403;
+    case Code::kNotFound: return 404;
+    case Code::kAlreadyExists:
+    case Code::kFailedPrecondition: return 409;
+    case Code::kResourceExhausted: return 429;
+    case Code::kUnimplemented: return 501;
+    case Code::kUnavailable: return 503;
+    case Code::kDeadlineExceeded: return 504;
+    default: return 500;  // the function failed (Aborted), or ours did
+  }
+}
+
+Invoker::Invoker(FunctionRegistry& registry, host::FunctionHost& host, Metrics& metrics,
+                 const Clock& clock, std::chrono::milliseconds default_timeout)
+    : registry_(registry),
+      host_(host),
+      metrics_(metrics),
+      clock_(clock),
+      default_timeout_(default_timeout) {}
+
+std::chrono::milliseconds Invoker::timeoutOf(const Deployment& d) const {
+  return d.timeout.count() > 0 ? d.timeout : default_timeout_;
+}
+
+Result<bool> Invoker::admit(const FunctionEntry* entry, Clock::TimePoint start,
+                            Clock::TimePoint deadline) {
+  if (entry == nullptr) return false;
+  TRY_ASSIGN(Scaler::Admission admitted, entry->scaler->admit(start, deadline));
+  metrics_.setInflight(entry->deployment.name, entry->scaler->inflight());
+  return admitted.cold;
+}
+
+void Invoker::account(const std::string& function, const FunctionEntry* entry,
+                      const Invocation& inv) {
+  const int status = inv.result.ok() ? 200 : httpStatusFor(inv.result.error());
+  metrics_.invocation(function, status, std::chrono::duration<double>(inv.duration).count());
+  if (entry == nullptr) return;
+  entry->stats->invocations.fetch_add(1, std::memory_order_relaxed);
+  if (inv.cold_start) {
+    entry->stats->cold_starts.fetch_add(1, std::memory_order_relaxed);
+    metrics_.coldStart(function);
+  }
+  metrics_.setInflight(function, entry->scaler->inflight());
+  metrics_.setReplicas(function, entry->scaler->replicas());
+}
+
+Invocation Invoker::invoke(const FunctionEntry& entry, std::span<const uint8_t> body,
+                           std::vector<std::pair<std::string, std::string>> env) {
+  const Deployment& d = entry.deployment;
+  const auto start = clock_.now();
+  const auto deadline = start + timeoutOf(d);
+  Invocation inv;
+  auto admitted = admit(&entry, start, deadline);
+  if (!admitted.ok()) {
+    inv.result = std::move(admitted).error();
+  } else {
+    host::CallOptions options;
+    options.deadline = deadline;
+    options.env = std::move(env);
+    auto r = host_.invoke(d.name, body, options);
+    entry.scaler->release(clock_.now());
+    inv.cold_start = *admitted;
+    if (r.ok()) {
+      inv.cold_start = inv.cold_start || r->cold_start;
+      inv.result = std::move(r->body);
+    } else {
+      inv.result = std::move(r).error();
+    }
+  }
+  inv.duration = clock_.now() - start;
+  account(d.name, &entry, inv);
+  return inv;
+}
+
+Invocation Invoker::step(const std::string& function, std::span<const uint8_t> input,
+                         const std::string& domain, Clock::TimePoint deadline) {
+  std::shared_ptr<const FunctionEntry> entry = registry_.find(function);
+  const auto start = clock_.now();
+  Invocation inv;
+  auto admitted = admit(entry.get(), start, deadline);
+  if (!admitted.ok()) {
+    inv.result = std::move(admitted).error();
+  } else {
+    host::CallOptions options;
+    options.deadline = deadline;
+    inv.result = host_.call(function, input, domain, options);
+    if (entry) entry->scaler->release(clock_.now());
+    inv.cold_start = *admitted;
+  }
+  inv.duration = clock_.now() - start;
+  account(function, entry.get(), inv);
+  return inv;
+}
+
+}  // namespace cwasi::node

@@ -1,0 +1,252 @@
+#include "cwasi/node/registry.h"
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cwasi/common/files.h"
+#include "cwasi/common/log.h"
+#include "cwasi/oci/image.h"
+
+namespace cwasi::node {
+namespace {
+
+using json = nlohmann::json;
+
+std::string rfc3339Now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms.count()));
+  return out;
+}
+
+// The module bytes a deployment's image names: a module file, or an OCI
+// image tarball holding one.
+Result<std::vector<uint8_t>> moduleFromImage(const std::string& image) {
+  std::filesystem::path path(image);
+  if (path.is_relative()) {
+    return invalidArgument("image must be an absolute path on the daemon's host: " + image);
+  }
+  auto bytes = readFile(path);
+  if (!bytes.ok()) return invalidArgument("image " + image + ": " + bytes.error().message());
+  if (oci::looksLikeArchive(*bytes)) {
+    auto img = oci::readImageArchive(std::span<const uint8_t>(*bytes));
+    if (!img.ok()) return invalidArgument(image + ": " + img.error().message());
+    return std::move(img->module);
+  }
+  return bytes;
+}
+
+}  // namespace
+
+void FunctionLog::write(std::string_view text) {
+  if (text.empty()) return;
+  const std::string ts = rfc3339Now();
+  MutexLock lock(mu_);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > pos) lines_.push_back({ts, std::string(text.substr(pos, end - pos))});
+    pos = end + 1;
+  }
+  while (lines_.size() > max_lines_) lines_.pop_front();
+}
+
+std::vector<FunctionLog::Line> FunctionLog::tail(size_t n) const {
+  MutexLock lock(mu_);
+  const size_t skip = lines_.size() > n ? lines_.size() - n : 0;
+  return {lines_.begin() + static_cast<std::ptrdiff_t>(skip), lines_.end()};
+}
+
+FunctionRegistry::FunctionRegistry(host::FunctionHost& host, StateDir& state, Metrics& metrics,
+                                   const Clock& clock, std::chrono::milliseconds stable_window)
+    : host_(host), state_(state), metrics_(metrics), clock_(clock), stable_window_(stable_window) {}
+
+ScalePolicy FunctionRegistry::policyFor(const Deployment& d) const {
+  ScalePolicy p;
+  p.min_replicas = d.min_scale;
+  p.max_replicas = d.max_scale;
+  p.target = d.target_concurrency;
+  p.max_inflight = d.inflightCap();
+  p.scale_to_zero_after = d.scale_to_zero_after;
+  p.stable_window = stable_window_;
+  return p;
+}
+
+std::vector<std::string> FunctionRegistry::restore() {
+  std::vector<std::string> errors;
+  MutexLock lock(change_mu_);
+  for (Deployment& d : state_.loadFunctions(&errors)) {
+    const std::string name = d.name;
+    if (auto r = install(std::move(d), false); !r.ok()) {
+      errors.push_back("function " + name + ": " + r.error().message());
+    }
+  }
+  for (Workflow& w : state_.loadWorkflows(&errors)) {
+    const std::string name = w.name;
+    MutexLock l(mu_);
+    workflows_[name] = std::make_shared<const Workflow>(std::move(w));
+  }
+  return errors;
+}
+
+Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::install(Deployment d,
+                                                                       bool persist) {
+  std::shared_ptr<const FunctionEntry> previous = find(d.name);
+  auto entry = std::make_shared<FunctionEntry>();
+  const auto now = clock_.now();
+  if (previous) {
+    previous->scaler->setPolicy(policyFor(d), now);
+    entry->scaler = previous->scaler;
+    entry->stats = previous->stats;
+    entry->log = previous->log;
+  } else {
+    entry->scaler = std::make_shared<Scaler>(policyFor(d), now);
+    entry->stats = std::make_shared<FunctionStats>();
+    entry->log = std::make_shared<FunctionLog>();
+  }
+  host::FunctionSpec spec(d.name, d.module);
+  spec.trust_domain = d.trust_domain;
+  spec.limits.memory_bytes = d.memory_bytes;
+  spec.env.assign(d.env.begin(), d.env.end());
+  spec.log = entry->log;
+  TRY(host_.deploy(std::move(spec)));
+  if (persist) TRY(state_.saveFunction(d));
+  entry->deployment = std::move(d);
+  {
+    MutexLock lock(mu_);
+    functions_[entry->deployment.name] = entry;
+  }
+  metrics_.setReplicas(entry->deployment.name, entry->scaler->replicas());
+  return std::shared_ptr<const FunctionEntry>(entry);
+}
+
+void FunctionRegistry::collectModules() {
+  std::set<std::string> in_use;
+  MutexLock lock(mu_);
+  for (const auto& [name, e] : functions_) in_use.insert(e->deployment.module);
+  state_.collectModules(in_use);
+}
+
+Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::deploy(Deployment d, bool update) {
+  if (d.image.empty()) return invalidArgument("image is required");
+  MutexLock lock(change_mu_);
+  const bool exists = find(d.name) != nullptr;
+  if (update && !exists) return notFound("no function " + d.name + " to update");
+  if (!update && exists) {
+    return alreadyExists("function " + d.name + " exists (use PUT to update it)");
+  }
+  TRY_ASSIGN(std::vector<uint8_t> bytes, moduleFromImage(d.image));
+  TRY_ASSIGN(StateDir::StoredModule stored, state_.storeModule(bytes));
+  d.module = stored.path.string();
+  d.digest = stored.digest;
+  auto entry = install(std::move(d), true);
+  collectModules();
+  if (!entry.ok()) {
+    // A module the host refuses is the client's to fix.
+    if (entry.error().code() == Code::kInternal || entry.error().code() == Code::kUnknown ||
+        entry.error().code() == Code::kAborted || entry.error().code() == Code::kFailedPrecondition) {
+      return invalidArgument(entry.error().message());
+    }
+    return std::move(entry).error();
+  }
+  CWASI_LOG(kInfo, (update ? "updated " : "deployed ")
+                       << (*entry)->deployment.name << " ("
+                       << (*entry)->deployment.digest.substr(0, 12) << ")");
+  return entry;
+}
+
+Result<void> FunctionRegistry::remove(const std::string& name) {
+  MutexLock lock(change_mu_);
+  {
+    MutexLock l(mu_);
+    if (functions_.erase(name) == 0) return notFound("no function " + name);
+  }
+  host_.remove(name);
+  state_.removeFunction(name);
+  collectModules();
+  metrics_.setReplicas(name, 0);
+  CWASI_LOG(kInfo, "removed " << name);
+  return {};
+}
+
+Result<int> FunctionRegistry::scale(const std::string& name, int replicas) {
+  auto entry = find(name);
+  if (!entry) return notFound("no function " + name);
+  const int set = entry->scaler->scaleTo(replicas, clock_.now());
+  if (set == 0) {
+    host_.unload(name);
+  } else if (auto r = host_.load(name); !r.ok()) {
+    return unavailable(r.error().message());
+  }
+  metrics_.setReplicas(name, set);
+  return set;
+}
+
+std::shared_ptr<const FunctionEntry> FunctionRegistry::find(std::string_view name) const {
+  MutexLock lock(mu_);
+  auto it = functions_.find(name);
+  return it == functions_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<const FunctionEntry>> FunctionRegistry::list() const {
+  MutexLock lock(mu_);
+  std::vector<std::shared_ptr<const FunctionEntry>> out;
+  for (const auto& [name, e] : functions_) out.push_back(e);
+  return out;
+}
+
+Result<void> FunctionRegistry::deployWorkflow(Workflow w) {
+  MutexLock lock(change_mu_);
+  TRY(state_.saveWorkflow(w));
+  const std::string name = w.name;
+  MutexLock l(mu_);
+  workflows_[name] = std::make_shared<const Workflow>(std::move(w));
+  return {};
+}
+
+Result<void> FunctionRegistry::removeWorkflow(const std::string& name) {
+  MutexLock lock(change_mu_);
+  {
+    MutexLock l(mu_);
+    if (workflows_.erase(name) == 0) return notFound("no workflow " + name);
+  }
+  state_.removeWorkflow(name);
+  return {};
+}
+
+std::shared_ptr<const Workflow> FunctionRegistry::findWorkflow(std::string_view name) const {
+  MutexLock lock(mu_);
+  auto it = workflows_.find(name);
+  return it == workflows_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<const Workflow>> FunctionRegistry::workflows() const {
+  MutexLock lock(mu_);
+  std::vector<std::shared_ptr<const Workflow>> out;
+  for (const auto& [name, w] : workflows_) out.push_back(w);
+  return out;
+}
+
+json statusJson(const FunctionEntry& e, bool loaded) {
+  const Deployment& d = e.deployment;
+  json j = toJson(d);
+  j.erase("service");
+  j["name"] = d.name;
+  j["invocationCount"] = e.stats->invocations.load();
+  j["coldStarts"] = e.stats->cold_starts.load();
+  j["replicas"] = e.scaler->replicas();
+  j["availableReplicas"] = loaded ? e.scaler->replicas() : 0;
+  j["inflight"] = e.scaler->inflight();
+  j["envProcess"] = "";
+  return j;
+}
+
+}  // namespace cwasi::node

@@ -1,0 +1,325 @@
+#include "routes.h"
+
+#include <strings.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "cwasi/common/log.h"
+
+namespace cwasi::node {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr char kVersion[] = CWASI_VERSION;
+
+// JSON text of `j`; bytes that are not UTF-8 (a function's output, its
+// stderr) are replaced rather than thrown on.
+std::string dumpJson(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+HttpResponse jsonError(int status, const std::string& message) {
+  return HttpResponse::json(status, dumpJson(json{{"error", message}}));
+}
+
+HttpResponse errorResponse(const Error& e) { return jsonError(httpStatusFor(e), e.message()); }
+
+std::string_view textOf(std::span<const uint8_t> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// "content-type" -> "Content_Type", as OpenFaaS's watchdog names header vars.
+std::string envNameForHeader(std::string_view header) {
+  std::string out = "Http_";
+  bool upper = true;
+  for (char c : header) {
+    if (c == '-') {
+      out += '_';
+      upper = true;
+    } else if (std::isalnum(static_cast<unsigned char>(c))) {
+      out += static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c))
+                                     : std::tolower(static_cast<unsigned char>(c)));
+      upper = false;
+    }
+  }
+  return out;
+}
+
+// What a function sees of the request, the way OpenFaaS's watchdog shows it.
+std::vector<std::pair<std::string, std::string>> requestEnv(const HttpRequest& req,
+                                                            const std::string& sub_path,
+                                                            const std::string& call_id) {
+  std::vector<std::pair<std::string, std::string>> env;
+  env.emplace_back("Http_Method", req.method);
+  env.emplace_back("Http_Path", sub_path.empty() ? "/" : sub_path);
+  env.emplace_back("Http_Query", req.query);
+  env.emplace_back("Http_X_Call_Id", call_id);
+  for (const auto& [k, v] : req.headers) {
+    // The token never reaches a function.
+    if (::strcasecmp(k.c_str(), "Authorization") == 0) continue;
+    if (::strcasecmp(k.c_str(), "X-Call-Id") == 0) continue;
+    env.emplace_back(envNameForHeader(k), v);
+  }
+  return env;
+}
+
+// What a DELETE names: ?name=, else the JSON body's `field`.
+Result<std::string> targetName(const HttpRequest& req, const std::string& field) {
+  if (std::string q = req.queryParam("name"); !q.empty()) return q;
+  if (req.body.empty()) return invalidArgument(field + " is required");
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return invalidArgument("expected {\"" + field + "\": NAME}");
+  }
+  auto it = body.find(field);
+  if (it == body.end() || !it->is_string() || it->get<std::string>().empty()) {
+    return invalidArgument(field + " is required");
+  }
+  return it->get<std::string>();
+}
+
+std::string seconds(std::chrono::steady_clock::duration d) {
+  return std::to_string(std::chrono::duration<double>(d).count());
+}
+
+// The response to one invocation of `name`.
+HttpResponse invocationResponse(const std::string& name, Invocation inv,
+                                std::chrono::milliseconds timeout) {
+  HttpResponse r;
+  if (inv.result.ok()) {
+    r.status = 200;
+    r.content_type = "application/octet-stream";
+    r.body.assign(textOf(*inv.result));
+  } else {
+    const Error& e = inv.result.error();
+    std::string message = e.message();
+    if (e.code() == Code::kDeadlineExceeded) {
+      message = name + ": timed out after " + std::to_string(timeout.count()) + " ms";
+    }
+    r = HttpResponse::json(httpStatusFor(e), dumpJson(json{{"error", message}, {"function", name}}));
+  }
+  r.headers.emplace_back("X-Duration-Seconds", seconds(inv.duration));
+  r.headers.emplace_back("X-Cold-Start", inv.cold_start ? "true" : "false");
+  return r;
+}
+
+}  // namespace
+
+std::string Routes::newCallId() {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%012llx-%06llx",
+                static_cast<unsigned long long>(call_id_base_ & 0xffffffffffffull),
+                static_cast<unsigned long long>(next_call_id_.fetch_add(1)));
+  return buf;
+}
+
+HttpResponse Routes::functionRoute(const HttpRequest& req, const std::string& name,
+                                   const std::string& sub_path) {
+  auto entry = p_.registry.find(name);
+  if (!entry) return jsonError(404, "no function " + name);
+  if (!entry->deployment.is_public && !p_.auth.allows(req)) return Authorizer::challenge();
+  const std::string call_id = newCallId();
+  Invocation inv = p_.invoker.invoke(*entry, req.bodyBytes(), requestEnv(req, sub_path, call_id));
+  HttpResponse r = invocationResponse(name, std::move(inv), p_.invoker.timeoutOf(entry->deployment));
+  r.headers.emplace_back("X-Call-Id", call_id);
+  return r;
+}
+
+HttpResponse Routes::asyncRoute(const HttpRequest& req, const std::string& name) {
+  auto entry = p_.registry.find(name);
+  if (!entry) return jsonError(404, "no function " + name);
+  if (!entry->deployment.is_public && !p_.auth.allows(req)) return Authorizer::challenge();
+  AsyncCall call;
+  call.id = newCallId();
+  call.function = name;
+  call.body = req.body;
+  call.env = requestEnv(req, "/", call.id);
+  if (const std::string cb = req.header("X-Callback-Url"); !cb.empty()) {
+    auto url = parseHttpUrl(cb);
+    if (!url.ok()) return jsonError(400, "X-Callback-Url: " + url.error().message());
+    call.callback = *url;
+  }
+  const std::string id = call.id;
+  if (auto queued = p_.async.submit(std::move(call)); !queued.ok()) return errorResponse(queued.error());
+  HttpResponse r = HttpResponse::text(202, "");
+  r.headers.emplace_back("X-Call-Id", id);
+  return r;
+}
+
+HttpResponse Routes::workflowRoute(const HttpRequest& req, const std::string& name) {
+  std::shared_ptr<const Workflow> w = p_.registry.findWorkflow(name);
+  if (!w) return jsonError(404, "no workflow " + name);
+  // A workflow is invocable without the token only when all its functions are.
+  const bool is_public = std::all_of(w->steps.begin(), w->steps.end(), [&](const auto& s) {
+    auto e = p_.registry.find(s.function);
+    return !e || e->deployment.is_public;
+  });
+  if (!is_public && !p_.auth.allows(req)) return Authorizer::challenge();
+  const auto start = p_.clock.now();
+  const auto deadline = start + p_.default_timeout;
+  StepCall call = [&](const std::string& function, std::span<const uint8_t> input) {
+    return p_.invoker.step(function, input, w->trust_domain, deadline).result;
+  };
+  WorkflowResult result = runWorkflow(*w, req.bodyBytes(), call);
+  HttpResponse r;
+  if (result.output.ok()) {
+    r = HttpResponse::text(200, std::string(textOf(*result.output)));
+    r.content_type = "application/octet-stream";
+  } else {
+    const Error& e = result.output.error();
+    r = HttpResponse::json(httpStatusFor(e), dumpJson(json{{"error", e.message()},
+                                                            {"workflow", name},
+                                                            {"step", result.failed_step}}));
+  }
+  r.headers.emplace_back("X-Duration-Seconds", seconds(p_.clock.now() - start));
+  return r;
+}
+
+HttpResponse Routes::deployRoute(const HttpRequest& req, bool update) {
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) return jsonError(400, "the deployment is not valid JSON");
+  auto parsed = parseDeployment(body);
+  if (!parsed.ok()) return errorResponse(parsed.error());
+  auto entry = p_.registry.deploy(std::move(*parsed), update);
+  if (!entry.ok()) return errorResponse(entry.error());
+  return HttpResponse::json(202, statusJson(**entry, p_.host.loaded((*entry)->deployment.name)).dump());
+}
+
+HttpResponse Routes::functionsRoute(const HttpRequest& req) {
+  if (req.method == "GET") {
+    json list = json::array();
+    for (const auto& e : p_.registry.list()) {
+      list.push_back(statusJson(*e, p_.host.loaded(e->deployment.name)));
+    }
+    return HttpResponse::json(200, list.dump());
+  }
+  if (req.method == "POST") return deployRoute(req, false);
+  if (req.method == "PUT") return deployRoute(req, true);
+  if (req.method == "DELETE") {
+    auto target = targetName(req, "functionName");
+    if (!target.ok()) return errorResponse(target.error());
+    if (auto r = p_.registry.remove(*target); !r.ok()) return errorResponse(r.error());
+    return HttpResponse::json(202, json{{"removed", *target}}.dump());
+  }
+  return jsonError(405, "use GET, POST, PUT or DELETE");
+}
+
+HttpResponse Routes::scaleRoute(const HttpRequest& req, const std::string& name) {
+  if (!p_.registry.find(name)) return jsonError(404, "no function " + name);
+  json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("replicas") ||
+      !body["replicas"].is_number_integer() || body["replicas"].get<long long>() < 0) {
+    return jsonError(400, "expected {\"replicas\": N} with N >= 0");
+  }
+  const long long wanted = std::min<long long>(body["replicas"].get<long long>(), 1 << 20);
+  auto set = p_.registry.scale(name, static_cast<int>(wanted));
+  if (!set.ok()) return errorResponse(set.error());
+  auto entry = p_.registry.find(name);
+  if (!entry) return jsonError(404, "no function " + name);
+  return HttpResponse::json(202, statusJson(*entry, p_.host.loaded(name)).dump());
+}
+
+HttpResponse Routes::logsRoute(const HttpRequest& req) {
+  const std::string name = req.queryParam("name");
+  auto entry = p_.registry.find(name);
+  if (!entry) return jsonError(404, name.empty() ? "name is required" : "no function " + name);
+  size_t tail = SIZE_MAX;
+  if (const std::string t = req.queryParam("tail"); !t.empty()) {
+    tail = static_cast<size_t>(std::max(0L, std::strtol(t.c_str(), nullptr, 10)));
+  }
+  std::string out;
+  for (const auto& line : entry->log->tail(tail)) {
+    out += dumpJson(json{{"name", name},
+                         {"instance", "cwasid"},
+                         {"timestamp", line.timestamp},
+                         {"text", line.text}});
+    out += '\n';
+  }
+  HttpResponse r = HttpResponse::text(200, std::move(out));
+  r.content_type = "application/x-ndjson";
+  return r;
+}
+
+HttpResponse Routes::workflowsRoute(const HttpRequest& req) {
+  if (req.method == "GET") {
+    json list = json::array();
+    for (const auto& w : p_.registry.workflows()) list.push_back(toJson(*w));
+    return HttpResponse::json(200, list.dump());
+  }
+  if (req.method == "POST" || req.method == "PUT") {
+    auto w = parseWorkflow(req.body);
+    if (!w.ok()) return errorResponse(w.error());
+    json j = toJson(*w);
+    if (auto r = p_.registry.deployWorkflow(std::move(*w)); !r.ok()) return errorResponse(r.error());
+    return HttpResponse::json(202, j.dump());
+  }
+  if (req.method == "DELETE") {
+    auto target = targetName(req, "name");
+    if (!target.ok()) return errorResponse(target.error());
+    if (auto r = p_.registry.removeWorkflow(*target); !r.ok()) return errorResponse(r.error());
+    return HttpResponse::json(202, json{{"removed", *target}}.dump());
+  }
+  return jsonError(405, "use GET, POST, PUT or DELETE");
+}
+
+HttpResponse Routes::systemRoute(const HttpRequest& req) {
+  if (!p_.auth.allows(req)) return Authorizer::challenge();
+  const std::string& p = req.path;
+  auto nameAfter = [&](std::string_view prefix) -> std::string {
+    if (p.rfind(prefix, 0) != 0) return "";
+    return p.substr(prefix.size(), p.find('/', prefix.size()) - prefix.size());
+  };
+  if (p == "/system/functions") return functionsRoute(req);
+  if (std::string n = nameAfter("/system/function/"); !n.empty()) {
+    auto entry = p_.registry.find(n);
+    if (!entry) return jsonError(404, "no function " + n);
+    return HttpResponse::json(200, statusJson(*entry, p_.host.loaded(n)).dump());
+  }
+  if (std::string n = nameAfter("/system/scale-function/"); !n.empty()) {
+    if (req.method != "POST") return jsonError(405, "use POST");
+    return scaleRoute(req, n);
+  }
+  if (p == "/system/logs") return logsRoute(req);
+  if (p == "/system/workflows") return workflowsRoute(req);
+  if (p == "/system/info") {
+    return HttpResponse::json(200, json{{"provider", {{"provider", "cwasid"},
+                                                      {"orchestration", "cwasi"},
+                                                      {"version", {{"release", kVersion}}}}},
+                                        {"version", {{"release", kVersion}}},
+                                        {"arch", "x86_64"}}
+                                       .dump());
+  }
+  return jsonError(404, "no route " + p);
+}
+
+HttpResponse Routes::handle(HttpRequest& req) {
+  const std::string& p = req.path;
+  // "/function/NAME[/rest]": the name and the rest, or nothing.
+  auto under = [&](std::string_view prefix, std::string* rest) -> std::string {
+    if (p.rfind(prefix, 0) != 0) return "";
+    std::string tail = p.substr(prefix.size());
+    const size_t slash = tail.find('/');
+    if (rest) *rest = slash == std::string::npos ? "" : tail.substr(slash);
+    return tail.substr(0, slash);
+  };
+  std::string rest;
+  if (std::string n = under("/function/", &rest); !n.empty()) return functionRoute(req, n, rest);
+  if (std::string n = under("/async-function/", nullptr); !n.empty()) {
+    if (req.method != "POST") return jsonError(405, "use POST");
+    return asyncRoute(req, n);
+  }
+  if (std::string n = under("/workflow/", nullptr); !n.empty()) {
+    if (req.method != "POST") return jsonError(405, "use POST");
+    return workflowRoute(req, n);
+  }
+  if (p == "/healthz") return HttpResponse::text(200, "OK");
+  if (p == "/metrics") {
+    HttpResponse r = HttpResponse::text(200, p_.metrics.render(p_.host.stats()));
+    r.content_type = "text/plain; version=0.0.4";
+    return r;
+  }
+  if (p.rfind("/system/", 0) == 0) return systemRoute(req);
+  return jsonError(404, "no route " + p);
+}
+
+}  // namespace cwasi::node

@@ -1,0 +1,56 @@
+// Internal to the node layer: the gateway's HTTP routes. They only translate:
+// a request into a call on the registry, the invoker or the async queue, and
+// its result (or Error, through httpStatusFor) into a response.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "cwasi/host/function_host.h"
+#include "cwasi/node/async_queue.h"
+#include "cwasi/node/auth.h"
+#include "cwasi/node/http.h"
+#include "cwasi/node/invoker.h"
+#include "cwasi/node/metrics.h"
+#include "cwasi/node/registry.h"
+
+namespace cwasi::node {
+
+// What the routes work with; all borrowed, all outlive the routes.
+struct RouteParts {
+  FunctionRegistry& registry;
+  Invoker& invoker;
+  AsyncQueue& async;
+  Metrics& metrics;
+  host::FunctionHost& host;
+  const Authorizer& auth;
+  const Clock& clock;
+  std::chrono::milliseconds default_timeout;
+};
+
+class Routes {
+ public:
+  explicit Routes(RouteParts parts) : p_(parts) {}
+  // Thread-safe: called on every connection's thread.
+  HttpResponse handle(HttpRequest& req);
+
+ private:
+  HttpResponse functionRoute(const HttpRequest& req, const std::string& name,
+                             const std::string& sub_path);
+  HttpResponse asyncRoute(const HttpRequest& req, const std::string& name);
+  HttpResponse workflowRoute(const HttpRequest& req, const std::string& name);
+  HttpResponse systemRoute(const HttpRequest& req);
+  HttpResponse functionsRoute(const HttpRequest& req);
+  HttpResponse deployRoute(const HttpRequest& req, bool update);
+  HttpResponse scaleRoute(const HttpRequest& req, const std::string& name);
+  HttpResponse logsRoute(const HttpRequest& req);
+  HttpResponse workflowsRoute(const HttpRequest& req);
+  std::string newCallId();
+
+  RouteParts p_;
+  std::atomic<uint64_t> next_call_id_{1};
+  const uint64_t call_id_base_ =
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+};
+
+}  // namespace cwasi::node
