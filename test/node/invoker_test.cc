@@ -1,0 +1,143 @@
+// The one invocation path: admission, the run, the accounting — and the
+// errors each failure becomes (429, 504, 500), in the test process.
+#include "cwasi/node/invoker.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "cwasi/node/autoscaler.h"
+#include "node/node_parts.h"
+
+namespace cwasi::node {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+using testing::NodeParts;
+using testing::text;
+
+TEST(Invoker, RunsAFunctionAndCountsIt) {
+  NodeParts n;
+  auto e = n.deploy("upper", "upper");
+  ASSERT_NE(e, nullptr);
+  Invocation inv = n.invoke(*e, "hello");
+  EXPECT_EQ(text(inv.result), "HELLO");
+  EXPECT_FALSE(inv.cold_start);
+  EXPECT_EQ(e->stats->invocations.load(), 1u);
+  EXPECT_EQ(e->scaler->inflight(), 0);  // the slot was given back
+}
+
+TEST(Invoker, AFunctionThatFailsIsA500WithItsOutput) {
+  NodeParts n;
+  auto e = n.deploy("fails", "env-args", {{"envVars", {{"EXIT_CODE", "3"}}}});
+  ASSERT_NE(e, nullptr);
+  Invocation inv = n.invoke(*e, "");
+  ASSERT_FALSE(inv.result.ok());
+  EXPECT_EQ(httpStatusFor(inv.result.error()), 500);
+  EXPECT_THAT(inv.result.error().message(), HasSubstr("env EXIT_CODE=3"));
+  auto trap = n.deploy("trap", "unreachable");
+  ASSERT_NE(trap, nullptr);
+  Invocation trapped = n.invoke(*trap, "");
+  ASSERT_FALSE(trapped.result.ok());
+  EXPECT_EQ(httpStatusFor(trapped.result.error()), 500);
+  EXPECT_THAT(trapped.result.error().message(), HasSubstr("unreachable"));
+}
+
+TEST(Invoker, AFunctionPastItsTimeoutIsA504) {
+  NodeParts n;
+  auto e = n.deploy("loop", "loop", {{"timeout", "100ms"}});
+  ASSERT_NE(e, nullptr);
+  Invocation inv = n.invoke(*e, "");
+  ASSERT_FALSE(inv.result.ok());
+  EXPECT_EQ(httpStatusFor(inv.result.error()), 504);
+}
+
+TEST(Invoker, ARequestThatFindsNoSlotBeforeItsDeadlineIsA504) {
+  NodeParts n;
+  auto e = n.deploy("upper", "upper", {{"maxInflight", 1}, {"timeout", "50ms"}});
+  ASSERT_NE(e, nullptr);
+  ASSERT_TRUE(e->scaler->admit(n.clock.now(), n.clock.now() + 1s).ok());  // the one slot
+  Invocation inv = n.invoke(*e, "x");
+  ASSERT_FALSE(inv.result.ok());
+  EXPECT_EQ(httpStatusFor(inv.result.error()), 504);
+  e->scaler->release(n.clock.now());
+}
+
+TEST(Invoker, RequestsBeyondTheSlotsAndTheWaitingRoomAreA429) {
+  NodeParts n;
+  auto e = n.deploy("upper", "upper", {{"maxInflight", 1}, {"timeout", "5s"}});
+  ASSERT_NE(e, nullptr);
+  ASSERT_TRUE(e->scaler->admit(n.clock.now(), n.clock.now() + 5s).ok());  // the one slot
+  Invocation waited;
+  std::thread waiter([&] { waited = n.invoke(*e, "later"); });  // takes the one waiting place
+  while (e->scaler->waiting() == 0) std::this_thread::sleep_for(1ms);
+  Invocation turned_away = n.invoke(*e, "x");
+  ASSERT_FALSE(turned_away.result.ok());
+  EXPECT_EQ(httpStatusFor(turned_away.result.error()), 429);
+  e->scaler->release(n.clock.now());
+  waiter.join();
+  EXPECT_EQ(text(waited.result), "LATER");
+}
+
+TEST(Invoker, ScalesUpUnderLoadAndBackDownWithTheClock) {
+  NodeParts n;
+  auto e = n.deploy("upper", "upper", {{"minScale", 1}, {"maxScale", 5}, {"targetConcurrency", 1}});
+  ASSERT_NE(e, nullptr);
+  Autoscaler scaler(*n.registry, *n.host, n.metrics, n.clock, 0ms);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(e->scaler->admit(n.clock.now(), n.clock.now() + 1s).ok());
+  EXPECT_EQ(e->scaler->replicas(), 3);  // a burst scales up at once
+  for (int i = 0; i < 3; ++i) e->scaler->release(n.clock.now());
+  scaler.tick();
+  EXPECT_EQ(e->scaler->replicas(), 3);  // the stable window still remembers the load
+  for (int i = 0; i < 12; ++i) {
+    n.clock.advance(1s);
+    scaler.tick();
+  }
+  EXPECT_EQ(e->scaler->replicas(), 1);  // back to min once the window has passed
+}
+
+TEST(Invoker, AnIdleFunctionGoesToZeroAndTheNextRequestIsACold) {
+  NodeParts n;
+  auto e = n.deploy("upper", "upper", {{"minScale", 0}, {"scaleToZeroAfter", "2s"}});
+  ASSERT_NE(e, nullptr);
+  Autoscaler scaler(*n.registry, *n.host, n.metrics, n.clock, 0ms);
+  EXPECT_EQ(text(n.invoke(*e, "a").result), "A");
+  n.clock.advance(3s);
+  scaler.tick();
+  EXPECT_EQ(e->scaler->replicas(), 0);
+  EXPECT_FALSE(n.host->loaded("upper"));  // the module was dropped
+  Invocation cold = n.invoke(*e, "b");
+  EXPECT_EQ(text(cold.result), "B");
+  EXPECT_TRUE(cold.cold_start);
+  EXPECT_EQ(e->stats->cold_starts.load(), 1u);
+}
+
+TEST(Invoker, WorkflowStepsGoThroughTheSameAccounting) {
+  NodeParts n;
+  auto e = n.deploy("upper", "upper");
+  ASSERT_NE(e, nullptr);
+  const std::string in = "step";
+  Invocation inv = n.invoker->step("upper", {reinterpret_cast<const uint8_t*>(in.data()), in.size()},
+                                   "default", n.clock.now() + 1s);
+  EXPECT_EQ(text(inv.result), "STEP");
+  EXPECT_EQ(e->stats->invocations.load(), 1u);
+  Invocation unknown = n.invoker->step("ghost", {}, "default", n.clock.now() + 1s);
+  ASSERT_FALSE(unknown.result.ok());
+  EXPECT_EQ(httpStatusFor(unknown.result.error()), 404);
+}
+
+TEST(HttpStatus, EachErrorCodeHasOneStatus) {
+  EXPECT_EQ(httpStatusFor(invalidArgument("")), 400);
+  EXPECT_EQ(httpStatusFor(notFound("")), 404);
+  EXPECT_EQ(httpStatusFor(alreadyExists("")), 409);
+  EXPECT_EQ(httpStatusFor(resourceExhausted("")), 429);
+  EXPECT_EQ(httpStatusFor(aborted("")), 500);
+  EXPECT_EQ(httpStatusFor(unavailable("")), 503);
+  EXPECT_EQ(httpStatusFor(deadlineExceeded("")), 504);
+  EXPECT_EQ(httpStatusFor(unauthenticated("")), 401);
+}
+
+}  // namespace
+}  // namespace cwasi::node
