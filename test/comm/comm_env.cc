@@ -6,6 +6,8 @@
 
 #include <cstring>
 
+#include "checksum.h"  // functions/comm/checksum.h: what the guests compute
+
 namespace cwasi::testing {
 namespace {
 
@@ -20,33 +22,15 @@ std::vector<std::pair<std::string, std::string>> callerFunctions() {
 
 }  // namespace
 
+// The test functions' own checksum and pattern (one source: the header the
+// guests are compiled with).
 uint64_t checksum(std::string_view s) {
-  // The same function as functions/comm/checksum.h, written again on the
-  // host so that the two are checked against each other.
-  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
-  const uint64_t n = s.size();
-  uint64_t a[4] = {1, 2, 3, 4}, b[4] = {0, 0, 0, 0};
-  uint64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    for (int l = 0; l < 4; ++l) {
-      uint64_t w;
-      std::memcpy(&w, p + i + 8 * l, 8);
-      a[l] += w;
-      b[l] += a[l];
-    }
-  }
-  uint64_t fa = a[0] ^ (a[1] << 1) ^ (a[2] << 2) ^ (a[3] << 3);
-  uint64_t fb = b[0] + 3 * b[1] + 5 * b[2] + 7 * b[3];
-  for (; i < n; ++i) {
-    fa += p[i];
-    fb += fa;
-  }
-  return (fb << 1) ^ fa ^ n;
+  return cw_checksum(reinterpret_cast<const uint8_t*>(s.data()), s.size());
 }
 
 std::string pattern(size_t size, uint32_t seed) {
   std::string s(size, '\0');
-  for (size_t i = 0; i < size; ++i) s[i] = static_cast<char>(i * 131 + seed);
+  cw_fill(reinterpret_cast<uint8_t*>(s.data()), size, seed);
   return s;
 }
 
