@@ -56,8 +56,7 @@ Result<size_t> recvSome(int fd, std::string& buffer, Clock::time_point deadline)
 // Feeds `buffer` to `parser` until a message is complete. Consumed bytes are
 // erased; what follows the message stays in `buffer`.
 template <class Parser>
-Result<void> readMessage(int fd, std::string& buffer, Parser& parser, Clock::time_point deadline,
-                         bool* closed_cleanly) {
+Result<void> readMessage(int fd, std::string& buffer, Parser& parser, Clock::time_point deadline) {
   for (;;) {
     if (!buffer.empty()) {
       boost::system::error_code ec;
@@ -68,10 +67,8 @@ Result<void> readMessage(int fd, std::string& buffer, Parser& parser, Clock::tim
       if (parser.is_done()) return {};
       if (used > 0 && !ec) continue;
     }
-    const bool nothing_yet = !parser.got_some() && buffer.empty();
     TRY_ASSIGN(size_t n, recvSome(fd, buffer, deadline));
-    if (n == 0) {
-      if (nothing_yet && closed_cleanly) *closed_cleanly = true;
+    if (n == 0) {  // the peer closed: fine between messages, Unavailable within one
       boost::system::error_code ec;
       parser.put_eof(ec);
       if (!ec && parser.is_done()) return {};
@@ -199,10 +196,9 @@ struct HttpServer::Impl {
       http::request_parser<http::string_body> parser;
       parser.body_limit(config.max_body_bytes);
       parser.header_limit(kHeaderLimit);
-      bool closed = false;
-      auto read = readMessage(fd, buffer, parser, Clock::now() + config.idle_timeout, &closed);
+      auto read = readMessage(fd, buffer, parser, Clock::now() + config.idle_timeout);
       if (!read.ok()) {
-        if (closed || read.error().code() == Code::kUnavailable ||
+        if (read.error().code() == Code::kUnavailable ||
             read.error().code() == Code::kDeadlineExceeded) {
           return;
         }
@@ -312,7 +308,7 @@ Result<HttpResponse> httpFetch(const HttpUrl& url, std::string_view method, cons
   parser.header_limit(kHeaderLimit);
   if (method == "HEAD") parser.skip(true);
   std::string buffer;
-  TRY(readMessage(fd.get(), buffer, parser, deadline, nullptr));
+  TRY(readMessage(fd.get(), buffer, parser, deadline));
   auto& msg = parser.get();
   HttpResponse r;
   r.status = static_cast<int>(msg.result_int());
