@@ -1,6 +1,8 @@
 // The shim binary's three roles: `start` (spawn or reuse the serving shim,
 // print its address), `delete` (clean up after a shim containerd cannot
 // reach), and serving ttrpc on the socket `start` handed down as fd 3.
+#include "cwasi/shim/shim.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -20,7 +22,10 @@
 #include "cwasi/common/sha256.h"
 #include "cwasi/oci/bundle.h"
 #include "cwasi/runtime/engine.h"
+#include "cwasi/shim/event_sink.h"
+#include "cwasi/shim/task_host.h"
 #include "cwasi/shim/task_service.h"
+#include "cwasi/shim/task_table.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "timestamp.h"
 
@@ -208,21 +213,23 @@ int serve(const Flags& f) {
     std::cerr << "containerd-shim-cwasi-v1: run by containerd (start/delete), not directly\n";
     return 1;
   }
-  ShimConfig c;
-  c.ns = f.ns;
-  if (const char* t = std::getenv("TTRPC_ADDRESS"); t && *t) c.ttrpc_address = t;
-  c.runtime_dir = runtimeDir();
-  c.cache_dir = runtime::defaultCacheDir();
-  auto service = TaskService::create(c);
-  if (!service.ok()) {
-    std::cerr << "containerd-shim-cwasi-v1: " << service.error().message() << "\n";
+  TaskHostConfig hc;
+  hc.runtime_dir = runtimeDir();
+  hc.cache_dir = runtime::defaultCacheDir();
+  auto host = startFunctionHostTasks(hc);
+  if (!host.ok()) {
+    std::cerr << "containerd-shim-cwasi-v1: " << host.error().message() << "\n";
     return 1;
   }
+  const char* ttrpc_address = std::getenv("TTRPC_ADDRESS");
+  auto events = forwardEventsTo(ttrpc_address ? ttrpc_address : "", f.ns);
+  TaskTable tasks(**host, *events, static_cast<uint32_t>(::getpid()));
+  TaskService service(tasks);
   {
     TtrpcServer server;
-    (*service)->registerMethods(server);
+    service.registerMethods(server);
     server.serve(Fd(kListenerFd));
-    (*service)->waitForShutdown();
+    tasks.waitForShutdown();
     // The socket's name goes first (a new shim for the pod may take it),
     // then the Shutdown answer gets time to reach containerd.
     if (!f.socket.empty()) {

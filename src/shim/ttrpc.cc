@@ -19,6 +19,15 @@ std::span<const uint8_t> bytes(const std::string& s) {
 
 }  // namespace
 
+TtrpcStatus ttrpcStatusFor(const Error& error) {
+  return {static_cast<int32_t>(error.code()), error.message()};
+}
+
+Error errorForTtrpcStatus(const TtrpcStatus& status) {
+  const bool known = status.code > 0 && status.code <= static_cast<int32_t>(Code::kUnauthenticated);
+  return Error(known ? static_cast<Code>(status.code) : Code::kUnknown, status.message);
+}
+
 std::string socketPath(const std::string& address) {
   constexpr std::string_view kUnix = "unix://";
   return address.rfind(kUnix, 0) == 0 ? address.substr(kUnix.size()) : address;
@@ -82,30 +91,29 @@ struct TtrpcServer::Impl {
   }
 
   std::string answer(const std::string& payload) {
-    grpc::Request request;
     grpc::Response response;
-    auto fail = [&](Code code, const std::string& message) {
-      response.mutable_status()->set_code(static_cast<::grpc::Code>(static_cast<int>(code)));
-      response.mutable_status()->set_message(message);
-    };
-    if (!request.ParseFromString(payload)) {
-      fail(Code::kInvalidArgument, "ttrpc: malformed request");
-      return response.SerializeAsString();
+    Result<std::string> out = call(payload);
+    if (out.ok()) {
+      response.set_payload(std::move(*out));
+    } else {
+      const TtrpcStatus status = ttrpcStatusFor(out.error());
+      response.mutable_status()->set_code(static_cast<::grpc::Code>(status.code));
+      response.mutable_status()->set_message(status.message);
     }
+    return response.SerializeAsString();
+  }
+
+  // Runs the method that a Request payload names.
+  Result<std::string> call(const std::string& payload) {
+    grpc::Request request;
+    if (!request.ParseFromString(payload)) return invalidArgument("ttrpc: malformed request");
     Metadata md;
     for (const auto& kv : request.metadata()) md.emplace_back(kv.key(), kv.value());
     auto it = methods.find(request.service() + "/" + request.method());
     if (it == methods.end()) {
-      fail(Code::kUnimplemented, request.service() + "/" + request.method() + " is not implemented");
-      return response.SerializeAsString();
+      return unimplemented(request.service() + "/" + request.method() + " is not implemented");
     }
-    Result<std::string> out = it->second(request.payload(), md);
-    if (out.ok()) {
-      response.set_payload(std::move(*out));
-    } else {
-      fail(out.error().code(), out.error().message());
-    }
-    return response.SerializeAsString();
+    return it->second(request.payload(), md);
   }
 };
 
@@ -154,9 +162,8 @@ Result<std::string> TtrpcClient::call(const std::string& service, const std::str
     grpc::Response response;
     if (!response.ParseFromString(frame.payload)) return internal("ttrpc: malformed response");
     if (response.has_status() && response.status().code() != 0) {
-      const int code = response.status().code();
-      return Error(code > 0 && code <= 16 ? static_cast<Code>(code) : Code::kUnknown,
-                   service + "/" + method + ": " + response.status().message());
+      return errorForTtrpcStatus({response.status().code(), response.status().message()})
+          .withContext(service + "/" + method);
     }
     return response.payload();
   }

@@ -171,6 +171,29 @@ TEST_F(Containerd, StdinReachesTheFunction) {
   EXPECT_EQ(r.out, "2 3 14\n");
 }
 
+// `ctr run --rm IMAGE id < /dev/null` for a guest that reads stdin: ctr opens
+// and closes the stdin fifo's write side before the task exists. The guest
+// must see an empty input at once (it once hung forever, as runc never does).
+TEST_F(Containerd, ClosedStdinEndsAtOnceForAGuestThatReadsIt) {
+  const std::string command = "exec ctr -a " + containerd_->socket() + " run --rm --runtime " +
+                              kRuntime + " --snapshotter native " + image("wc") +
+                              " wc-devnull < /dev/null";
+  auto r = runSubprocess({.argv = {"sh", "-c", command}, .timeout = std::chrono::seconds(30)});
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->timed_out) << "ctr run hung on a closed stdin";
+  EXPECT_EQ(r->exit_code, 0) << r->err;
+  EXPECT_EQ(r->out, "0 0 0\n");
+  EXPECT_LT(r->wall, std::chrono::seconds(10));
+  if (r->timed_out) remove("wc-devnull");
+  // The same with an empty pipe that ctr reads to its end at once.
+  auto empty = containerd_->ctr({"run", "--rm", "--runtime", kRuntime, "--snapshotter", "native",
+                                 image("wc"), "wc-empty"},
+                                std::chrono::seconds(30), "");
+  EXPECT_EQ(empty.exit_code, 0) << empty.err;
+  EXPECT_EQ(empty.out, "0 0 0\n");
+  if (empty.exit_code != 0) remove("wc-empty");
+}
+
 TEST_F(Containerd, KillStopsALoopingFunction) {
   for (const auto& [signal, status] : std::vector<std::pair<std::string, int>>{{"SIGKILL", 137}, {"SIGTERM", 143}}) {
     const std::string id = "loop-" + signal;

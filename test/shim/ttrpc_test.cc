@@ -11,7 +11,6 @@
 
 #include "cwasi/common/files.h"
 #include "cwasi/common/net.h"
-#include "cwasi/oci/bundle.h"
 
 namespace cwasi::shim {
 namespace {
@@ -128,29 +127,21 @@ TEST_F(Ttrpc, MalformedInputIsRefusedAndTheServerGoesOn) {
   EXPECT_EQ(*c->call("test.Echo", "Say", "still here", {}, 2s), "still here");
 }
 
-TEST(RuntimeSpec, ReadsWhatATaskNeeds) {
-  auto s = oci::parseRuntimeSpec(R"({
-    "process": {"args": ["/module.wasm", "x"], "env": ["A=1", "BAD", "B=two=2"], "cwd": "/w"},
-    "root": {"path": "rootfs", "readonly": true},
-    "linux": {"resources": {"memory": {"limit": 16777216}}},
-    "annotations": {"cwasi.io/function": "f", "io.kubernetes.cri.sandbox-id": "pod"}})",
-                                 "/b");
-  ASSERT_TRUE(s.ok()) << s.error().message();
-  EXPECT_EQ(s->args, (std::vector<std::string>{"/module.wasm", "x"}));
-  EXPECT_EQ(s->env, (std::vector<std::pair<std::string, std::string>>{{"A", "1"}, {"B", "two=2"}}));
-  EXPECT_EQ(s->root, fs::path("/b/rootfs"));
-  EXPECT_TRUE(s->root_readonly);
-  EXPECT_EQ(s->memory_limit, 16u << 20);
-  EXPECT_EQ(s->annotations.at(oci::kAnnotationFunction), "f");
-}
-
-TEST(RuntimeSpec, BadSpecsSayWhatIsWrong) {
-  EXPECT_THAT(oci::parseRuntimeSpec("nope", "/b").error().message(), HasSubstr("not a JSON object"));
-  EXPECT_THAT(oci::parseRuntimeSpec(R"({"process": {"args": []}})", "/b").error().message(),
-              HasSubstr("process.args is empty"));
-  EXPECT_THAT(oci::parseRuntimeSpec(R"({"process": {"args": [1]}})", "/b").error().message(),
-              HasSubstr("must be strings"));
-  EXPECT_FALSE(oci::readRuntimeSpec("/nonexistent-bundle").ok());
+// The one mapping of errors to ttrpc statuses: gRPC's codes, number for number.
+TEST(TtrpcStatus, CarriesEveryCodeAndTheMessage) {
+  for (int code = 1; code <= 16; ++code) {
+    const Error e(static_cast<Code>(code), "why");
+    const TtrpcStatus s = ttrpcStatusFor(e);
+    EXPECT_EQ(s.code, code);
+    EXPECT_EQ(s.message, "why");
+    const Error back = errorForTtrpcStatus(s);
+    EXPECT_EQ(back.code(), e.code());
+    EXPECT_EQ(back.message(), "why");
+  }
+  EXPECT_EQ(ttrpcStatusFor(failedPrecondition("x")).code, 9);  // FAILED_PRECONDITION
+  EXPECT_EQ(ttrpcStatusFor(unimplemented("x")).code, 12);      // what containerd checks
+  EXPECT_EQ(errorForTtrpcStatus({99, "from the future"}).code(), Code::kUnknown);
+  EXPECT_EQ(errorForTtrpcStatus({-1, "negative"}).code(), Code::kUnknown);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "cwasi/shim/task_service.h"
+#include "cwasi/shim/shim.h"
 
 int main(int argc, char** argv) {
   return cwasi::shim::shimMain(std::vector<std::string>(argv + 1, argv + argc));

@@ -36,8 +36,20 @@ Result<void> writeFrame(int fd, const Frame& frame, std::chrono::steady_clock::t
 
 using Metadata = std::vector<std::pair<std::string, std::string>>;
 
+// The one place where cwasi's errors meet ttrpc's statuses (google.rpc.Status):
+// the codes are gRPC's on both sides, number for number.
+struct TtrpcStatus {
+  int32_t code = 0;  // google.rpc.Code; 0 = OK
+  std::string message;
+};
+// What a server answers for a method that failed with `error`.
+TtrpcStatus ttrpcStatusFor(const Error& error);
+// The Error a client returns for a non-OK `status`; codes outside gRPC's
+// become Unknown.
+Error errorForTtrpcStatus(const TtrpcStatus& status);
+
 // One method: the request's payload in, the response's payload out, or an
-// Error whose code becomes the ttrpc status code (gRPC codes).
+// Error that becomes the response's status (ttrpcStatusFor).
 using TtrpcMethod = std::function<Result<std::string>(const std::string& payload, const Metadata&)>;
 
 class TtrpcServer {

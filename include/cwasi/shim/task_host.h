@@ -1,0 +1,66 @@
+// The shim's seam to the function host: what a task needs from the process's
+// set of functions, and nothing more. A task's container is one function:
+// loaded from the module in its rootfs, run as a command's main, or left
+// serving calls as a reactor, removed at Delete. The real implementation is
+// the FunctionHost (function_host_tasks.cc, the one file of the shim that
+// knows it); tests use a stub.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cwasi/common/result.h"
+#include "cwasi/runtime/instance.h"
+#include "cwasi/runtime/module.h"
+
+namespace cwasi::shim {
+
+// A task's function, as the shim decided it at Create.
+struct TaskFunction {
+  std::string name;                // unique in this shim
+  std::filesystem::path module;    // .wasm / .wat in the task's rootfs
+  std::string trust_domain = "default";
+  runtime::Limits limits;
+  std::vector<std::pair<std::string, std::string>> env;
+  // Listed in the node registry so that functions in other processes can
+  // call it; false keeps it reachable from this shim only.
+  bool publish = false;
+};
+
+class TaskHost {
+ public:
+  virtual ~TaskHost() = default;
+
+  // Loads `function`'s module and makes it callable under its name. Errors
+  // say what is wrong with the module. Thread-safe.
+  virtual Result<void> load(const TaskFunction& function) = 0;
+  // Whether a loaded function is a command (has a main) or a reactor (serves
+  // calls). Thread-safe.
+  virtual Result<runtime::FunctionKind> kind(std::string_view name) = 0;
+  // Runs a loaded command's main with `context` (args, env, stdio, preopens,
+  // limits, cancel flag: the borrowed parts must outlive the call) and
+  // returns its exit code, or why it did not finish: Cancelled, Aborted (a
+  // trap), ResourceExhausted (memory limit), DeadlineExceeded... Blocks until
+  // the main returns. Thread-safe.
+  virtual Result<int> runMain(std::string_view name, runtime::RunContext context) = 0;
+  // Removes a function; calls in flight finish. Unknown names are ignored.
+  // Thread-safe.
+  virtual void remove(std::string_view name) = 0;
+};
+
+// Settings of the shim's real TaskHost.
+struct TaskHostConfig {
+  std::filesystem::path runtime_dir;  // node registry for local calls; "" = none
+  std::filesystem::path cache_dir;    // AOT cache (modules precompiled once per digest)
+  uint32_t max_instances = 32;        // a pod's tasks and the calls they serve
+};
+
+// The TaskHost over a FunctionHost of its own (function_host_tasks.cc).
+// Errors: the host's, when it cannot start (a listener, the engine).
+Result<std::unique_ptr<TaskHost>> startFunctionHostTasks(TaskHostConfig config);
+
+}  // namespace cwasi::shim

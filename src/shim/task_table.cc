@@ -1,0 +1,212 @@
+#include "cwasi/shim/task_table.h"
+
+#include <cctype>
+
+#include "cwasi/common/sha256.h"
+
+namespace cwasi::shim {
+
+struct TaskTable::Entry {
+  Entry(const CreateTask& request, uint64_t limit, TaskParts parts, TaskHost& host,
+        EventSink& events, uint32_t pid)
+      : bundle(request.bundle),
+        stdio(request.stdio),
+        memory_limit(limit),
+        task(std::move(parts), host, events, pid) {}
+
+  const std::filesystem::path bundle;
+  const StdioPaths stdio;
+  const uint64_t memory_limit;
+  Task task;
+};
+
+std::string functionNameFor(const std::string& id, const oci::RuntimeSpec& spec) {
+  auto it = spec.annotations.find(oci::kAnnotationFunction);
+  if (it != spec.annotations.end() && !it->second.empty()) return it->second;
+  bool plain = !id.empty() && id.size() <= 64;
+  for (char c : id) {
+    plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+  }
+  return "task." + (plain ? id : sha256Hex({reinterpret_cast<const uint8_t*>(id.data()), id.size()})
+                                     .substr(0, 32));
+}
+
+Result<std::filesystem::path> modulePathIn(const std::filesystem::path& rootfs,
+                                           const std::string& arg0) {
+  std::string rel = arg0;
+  while (!rel.empty() && rel[0] == '/') rel.erase(0, 1);
+  for (const auto& part : std::filesystem::path(rel)) {
+    if (part == "..") {
+      return invalidArgument("module " + arg0 + " (process.args[0]) leaves the rootfs");
+    }
+  }
+  const std::filesystem::path module = rootfs / rel;
+  std::error_code ec;
+  if (rel.empty() || !std::filesystem::is_regular_file(module, ec)) {
+    return invalidArgument("module " + arg0 + " (process.args[0]) not found in the rootfs");
+  }
+  return module;
+}
+
+namespace {
+
+// The task's view of the world, decided once: its spec's args and env, its
+// rootfs as "/", its memory limit. The task adds its stdio and cancel flag.
+runtime::RunContext runContextFor(const oci::RuntimeSpec& spec) {
+  runtime::RunContext rc;
+  rc.args = spec.args;
+  rc.env = spec.env;
+  rc.preopens.push_back({spec.root, "/", !spec.root_readonly});
+  rc.limits.memory_bytes = spec.memory_limit;
+  return rc;
+}
+
+TaskFunction taskFunctionFor(const oci::RuntimeSpec& spec, std::string name,
+                             std::filesystem::path module) {
+  TaskFunction fn;
+  fn.name = std::move(name);
+  fn.module = std::move(module);
+  if (auto d = spec.annotations.find(oci::kAnnotationTrustDomain); d != spec.annotations.end()) {
+    fn.trust_domain = d->second;
+  }
+  // Only a function named by its annotation is one that others call by name.
+  fn.publish = spec.annotations.contains(oci::kAnnotationFunction);
+  fn.limits.memory_bytes = spec.memory_limit;
+  fn.env = spec.env;
+  return fn;
+}
+
+}  // namespace
+
+TaskTable::TaskTable(TaskHost& host, EventSink& events, uint32_t pid)
+    : host_(host), events_(events), pid_(pid) {}
+
+TaskTable::~TaskTable() {
+  std::map<std::string, std::shared_ptr<Entry>> all;
+  {
+    MutexLock lock(mu_);
+    all.swap(tasks_);
+  }
+  all.clear();  // each task kills and joins what it runs, unmounts
+}
+
+Result<std::shared_ptr<TaskTable::Entry>> TaskTable::find(const std::string& id) {
+  MutexLock lock(mu_);
+  auto it = tasks_.find(id);
+  if (it == tasks_.end()) return notFound("task " + id + " not found");
+  return it->second;
+}
+
+Result<void> TaskTable::create(const CreateTask& request) {
+  if (request.id.empty()) return invalidArgument("task id is empty");
+  TRY_ASSIGN(const oci::RuntimeSpec spec, oci::readRuntimeSpec(request.bundle));
+  const std::string function = functionNameFor(request.id, spec);
+  {
+    MutexLock lock(mu_);
+    if (tasks_.contains(request.id) || creating_.contains(request.id)) {
+      return alreadyExists("task " + request.id + " exists");
+    }
+    // Loading would replace the other task's function.
+    auto taken = [&](const std::string& other_id, const std::string& other_function) -> Result<void> {
+      if (other_function != function) return {};
+      return alreadyExists("function " + function + " is already task " + other_id + " in this pod");
+    };
+    for (const auto& [other_id, other] : tasks_) TRY(taken(other_id, other->task.function()));
+    for (const auto& [other_id, other_function] : creating_) TRY(taken(other_id, other_function));
+    creating_[request.id] = function;
+  }
+  auto parts = prepare(request, spec, function);
+  std::shared_ptr<Entry> entry;
+  if (parts.ok()) {
+    entry = std::make_shared<Entry>(request, spec.memory_limit, std::move(*parts), host_, events_,
+                                    pid_);
+  }
+  {
+    MutexLock lock(mu_);
+    creating_.erase(request.id);
+    if (entry) tasks_[request.id] = entry;
+  }
+  if (!parts.ok()) return std::move(parts).error();
+  events_.created({request.id, request.bundle.string(), request.rootfs, request.stdio, pid_});
+  return {};
+}
+
+Result<TaskParts> TaskTable::prepare(const CreateTask& request, const oci::RuntimeSpec& spec,
+                                     const std::string& function) {
+  TaskParts parts;
+  parts.id = request.id;
+  parts.function = function;
+  // Each step's failure drops what the steps before it built (parts.rootfs
+  // unmounts on the way out).
+  if (!request.rootfs.empty()) {
+    TRY_ASSIGN(parts.rootfs, MountedRootfs::mount(request.rootfs, spec.root));
+  }
+  TRY_ASSIGN(auto module, modulePathIn(spec.root, spec.args[0]));
+  if (auto r = host_.load(taskFunctionFor(spec, function, std::move(module))); !r.ok()) {
+    return invalidArgument("module " + spec.args[0] + ": " + r.error().message());
+  }
+  auto stdio = TaskStdio::open(request.stdio);
+  if (!stdio.ok()) {
+    host_.remove(function);
+    return std::move(stdio).error();
+  }
+  parts.stdio = std::move(*stdio);
+  parts.context = runContextFor(spec);
+  return parts;
+}
+
+Result<void> TaskTable::start(const std::string& id) {
+  TRY_ASSIGN(auto entry, find(id));
+  return entry->task.start();
+}
+
+Result<void> TaskTable::kill(const std::string& id, int signal) {
+  TRY_ASSIGN(auto entry, find(id));
+  return entry->task.kill(signal);
+}
+
+Result<ExitInfo> TaskTable::wait(const std::string& id) {
+  TRY_ASSIGN(auto entry, find(id));
+  return entry->task.wait();
+}
+
+Result<ExitInfo> TaskTable::remove(const std::string& id) {
+  TRY_ASSIGN(auto entry, find(id));
+  TRY_ASSIGN(ExitInfo exit, entry->task.remove());
+  MutexLock lock(mu_);
+  if (auto it = tasks_.find(id); it != tasks_.end() && it->second == entry) tasks_.erase(it);
+  return exit;
+}
+
+Result<TaskStatus> TaskTable::status(const std::string& id) {
+  TRY_ASSIGN(auto entry, find(id));
+  TaskStatus s;
+  s.id = id;
+  s.bundle = entry->bundle;
+  s.stdio = entry->stdio;
+  // The state first: a stopped task's exit is set before its state.
+  s.state = entry->task.state();
+  s.exit = entry->task.exit();
+  s.memory_limit = entry->memory_limit;
+  return s;
+}
+
+Result<void> TaskTable::closeInput(const std::string& id) {
+  TRY_ASSIGN(auto entry, find(id));
+  entry->task.closeInput();
+  return {};
+}
+
+void TaskTable::shutdown(bool now) {
+  MutexLock lock(mu_);
+  if (!now && (!tasks_.empty() || !creating_.empty())) return;
+  shutdown_ = true;
+  shutdown_cv_.notifyAll();
+}
+
+void TaskTable::waitForShutdown() {
+  MutexLock lock(mu_);
+  while (!shutdown_) shutdown_cv_.wait(mu_);
+}
+
+}  // namespace cwasi::shim

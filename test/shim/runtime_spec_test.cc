@@ -1,0 +1,40 @@
+// What the shim reads from an OCI bundle's config.json (oci::RuntimeSpec),
+// the input of every Create.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cwasi/oci/bundle.h"
+
+namespace cwasi::shim {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+TEST(RuntimeSpec, ReadsWhatATaskNeeds) {
+  auto s = oci::parseRuntimeSpec(R"({
+    "process": {"args": ["/module.wasm", "x"], "env": ["A=1", "BAD", "B=two=2"], "cwd": "/w"},
+    "root": {"path": "rootfs", "readonly": true},
+    "linux": {"resources": {"memory": {"limit": 16777216}}},
+    "annotations": {"cwasi.io/function": "f", "io.kubernetes.cri.sandbox-id": "pod"}})",
+                                 "/b");
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  EXPECT_EQ(s->args, (std::vector<std::string>{"/module.wasm", "x"}));
+  EXPECT_EQ(s->env, (std::vector<std::pair<std::string, std::string>>{{"A", "1"}, {"B", "two=2"}}));
+  EXPECT_EQ(s->root, fs::path("/b/rootfs"));
+  EXPECT_TRUE(s->root_readonly);
+  EXPECT_EQ(s->memory_limit, 16u << 20);
+  EXPECT_EQ(s->annotations.at(oci::kAnnotationFunction), "f");
+}
+
+TEST(RuntimeSpec, BadSpecsSayWhatIsWrong) {
+  EXPECT_THAT(oci::parseRuntimeSpec("nope", "/b").error().message(), HasSubstr("not a JSON object"));
+  EXPECT_THAT(oci::parseRuntimeSpec(R"({"process": {"args": []}})", "/b").error().message(),
+              HasSubstr("process.args is empty"));
+  EXPECT_THAT(oci::parseRuntimeSpec(R"({"process": {"args": [1]}})", "/b").error().message(),
+              HasSubstr("must be strings"));
+  EXPECT_FALSE(oci::readRuntimeSpec("/nonexistent-bundle").ok());
+}
+
+}  // namespace
+}  // namespace cwasi::shim

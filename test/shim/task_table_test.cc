@@ -1,0 +1,230 @@
+// The shim's task table in-process: Create from real OCI bundles and fifos in
+// a temp dir, a stub TaskHost, events recorded in memory.
+#include "cwasi/shim/task_table.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "shim_fakes.h"
+
+namespace cwasi::shim {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using namespace cwasi::shim::testing;
+using runtime::FunctionKind;
+using Clock = std::chrono::steady_clock;
+
+class TaskTableTest : public ::testing::Test {
+ protected:
+  // A bundle <dir>/<id> and the request that creates task `id` from it.
+  CreateTask request(const std::string& id, const std::string& extra = "",
+                     const std::string& arg0 = "/module.wasm") {
+    writeBundle(dir_ / id, arg0, extra);
+    CreateTask c;
+    c.id = id;
+    c.bundle = dir_ / id;
+    return c;
+  }
+
+  // Waits for `id` to stop, for at most 5 s (then kills it, and fails).
+  uint32_t waitFor(const std::string& id) {
+    auto exit = std::async(std::launch::async, [&] { return tasks_.wait(id); });
+    if (exit.wait_for(5s) != std::future_status::ready) {
+      ADD_FAILURE() << id << " did not stop";
+      (void)tasks_.kill(id, 9);
+    }
+    auto e = exit.get();
+    return e.ok() ? e->status : 999;
+  }
+
+  cwasi::testing::TempDir dir_;
+  StubTaskHost host_;
+  RecordingEvents events_;
+  TaskTable tasks_{host_, events_, 42};
+};
+
+TEST_F(TaskTableTest, ATaskLivesThroughTheTableAndEventsComeInOrder) {
+  host_.behave(FunctionKind::kCommand, [](runtime::RunContext&) -> Result<int> { return 5; });
+  ASSERT_TRUE(tasks_.create(request("t1")).ok());
+  auto created = tasks_.status("t1");
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(created->state, TaskState::kCreated);
+  EXPECT_EQ(created->bundle, dir_ / "t1");
+  ASSERT_TRUE(tasks_.start("t1").ok());
+  EXPECT_EQ(waitFor("t1"), 5u);
+  EXPECT_EQ(tasks_.status("t1")->state, TaskState::kStopped);
+  auto removed = tasks_.remove("t1");
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(removed->status, 5u);
+  EXPECT_EQ(tasks_.status("t1").error().code(), Code::kNotFound);
+  EXPECT_THAT(events_.all(), ElementsAre("create t1", "start t1", "exit t1 5", "delete t1 5"));
+}
+
+TEST_F(TaskTableTest, CreateLoadsTheModuleFromTheRootfsUnderADerivedName) {
+  ASSERT_TRUE(tasks_.create(request("t1")).ok());
+  const auto loaded = host_.loaded();
+  ASSERT_TRUE(loaded.contains("task.t1"));
+  const TaskFunction& fn = loaded.at("task.t1");
+  EXPECT_EQ(fn.module, dir_ / "t1" / "rootfs" / "module.wasm");
+  EXPECT_EQ(fn.env, (std::vector<std::pair<std::string, std::string>>{{"A", "1"}}));
+  EXPECT_FALSE(fn.publish);
+  EXPECT_EQ(fn.trust_domain, "default");
+}
+
+TEST_F(TaskTableTest, AnnotationsNameTrustAndPublishTheFunction) {
+  ASSERT_TRUE(tasks_
+                  .create(request("t1", R"("annotations": {"cwasi.io/function": "upper",
+                                                          "cwasi.io/trust-domain": "team-a"},
+                                          "linux": {"resources": {"memory": {"limit": 16777216}}})"))
+                  .ok());
+  const auto loaded = host_.loaded();
+  ASSERT_TRUE(loaded.contains("upper"));
+  EXPECT_TRUE(loaded.at("upper").publish);
+  EXPECT_EQ(loaded.at("upper").trust_domain, "team-a");
+  EXPECT_EQ(loaded.at("upper").limits.memory_bytes, 16u << 20);
+  EXPECT_EQ(tasks_.status("t1")->memory_limit, 16u << 20);
+}
+
+TEST_F(TaskTableTest, OneTaskPerFunctionNameAndPerId) {
+  const std::string named = R"("annotations": {"cwasi.io/function": "f"})";
+  ASSERT_TRUE(tasks_.create(request("a", named)).ok());
+  auto same_function = tasks_.create(request("b", named));
+  ASSERT_FALSE(same_function.ok());
+  EXPECT_EQ(same_function.error().code(), Code::kAlreadyExists);
+  EXPECT_THAT(same_function.error().message(), HasSubstr("function f is already task a in this pod"));
+  auto same_id = tasks_.create(request("a"));
+  ASSERT_FALSE(same_id.ok());
+  EXPECT_EQ(same_id.error().code(), Code::kAlreadyExists);
+  // Once a is gone, its name is free.
+  ASSERT_TRUE(tasks_.remove("a").ok());
+  EXPECT_TRUE(tasks_.create(request("b", named)).ok());
+}
+
+TEST_F(TaskTableTest, TheModuleMustBeAFileInsideTheRootfs) {
+  auto leaves = tasks_.create(request("t1", "", "/../../etc/passwd"));
+  ASSERT_FALSE(leaves.ok());
+  EXPECT_EQ(leaves.error().code(), Code::kInvalidArgument);
+  EXPECT_THAT(leaves.error().message(), HasSubstr("leaves the rootfs"));
+  auto missing = tasks_.create(request("t2", "", "/nope.wasm"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.error().message(),
+              HasSubstr("module /nope.wasm (process.args[0]) not found in the rootfs"));
+  EXPECT_TRUE(host_.loaded().empty());
+  EXPECT_TRUE(events_.all().empty());
+}
+
+TEST_F(TaskTableTest, ALoadErrorNamesTheModule) {
+  host_.failNextLoad(invalidArgument("not a wasm module"));
+  auto r = tasks_.create(request("t1"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+  EXPECT_THAT(r.error().message(), HasSubstr("module /module.wasm: not a wasm module"));
+  EXPECT_EQ(tasks_.status("t1").error().code(), Code::kNotFound);
+}
+
+TEST_F(TaskTableTest, UnopenableStdioFailsCreateWithTheCauseAndUnloads) {
+  auto c = request("t1");
+  c.stdio.stdout_path = (dir_ / "no-such-dir" / "out").string();
+  auto r = tasks_.create(c);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+  EXPECT_THAT(r.error().message(), HasSubstr("stdout fifo " + c.stdio.stdout_path));
+  EXPECT_THAT(r.error().message(), HasSubstr("No such file or directory"));
+  EXPECT_TRUE(host_.loaded().empty());
+  // The id is free again.
+  EXPECT_TRUE(tasks_.create(request("t1")).ok());
+}
+
+TEST_F(TaskTableTest, UnknownIdsAreNotFound) {
+  EXPECT_EQ(tasks_.start("x").error().code(), Code::kNotFound);
+  EXPECT_EQ(tasks_.kill("x", 9).error().code(), Code::kNotFound);
+  EXPECT_EQ(tasks_.wait("x").error().code(), Code::kNotFound);
+  EXPECT_EQ(tasks_.remove("x").error().code(), Code::kNotFound);
+  EXPECT_EQ(tasks_.closeInput("x").error().code(), Code::kNotFound);
+  EXPECT_EQ(tasks_.create(CreateTask{}).error().code(), Code::kInvalidArgument);
+}
+
+TEST_F(TaskTableTest, ShutdownWaitsForTheLastTaskUnlessNow) {
+  ASSERT_TRUE(tasks_.create(request("t1")).ok());
+  auto done = std::async(std::launch::async, [&] { tasks_.waitForShutdown(); });
+  tasks_.shutdown(false);  // t1 is still there
+  EXPECT_EQ(done.wait_for(100ms), std::future_status::timeout);
+  ASSERT_TRUE(tasks_.remove("t1").ok());
+  tasks_.shutdown(false);
+  EXPECT_EQ(done.wait_for(5s), std::future_status::ready);
+}
+
+TEST_F(TaskTableTest, ShutdownNowEndsAtOnce) {
+  ASSERT_TRUE(tasks_.create(request("t1")).ok());
+  tasks_.shutdown(true);
+  tasks_.waitForShutdown();
+}
+
+// `ctr run --rm IMAGE id < /dev/null`: containerd's stdin writer opened and
+// closed before Create; a guest that reads stdin must see its end at once.
+TEST_F(TaskTableTest, StdinThatClosedBeforeCreateEndsAtOnce) {
+  host_.behave(FunctionKind::kCommand, echoStdin);
+  auto c = request("t1");
+  c.stdio.stdin_path = makeFifo(dir_ / "in");
+  c.stdio.stdout_path = makeFifo(dir_ / "out");
+  { Fd writer(::open(c.stdio.stdin_path.c_str(), O_RDWR | O_CLOEXEC)); }
+  Fd reader(::open(c.stdio.stdout_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(tasks_.create(c).ok());
+  ASSERT_TRUE(tasks_.start("t1").ok());
+  EXPECT_EQ(waitFor("t1"), 0u);
+  EXPECT_EQ(readUntilEof(reader.get()), "0 bytes: ");
+  EXPECT_TRUE(tasks_.remove("t1").ok());
+}
+
+TEST_F(TaskTableTest, CloseIOEndsStdinAfterWhatWasWritten) {
+  host_.behave(FunctionKind::kCommand, echoStdin);
+  auto c = request("t1");
+  c.stdio.stdin_path = makeFifo(dir_ / "in");
+  c.stdio.stdout_path = makeFifo(dir_ / "out");
+  Fd writer(::open(c.stdio.stdin_path.c_str(), O_RDWR | O_CLOEXEC));
+  Fd reader(::open(c.stdio.stdout_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  ASSERT_TRUE(tasks_.create(c).ok());
+  ASSERT_EQ(::write(writer.get(), "one two", 7), 7);
+  ASSERT_TRUE(tasks_.start("t1").ok());
+  ASSERT_TRUE(tasks_.closeInput("t1").ok());
+  EXPECT_EQ(waitFor("t1"), 0u);
+  EXPECT_EQ(readUntilEof(reader.get()), "7 bytes: one two");
+}
+
+TEST_F(TaskTableTest, DestroyingTheTableStopsWhatRuns) {
+  host_.behave(FunctionKind::kReactor);
+  {
+    TaskTable tasks(host_, events_, 42);
+    ASSERT_TRUE(tasks.create(request("r1")).ok());
+    ASSERT_TRUE(tasks.start("r1").ok());
+  }
+  EXPECT_THAT(events_.all(), ElementsAre("create r1", "start r1", "exit r1 143"));
+}
+
+TEST(FunctionName, ComesFromTheAnnotationElseTheId) {
+  oci::RuntimeSpec spec;
+  EXPECT_EQ(functionNameFor("web-1", spec), "task.web-1");
+  const std::string odd = "id with spaces/and slashes";
+  const std::string hashed = functionNameFor(odd, spec);
+  EXPECT_EQ(hashed.size(), std::string("task.").size() + 32);
+  EXPECT_EQ(hashed, functionNameFor(odd, spec));
+  spec.annotations[oci::kAnnotationFunction] = "upper";
+  EXPECT_EQ(functionNameFor("web-1", spec), "upper");
+}
+
+TEST(ModulePath, StaysInsideTheRootfs) {
+  cwasi::testing::TempDir dir;
+  cwasi::testing::writeText(dir / "m.wasm", "x");
+  EXPECT_EQ(*modulePathIn(dir.path(), "/m.wasm"), dir / "m.wasm");
+  EXPECT_EQ(*modulePathIn(dir.path(), "m.wasm"), dir / "m.wasm");
+  EXPECT_FALSE(modulePathIn(dir.path(), "/a/../m.wasm").ok());
+  EXPECT_FALSE(modulePathIn(dir.path(), "/").ok());
+  EXPECT_FALSE(modulePathIn(dir.path(), "/missing.wasm").ok());
+}
+
+}  // namespace
+}  // namespace cwasi::shim
