@@ -120,14 +120,13 @@ Result<void> TaskTable::create(const CreateTask& request) {
   if (parts.ok()) {
     entry = std::make_shared<Entry>(request, spec.memory_limit, std::move(*parts), host_, events_,
                                     pid_);
+    // Reported before the task can be found: no other event of it can come first.
+    events_.created({request.id, request.bundle.string(), request.rootfs, request.stdio, pid_});
   }
-  {
-    MutexLock lock(mu_);
-    creating_.erase(request.id);
-    if (entry) tasks_[request.id] = entry;
-  }
+  MutexLock lock(mu_);
+  creating_.erase(request.id);
   if (!parts.ok()) return std::move(parts).error();
-  events_.created({request.id, request.bundle.string(), request.rootfs, request.stdio, pid_});
+  tasks_[request.id] = std::move(entry);
   return {};
 }
 

@@ -13,11 +13,11 @@
 //   kill      → stopped        asks the guest to stop    nothing        NotFound
 //   wait      blocks           blocks                    exit status    exit status
 //   delete    → deleted        FailedPrecondition        → deleted      NotFound
-//   closeIO   ends stdin       ends stdin (drained)      nothing        nothing
+//   closeIO   stdin ends once what was written is read   nothing        nothing
 //
 // A running command stops when its main returns (its exit code), or fails
 // (Cancelled after a kill: 128+signal; memory limit: 137; timeout: 124; a
-// trap: 134). A reactor only serves calls from other functions: it runs
+// trap: 134; could not run: 126). A reactor only serves calls from other functions: it runs
 // until killed. Each transition reports its event (start, exit, delete) to
 // the EventSink; the table reports create.
 #pragma once
