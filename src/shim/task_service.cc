@@ -109,7 +109,9 @@ void TaskService::registerMethods(TtrpcServer& server) {
   server.handle(kService, "Delete",
                 typed<task::DeleteRequest, task::DeleteResponse>(
                     [&tasks, pid](const auto& req) -> Result<task::DeleteResponse> {
-                      if (!req.exec_id().empty()) return notFound("no exec process " + req.exec_id());
+                      if (!req.exec_id().empty()) {
+                        return notFound("no exec process " + req.exec_id());
+                      }
                       TRY_ASSIGN(ExitInfo exit, tasks.remove(req.id()));
                       task::DeleteResponse resp;
                       resp.set_pid(pid);

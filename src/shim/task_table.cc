@@ -25,7 +25,8 @@ std::string functionNameFor(const std::string& id, const oci::RuntimeSpec& spec)
   if (it != spec.annotations.end() && !it->second.empty()) return it->second;
   bool plain = !id.empty() && id.size() <= 64;
   for (char c : id) {
-    plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+    plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                      c == '.');
   }
   return "task." + (plain ? id : sha256Hex({reinterpret_cast<const uint8_t*>(id.data()), id.size()})
                                      .substr(0, 32));
@@ -107,9 +108,10 @@ Result<void> TaskTable::create(const CreateTask& request) {
       return alreadyExists("task " + request.id + " exists");
     }
     // Loading would replace the other task's function.
-    auto taken = [&](const std::string& other_id, const std::string& other_function) -> Result<void> {
-      if (other_function != function) return {};
-      return alreadyExists("function " + function + " is already task " + other_id + " in this pod");
+    auto taken = [&](const std::string& other_id, const std::string& other) -> Result<void> {
+      if (other != function) return {};
+      return alreadyExists("function " + function + " is already task " + other_id +
+                           " in this pod");
     };
     for (const auto& [other_id, other] : tasks_) TRY(taken(other_id, other->task.function()));
     for (const auto& [other_id, other_function] : creating_) TRY(taken(other_id, other_function));

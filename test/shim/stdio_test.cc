@@ -139,7 +139,8 @@ TEST_F(TaskStdioTest, ErrorsNameTheFifoAndTheCause) {
   auto s = TaskStdio::open({"", "", missing, false});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code(), Code::kInvalidArgument);
-  EXPECT_THAT(s.error().message(), HasSubstr("stderr fifo " + missing + ": No such file or directory"));
+  EXPECT_THAT(s.error().message(),
+              HasSubstr("stderr fifo " + missing + ": No such file or directory"));
 }
 
 TEST_F(TaskStdioTest, NoPathsMeansNothingAttached) {

@@ -40,7 +40,7 @@ class TaskServiceTest : public ::testing::Test {
   template <class Resp, class Req>
   Result<Resp> call(const std::string& method, const Req& req) {
     TRY_ASSIGN(std::string payload,
-               client_->call(kService, method, req.SerializeAsString(), {}, std::chrono::seconds(10)));
+               client_->call(kService, method, req.SerializeAsString(), {}, 10s));
     Resp resp;
     if (!resp.ParseFromString(payload)) return internal("unparsable " + method + " response");
     return resp;

@@ -76,11 +76,10 @@ TEST_F(TaskTableTest, CreateLoadsTheModuleFromTheRootfsUnderADerivedName) {
 }
 
 TEST_F(TaskTableTest, AnnotationsNameTrustAndPublishTheFunction) {
-  ASSERT_TRUE(tasks_
-                  .create(request("t1", R"("annotations": {"cwasi.io/function": "upper",
-                                                          "cwasi.io/trust-domain": "team-a"},
-                                          "linux": {"resources": {"memory": {"limit": 16777216}}})"))
-                  .ok());
+  const std::string extra = R"("annotations": {"cwasi.io/function": "upper",
+                                                "cwasi.io/trust-domain": "team-a"},
+                                "linux": {"resources": {"memory": {"limit": 16777216}}})";
+  ASSERT_TRUE(tasks_.create(request("t1", extra)).ok());
   const auto loaded = host_.loaded();
   ASSERT_TRUE(loaded.contains("upper"));
   EXPECT_TRUE(loaded.at("upper").publish);
@@ -95,7 +94,8 @@ TEST_F(TaskTableTest, OneTaskPerFunctionNameAndPerId) {
   auto same_function = tasks_.create(request("b", named));
   ASSERT_FALSE(same_function.ok());
   EXPECT_EQ(same_function.error().code(), Code::kAlreadyExists);
-  EXPECT_THAT(same_function.error().message(), HasSubstr("function f is already task a in this pod"));
+  EXPECT_THAT(same_function.error().message(),
+              HasSubstr("function f is already task a in this pod"));
   auto same_id = tasks_.create(request("a"));
   ASSERT_FALSE(same_id.ok());
   EXPECT_EQ(same_id.error().code(), Code::kAlreadyExists);

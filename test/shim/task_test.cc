@@ -151,7 +151,8 @@ TEST_F(TaskTest, ExitCodesForCancelMemoryAndTrapAndWhyOnStderr) {
   int n = 0;
   for (const auto& c : cases) {
     const std::string id = "t" + std::to_string(n++);
-    host_.behave(FunctionKind::kCommand, [&](runtime::RunContext&) -> Result<int> { return c.error; });
+    host_.behave(FunctionKind::kCommand,
+                 [&](runtime::RunContext&) -> Result<int> { return c.error; });
     const std::string err = makeFifo(dir_ / (id + ".err"));
     Fd reader(::open(err.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     auto t = make(id, stdio({"", "", err, false}));
@@ -210,7 +211,9 @@ TEST_F(TaskTest, EveryWaiterSeesTheExit) {
   auto t = make("t1");
   ASSERT_TRUE(t->start().ok());
   std::vector<std::future<ExitInfo>> waiters;
-  for (int i = 0; i < 4; ++i) waiters.push_back(std::async(std::launch::async, [&] { return t->wait(); }));
+  for (int i = 0; i < 4; ++i) {
+    waiters.push_back(std::async(std::launch::async, [&] { return t->wait(); }));
+  }
   ASSERT_TRUE(t->kill(9).ok());
   for (auto& w : waiters) EXPECT_EQ(w.get().status, 137u);
 }

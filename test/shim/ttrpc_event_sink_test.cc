@@ -72,7 +72,8 @@ TEST_F(TtrpcEventSinkTest, ForwardsEachEventWithItsTopicTypeAndNamespace) {
   FakeEvents containerd(socket());
   auto sink = forwardEventsTo("unix://" + socket(), "k8s.io");
   const WallTime exited = std::chrono::system_clock::from_time_t(1700000000);
-  sink->created({"t1", "/bundle", {{"overlay", "overlay", {"lowerdir=/l"}}}, {"i", "o", "e", false}, 7});
+  sink->created(
+      {"t1", "/bundle", {{"overlay", "overlay", {"lowerdir=/l"}}}, {"i", "o", "e", false}, 7});
   sink->started({"t1", 7});
   sink->exited({"t1", 7, 137, exited});
   sink->deleted({"t1", 7, 137, exited});
