@@ -21,7 +21,7 @@
 #include "cwasi/common/files.h"
 #include "cwasi/common/subprocess.h"
 #include "cwasi/runtime/abi.h"
-#include "cwasi/testbed/host_pair.h"
+#include "testbed/host_pair.h"
 #include "stats.h"
 
 namespace cwasi::bench {

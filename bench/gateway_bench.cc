@@ -13,7 +13,7 @@
 #include "cwasi/common/files.h"
 #include "cwasi/common/subprocess.h"
 #include "cwasi/node/http.h"
-#include "cwasi/testbed/child_process.h"
+#include "testbed/child_process.h"
 #include "stats.h"
 
 namespace cwasi::bench {

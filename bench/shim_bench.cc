@@ -11,7 +11,7 @@
 #include "bench.h"
 #include "cwasi/common/files.h"
 #include "cwasi/oci/image.h"
-#include "cwasi/testbed/containerd.h"
+#include "testbed/containerd.h"
 #include "stats.h"
 
 namespace cwasi::bench {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "cwasi/host/function_host.h"
-#include "cwasi/testbed/host_pair.h"
+#include "testbed/host_pair.h"
 #include "support/wasi_test.h"
 
 namespace cwasi::testing {

@@ -15,7 +15,7 @@
 #include "cwasi/comm/frame.h"
 #include "cwasi/common/net.h"
 #include "cwasi/runtime/abi.h"
-#include "cwasi/testbed/netns.h"
+#include "testbed/netns.h"
 
 namespace cwasi::comm {
 namespace {

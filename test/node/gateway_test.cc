@@ -13,7 +13,7 @@
 #include "cwasi/common/mutex.h"
 #include "cwasi/common/subprocess.h"
 #include "cwasi/node/http.h"
-#include "cwasi/testbed/child_process.h"
+#include "testbed/child_process.h"
 #include "support/wasi_test.h"
 
 namespace cwasi::node {

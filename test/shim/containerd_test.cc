@@ -12,7 +12,7 @@
 #include "cwasi/common/files.h"
 #include "cwasi/common/sha256.h"
 #include "cwasi/common/subprocess.h"
-#include "cwasi/testbed/containerd.h"
+#include "testbed/containerd.h"
 #include "support/wasi_test.h"
 
 namespace cwasi {

@@ -11,7 +11,7 @@
 
 #include "cwasi/common/result.h"
 #include "cwasi/common/subprocess.h"
-#include "cwasi/testbed/child_process.h"
+#include "testbed/child_process.h"
 
 namespace cwasi::testbed {
 

@@ -1,4 +1,4 @@
-#include "cwasi/testbed/child_process.h"
+#include "testbed/child_process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

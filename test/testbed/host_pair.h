@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "cwasi/host/function_host.h"
-#include "cwasi/testbed/child_process.h"
-#include "cwasi/testbed/netns.h"
+#include "testbed/child_process.h"
+#include "testbed/netns.h"
 
 namespace cwasi::testbed {
 

@@ -1,4 +1,4 @@
-#include "cwasi/testbed/netns.h"
+#include "testbed/netns.h"
 
 #include <unistd.h>
 

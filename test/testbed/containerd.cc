@@ -1,4 +1,4 @@
-#include "cwasi/testbed/containerd.h"
+#include "testbed/containerd.h"
 
 #include <signal.h>
 

@@ -1,4 +1,4 @@
-#include "cwasi/testbed/host_pair.h"
+#include "testbed/host_pair.h"
 
 #include <fstream>
 
