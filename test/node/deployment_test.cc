@@ -1,0 +1,80 @@
+// Deployment specs: OpenFaaS fields and labels, cwasi's own, sizes and errors.
+#include "cwasi/node/deployment.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace cwasi::node {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+TEST(Deployment, ReadsOpenFaasFieldsAndLabels) {
+  auto d = parseDeployment(json::parse(R"({
+    "service": "resize", "image": "/m/resize.wasm",
+    "envVars": {"MODE": "fast"},
+    "labels": {"com.openfaas.scale.min": "2", "com.openfaas.scale.max": "8",
+               "com.openfaas.scale.target": "5"},
+    "limits": {"memory": "64Mi"}, "timeout": "1.5s"})"));
+  ASSERT_TRUE(d.ok()) << d.error().message();
+  EXPECT_EQ(d->name, "resize");
+  EXPECT_EQ(d->env.at("MODE"), "fast");
+  EXPECT_EQ(d->min_scale, 2);
+  EXPECT_EQ(d->max_scale, 8);
+  EXPECT_EQ(d->target_concurrency, 5);
+  EXPECT_EQ(d->memory_bytes, 64u << 20);
+  EXPECT_EQ(d->timeout, 1500ms);
+  EXPECT_TRUE(d->is_public);
+  EXPECT_EQ(d->inflightCap(), 40);
+  // The stored form reads back the same.
+  auto again = parseDeployment(toJson(*d));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(toJson(*again), toJson(*d));
+}
+
+TEST(Deployment, ExplicitFieldsWinAndZeroScaleLabelWorks) {
+  auto d = parseDeployment(json::parse(R"({"service": "f", "image": "/f.wasm",
+    "labels": {"com.openfaas.scale.zero": "true", "com.openfaas.scale.max": "3"},
+    "maxScale": 4, "scaleToZeroAfter": "2m", "public": false})"));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->min_scale, 0);
+  EXPECT_EQ(d->max_scale, 4);
+  EXPECT_EQ(d->scale_to_zero_after, 120s);
+  EXPECT_FALSE(d->is_public);
+}
+
+TEST(Deployment, BadSpecsNameTheField) {
+  auto err = [](const char* text) {
+    auto d = parseDeployment(json::parse(text));
+    return d.ok() ? std::string("accepted") : d.error().message();
+  };
+  EXPECT_THAT(err(R"({"image": "/a.wasm"})"), HasSubstr("service"));
+  EXPECT_THAT(err(R"({"service": "a/b", "image": "/a.wasm"})"), HasSubstr("invalid function name"));
+  EXPECT_THAT(err(R"({"service": "a"})"), HasSubstr("image"));
+  EXPECT_THAT(err(R"({"service": "a", "image": "/a", "minScale": 5, "maxScale": 2})"),
+              HasSubstr("exceeds maxScale"));
+  EXPECT_THAT(err(R"({"service": "a", "image": "/a", "limits": {"memory": "lots"}})"),
+              HasSubstr("limits.memory"));
+  EXPECT_THAT(err(R"({"service": "a", "image": "/a", "timeout": "soon"})"), HasSubstr("timeout"));
+  EXPECT_THAT(err(R"({"service": "a", "image": "/a", "envVars": ["x"]})"), HasSubstr("envVars"));
+  EXPECT_THAT(err(R"({"service": "a", "image": "/a", "public": "yes"})"), HasSubstr("public"));
+  EXPECT_THAT(err(R"([1, 2])"), HasSubstr("object"));
+}
+
+TEST(Sizes, ParseUnits) {
+  EXPECT_EQ(*parseByteSize("64Mi"), 64u << 20);
+  EXPECT_EQ(*parseByteSize("1G"), 1000000000u);
+  EXPECT_EQ(*parseByteSize("4096"), 4096u);
+  EXPECT_FALSE(parseByteSize("12 parsecs").ok());
+  EXPECT_EQ(*parseDuration("250ms"), 250ms);
+  EXPECT_EQ(*parseDuration("2m"), 120s);
+  EXPECT_EQ(*parseDuration("100"), 100ms);
+  EXPECT_FALSE(parseDuration("-1s").ok());
+}
+
+}  // namespace
+}  // namespace cwasi::node

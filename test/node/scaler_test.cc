@@ -1,0 +1,103 @@
+// The scaler: admission, scale up on bursts, down over the window, to zero.
+#include "cwasi/node/scaler.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+namespace cwasi::node {
+namespace {
+
+using ::testing::HasSubstr;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+ScalePolicy policy(int min, int max, int target) {
+  ScalePolicy p;
+  p.min_replicas = min;
+  p.max_replicas = max;
+  p.target = target;
+  p.max_inflight = max * target;
+  p.scale_to_zero_after = 1000ms;
+  p.stable_window = 500ms;
+  return p;
+}
+
+TEST(Scaler, ScalesUpOnABurstAndDownAfterTheWindow) {
+  const auto t0 = Scaler::Clock::now();
+  Scaler s(policy(1, 5, 2), t0);
+  EXPECT_EQ(s.replicas(), 1);
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(s.admit(t0, t0 + 1s).ok());
+  EXPECT_EQ(s.replicas(), 4);  // ceil(7 / 2)
+  for (int i = 0; i < 7; ++i) s.release(t0 + 10ms);
+  // Within the stable window nothing comes down.
+  EXPECT_FALSE(s.tick(t0 + 100ms));
+  EXPECT_EQ(s.replicas(), 4);
+  // Past it, idle samples bring it to min.
+  for (int ms = 200; ms <= 1200; ms += 100) s.tick(t0 + std::chrono::milliseconds(ms));
+  EXPECT_EQ(s.replicas(), 1);
+}
+
+TEST(Scaler, NeverExceedsMax) {
+  const auto t0 = Scaler::Clock::now();
+  Scaler s(policy(1, 3, 1), t0);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(s.admit(t0, t0 + 1s).ok());
+  EXPECT_EQ(s.replicas(), 3);
+}
+
+TEST(Scaler, ScalesToZeroWhenIdleAndTheNextRequestIsCold) {
+  const auto t0 = Scaler::Clock::now();
+  Scaler s(policy(0, 3, 10), t0);
+  EXPECT_EQ(s.replicas(), 1);  // deployed warm
+  ASSERT_TRUE(s.admit(t0, t0 + 1s).ok());
+  s.release(t0);
+  EXPECT_FALSE(s.tick(t0 + 500ms));
+  EXPECT_TRUE(s.tick(t0 + 1001ms));
+  EXPECT_EQ(s.replicas(), 0);
+  auto a = s.admit(t0 + 2s, t0 + 3s);
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->cold);
+  EXPECT_EQ(s.replicas(), 1);
+  // Busy functions are not scaled to zero.
+  EXPECT_FALSE(s.tick(t0 + 10s));
+  EXPECT_EQ(s.replicas(), 1);
+}
+
+TEST(Scaler, MinAboveZeroNeverScalesToZero) {
+  const auto t0 = Scaler::Clock::now();
+  Scaler s(policy(1, 3, 10), t0);
+  EXPECT_FALSE(s.tick(t0 + 1h));
+  EXPECT_EQ(s.replicas(), 1);
+}
+
+TEST(Scaler, RequestsPastTheCapWaitThenTimeOutOrAreTurnedAway) {
+  const auto t0 = Scaler::Clock::now();
+  ScalePolicy p = policy(1, 1, 1);
+  Scaler s(p, t0);  // cap 1, one may wait
+  ASSERT_TRUE(s.admit(t0, t0 + 1s).ok());
+  // A second waits and gets the slot when it frees.
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(50ms);
+    s.release(Scaler::Clock::now());
+  });
+  auto waited = s.admit(Scaler::Clock::now(), Scaler::Clock::now() + 5s);
+  releaser.join();
+  ASSERT_TRUE(waited.ok());
+  // Now full again: one waiter times out...
+  std::thread waiter([&] {
+    auto r = s.admit(Scaler::Clock::now(), Scaler::Clock::now() + 300ms);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().code(), Code::kDeadlineExceeded);
+  });
+  while (s.waiting() == 0) std::this_thread::sleep_for(1ms);
+  // ...and while it waits, a third is turned away at once.
+  auto turned = s.admit(Scaler::Clock::now(), Scaler::Clock::now() + 5s);
+  ASSERT_FALSE(turned.ok());
+  EXPECT_EQ(turned.error().code(), Code::kResourceExhausted);
+  waiter.join();
+}
+
+}  // namespace
+}  // namespace cwasi::node
