@@ -38,6 +38,19 @@ Result<RuntimeSpec> parseRuntimeSpec(std::string_view text, const std::filesyste
   }
   s.root = std::filesystem::path(root).is_absolute() ? std::filesystem::path(root) : bundle / root;
   if (auto linux_ = j.find("linux"); linux_ != j.end() && linux_->is_object()) {
+    if (auto cg = linux_->find("cgroupsPath"); cg != linux_->end() && cg->is_string()) {
+      s.cgroups_path = cg->get<std::string>();
+    }
+    if (auto ns = linux_->find("namespaces"); ns != linux_->end() && ns->is_array()) {
+      for (const auto& n : *ns) {
+        if (!n.is_object() || n.value("type", "") != "network") continue;
+        const std::string path = n.value("path", "");
+        if (!path.empty() && !std::filesystem::path(path).is_absolute()) {
+          return invalidArgument("config.json: the network namespace path must be absolute");
+        }
+        s.network_namespace = path;
+      }
+    }
     auto res = linux_->find("resources");
     if (res != linux_->end() && res->is_object()) {
       auto mem = res->find("memory");

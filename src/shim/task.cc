@@ -1,5 +1,7 @@
 #include "cwasi/shim/task.h"
 
+#include <signal.h>
+
 #include "cwasi/common/log.h"
 
 namespace cwasi::shim {
@@ -31,7 +33,8 @@ Task::Task(TaskParts parts, TaskHost& host, EventSink& events, uint32_t pid)
       events_(events),
       pid_(pid),
       stdio_(std::move(parts.stdio)),
-      rootfs_(std::move(parts.rootfs)) {
+      rootfs_(std::move(parts.rootfs)),
+      sandbox_(std::move(parts.sandbox)) {
   MutexLock lock(mu_);
   context_ = std::move(parts.context);
   context_.cancel = &cancel_;
@@ -47,6 +50,7 @@ Task::~Task() {
     runner = std::move(runner_);
   }
   cancel_.store(true);
+  if (sandbox_) sandbox_->signal(SIGKILL);
   if (stdio_) stdio_->endInput();
   if (runner.joinable()) runner.join();
 }
@@ -63,7 +67,7 @@ Result<void> Task::start() {
     changed_.notifyAll();
   }
   // Reported before the runner exists: its exit cannot overtake it.
-  events_.started({id_, pid_});
+  events_.started({id_, pid()});
   MutexLock lock(mu_);
   runner_ = std::thread([this] { run(); });
   return {};
@@ -76,8 +80,11 @@ void Task::run() {
     context = std::move(context_);
   }
   Result<int> r = 0;
-  auto kind = host_.kind(function_);
-  if (kind.ok() && *kind == runtime::FunctionKind::kReactor) {
+  auto kind = sandbox_ ? Result<runtime::FunctionKind>(runtime::FunctionKind::kUnknown)
+                       : host_.kind(function_);
+  if (sandbox_) {
+    r = static_cast<int>(sandbox_->wait());
+  } else if (kind.ok() && *kind == runtime::FunctionKind::kReactor) {
     // A reactor's task serves calls (cwasi.call from other functions) until
     // it is killed.
     MutexLock lock(mu_);
@@ -107,7 +114,7 @@ void Task::run() {
     MutexLock lock(mu_);
     exit = markStopped(status);
   }
-  events_.exited({id_, pid_, exit.status, exit.at});
+  events_.exited({id_, pid(), exit.status, exit.at});
 }
 
 ExitInfo Task::markStopped(uint32_t status) {
@@ -139,9 +146,10 @@ Result<void> Task::kill(int signal) {
   // epoch tick even in a tight loop; a guest blocked reading stdin wakes up
   // at the end of its input.
   cancel_.store(true);
+  if (sandbox_) sandbox_->signal(signal);
   if (never_started) {
     if (stdio_) stdio_->close();
-    events_.exited({id_, pid_, exit.status, exit.at});
+    events_.exited({id_, pid(), exit.status, exit.at});
   } else if (stdio_) {
     stdio_->endInput();
   }
@@ -183,11 +191,17 @@ Result<ExitInfo> Task::remove() {
   // A stopped task's runner may still be reporting its exit: the delete
   // follows it.
   if (runner.joinable()) runner.join();
-  host_.remove(function_);
+  if (sandbox_) {
+    // A sandbox never started still has its process: it goes now.
+    sandbox_->signal(SIGKILL);
+    sandbox_->wait();
+  } else {
+    host_.remove(function_);
+  }
   if (rootfs_) {
     if (auto r = rootfs_->unmount(); !r.ok()) CWASI_LOG(kWarn, r.error().message());
   }
-  events_.deleted({id_, pid_, exit.status, exit.at});
+  events_.deleted({id_, pid(), exit.status, exit.at});
   return exit;
 }
 

@@ -77,8 +77,8 @@ void TaskService::registerMethods(TtrpcServer& server) {
 
   server.handle(kService, "Create",
                 typed<task::CreateTaskRequest, task::CreateTaskResponse>(
-                    [&tasks, pid](const auto& req) -> Result<task::CreateTaskResponse> {
-                      TRY(tasks.create(createTaskFrom(req)));
+                    [&tasks](const auto& req) -> Result<task::CreateTaskResponse> {
+                      TRY_ASSIGN(uint32_t pid, tasks.create(createTaskFrom(req)));
                       task::CreateTaskResponse resp;
                       resp.set_pid(pid);
                       return resp;
@@ -86,11 +86,11 @@ void TaskService::registerMethods(TtrpcServer& server) {
 
   server.handle(kService, "Start",
                 typed<task::StartRequest, task::StartResponse>(
-                    [&tasks, pid](const auto& req) -> Result<task::StartResponse> {
+                    [&tasks](const auto& req) -> Result<task::StartResponse> {
                       if (!req.exec_id().empty()) {
                         return unimplemented("exec processes are not supported");
                       }
-                      TRY(tasks.start(req.id()));
+                      TRY_ASSIGN(uint32_t pid, tasks.start(req.id()));
                       task::StartResponse resp;
                       resp.set_pid(pid);
                       return resp;
@@ -108,13 +108,14 @@ void TaskService::registerMethods(TtrpcServer& server) {
 
   server.handle(kService, "Delete",
                 typed<task::DeleteRequest, task::DeleteResponse>(
-                    [&tasks, pid](const auto& req) -> Result<task::DeleteResponse> {
+                    [&tasks](const auto& req) -> Result<task::DeleteResponse> {
                       if (!req.exec_id().empty()) {
                         return notFound("no exec process " + req.exec_id());
                       }
+                      TRY_ASSIGN(TaskStatus s, tasks.status(req.id()));
                       TRY_ASSIGN(ExitInfo exit, tasks.remove(req.id()));
                       task::DeleteResponse resp;
-                      resp.set_pid(pid);
+                      resp.set_pid(s.pid);
                       resp.set_exit_status(exit.status);
                       setTimestamp(resp.mutable_exited_at(), exit.at);
                       return resp;
@@ -122,12 +123,12 @@ void TaskService::registerMethods(TtrpcServer& server) {
 
   server.handle(kService, "State",
                 typed<task::StateRequest, task::StateResponse>(
-                    [&tasks, pid](const auto& req) -> Result<task::StateResponse> {
+                    [&tasks](const auto& req) -> Result<task::StateResponse> {
                       TRY_ASSIGN(TaskStatus s, tasks.status(req.id()));
                       task::StateResponse resp;
                       resp.set_id(s.id);
                       resp.set_bundle(s.bundle.string());
-                      resp.set_pid(pid);
+                      resp.set_pid(s.pid);
                       resp.set_stdin(s.stdio.stdin_path);
                       resp.set_stdout(s.stdio.stdout_path);
                       resp.set_stderr(s.stdio.stderr_path);
@@ -140,10 +141,10 @@ void TaskService::registerMethods(TtrpcServer& server) {
 
   server.handle(kService, "Pids",
                 typed<task::PidsRequest, task::PidsResponse>(
-                    [&tasks, pid](const auto& req) -> Result<task::PidsResponse> {
-                      TRY(tasks.status(req.id()));
+                    [&tasks](const auto& req) -> Result<task::PidsResponse> {
+                      TRY_ASSIGN(TaskStatus s, tasks.status(req.id()));
                       task::PidsResponse resp;
-                      resp.add_processes()->set_pid(pid);
+                      resp.add_processes()->set_pid(s.pid);
                       return resp;
                     }));
 

@@ -98,7 +98,7 @@ Result<std::shared_ptr<TaskTable::Entry>> TaskTable::find(const std::string& id)
   return it->second;
 }
 
-Result<void> TaskTable::create(const CreateTask& request) {
+Result<uint32_t> TaskTable::create(const CreateTask& request) {
   if (request.id.empty()) return invalidArgument("task id is empty");
   TRY_ASSIGN(const oci::RuntimeSpec spec, oci::readRuntimeSpec(request.bundle));
   const std::string function = functionNameFor(request.id, spec);
@@ -123,13 +123,15 @@ Result<void> TaskTable::create(const CreateTask& request) {
     entry = std::make_shared<Entry>(request, spec.memory_limit, std::move(*parts), host_, events_,
                                     pid_);
     // Reported before the task can be found: no other event of it can come first.
-    events_.created({request.id, request.bundle.string(), request.rootfs, request.stdio, pid_});
+    events_.created({request.id, request.bundle.string(), request.rootfs, request.stdio,
+                     entry->task.pid()});
   }
   MutexLock lock(mu_);
   creating_.erase(request.id);
   if (!parts.ok()) return std::move(parts).error();
+  const uint32_t pid = entry->task.pid();
   tasks_[request.id] = std::move(entry);
-  return {};
+  return pid;
 }
 
 Result<TaskParts> TaskTable::prepare(const CreateTask& request, const oci::RuntimeSpec& spec,
@@ -141,6 +143,12 @@ Result<TaskParts> TaskTable::prepare(const CreateTask& request, const oci::Runti
   // unmounts on the way out).
   if (!request.rootfs.empty()) {
     TRY_ASSIGN(parts.rootfs, MountedRootfs::mount(request.rootfs, spec.root));
+  }
+  if (spec.isPodSandbox()) {
+    // No function: a process that holds the pod's network namespace.
+    TRY_ASSIGN(parts.sandbox, PodSandbox::start(spec.network_namespace));
+    TRY_ASSIGN(parts.stdio, TaskStdio::open(request.stdio));
+    return parts;
   }
   TRY_ASSIGN(auto module, modulePathIn(spec.root, spec.args[0]));
   if (auto r = host_.load(taskFunctionFor(spec, function, std::move(module))); !r.ok()) {
@@ -156,9 +164,10 @@ Result<TaskParts> TaskTable::prepare(const CreateTask& request, const oci::Runti
   return parts;
 }
 
-Result<void> TaskTable::start(const std::string& id) {
+Result<uint32_t> TaskTable::start(const std::string& id) {
   TRY_ASSIGN(auto entry, find(id));
-  return entry->task.start();
+  TRY(entry->task.start());
+  return entry->task.pid();
 }
 
 Result<void> TaskTable::kill(const std::string& id, int signal) {
@@ -183,6 +192,7 @@ Result<TaskStatus> TaskTable::status(const std::string& id) {
   TRY_ASSIGN(auto entry, find(id));
   TaskStatus s;
   s.id = id;
+  s.pid = entry->task.pid();
   s.bundle = entry->bundle;
   s.stdio = entry->stdio;
   // The state first: a stopped task's exit is set before its state.

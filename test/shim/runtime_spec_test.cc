@@ -36,5 +36,25 @@ TEST(RuntimeSpec, BadSpecsSayWhatIsWrong) {
   EXPECT_FALSE(oci::readRuntimeSpec("/nonexistent-bundle").ok());
 }
 
+TEST(RuntimeSpec, ReadsWhatCriSaysOfAPodSandbox) {
+  auto s = oci::parseRuntimeSpec(R"({"process": {"args": ["/pause"]},
+      "annotations": {"io.kubernetes.cri.container-type": "sandbox"},
+      "linux": {"cgroupsPath": "/kubepods/besteffort/pod1/abc",
+                "namespaces": [{"type": "pid"}, {"type": "network", "path": "/var/run/netns/cni-1"}]}})",
+                                 "/b");
+  ASSERT_TRUE(s.ok()) << s.error().toString();
+  EXPECT_TRUE(s->isPodSandbox());
+  EXPECT_EQ(s->network_namespace, "/var/run/netns/cni-1");
+  EXPECT_EQ(s->cgroups_path, "/kubepods/besteffort/pod1/abc");
+  auto plain = oci::parseRuntimeSpec(R"({"process": {"args": ["/m.wasm"]}})", "/b");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->isPodSandbox());
+  EXPECT_TRUE(plain->network_namespace.empty());
+  EXPECT_THAT(oci::parseRuntimeSpec(R"({"process": {"args": ["/p"]},
+      "linux": {"namespaces": [{"type": "network", "path": "relative/ns"}]}})", "/b")
+                  .error().message(),
+              HasSubstr("must be absolute"));
+}
+
 }  // namespace
 }  // namespace cwasi::shim

@@ -1,7 +1,7 @@
 // The OCI runtime bundle a container runtime gets: <bundle>/config.json (the
 // runtime spec) and the root filesystem. Only what a Wasm task needs is read:
-// the process (args, env, cwd), the root path, the memory limit and the
-// annotations.
+// the process (args, env, cwd), the root path, the memory limit, the pod's
+// network namespace and cgroup, and the annotations.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +18,8 @@ namespace cwasi::oci {
 inline constexpr char kAnnotationFunction[] = "cwasi.io/function";        // name for cwasi.call
 inline constexpr char kAnnotationTrustDomain[] = "cwasi.io/trust-domain";  // embedding boundary
 inline constexpr char kAnnotationSandboxId[] = "io.kubernetes.cri.sandbox-id";  // the pod
+// "sandbox" for a pod's sandbox (what runc runs /pause for), "container" for its containers.
+inline constexpr char kAnnotationContainerType[] = "io.kubernetes.cri.container-type";
 
 struct RuntimeSpec {
   std::vector<std::string> args;  // process.args; args[0] is the module's path in the rootfs
@@ -26,7 +28,17 @@ struct RuntimeSpec {
   std::filesystem::path root;  // absolute: bundle / root.path
   bool root_readonly = false;
   uint64_t memory_limit = 0;   // linux.resources.memory.limit; 0 = none
+  // linux.namespaces' network entry's path: the pod's network namespace that
+  // CNI set up ("" when none is given: the host's, or a new one).
+  std::filesystem::path network_namespace;
+  std::string cgroups_path;    // linux.cgroupsPath ("" = none)
   std::map<std::string, std::string> annotations;
+
+  // A CRI pod sandbox, not a Wasm container.
+  bool isPodSandbox() const {
+    auto it = annotations.find(kAnnotationContainerType);
+    return it != annotations.end() && it->second == "sandbox";
+  }
 };
 
 // Reads <bundle>/config.json. InvalidArgument names what is missing.

@@ -15,7 +15,8 @@
 //   delete    → deleted        FailedPrecondition        → deleted      NotFound
 //   closeIO   stdin ends once what was written is read   nothing        nothing
 //
-// A running command stops when its main returns (its exit code), or fails
+// A pod sandbox (task.pid() is its process) runs until that process ends: a
+// kill signals it. A running command stops when its main returns (its exit code), or fails
 // (Cancelled after a kill: 128+signal; memory limit: 137; timeout: 124; a
 // trap: 134; could not run: 126). A reactor only serves calls from other functions: it runs
 // until killed. Each transition reports its event (start, exit, delete) to
@@ -35,6 +36,7 @@
 #include "cwasi/runtime/instance.h"
 #include "cwasi/shim/event_sink.h"
 #include "cwasi/shim/mounts.h"
+#include "cwasi/shim/sandbox.h"
 #include "cwasi/shim/stdio.h"
 #include "cwasi/shim/task_host.h"
 
@@ -62,6 +64,9 @@ struct TaskParts {
   runtime::RunContext context;
   std::unique_ptr<TaskStdio> stdio;       // may be null: no stdio at all
   std::unique_ptr<MountedRootfs> rootfs;  // may be null: containerd mounted it
+  // A pod sandbox's process; null for a Wasm task. A sandbox task has no
+  // function: it runs until its process ends, and reports that process's pid.
+  std::unique_ptr<PodSandbox> sandbox;
 };
 
 class Task {
@@ -96,6 +101,8 @@ class Task {
 
   const std::string& id() const { return id_; }
   const std::string& function() const { return function_; }
+  // The pid containerd is told: a sandbox's process, else the shim's.
+  uint32_t pid() const { return sandbox_ ? sandbox_->pid() : pid_; }
   TaskState state() const;
   ExitInfo exit() const;
 
@@ -112,6 +119,7 @@ class Task {
   const uint32_t pid_;
   std::unique_ptr<TaskStdio> stdio_;
   std::unique_ptr<MountedRootfs> rootfs_;
+  std::unique_ptr<PodSandbox> sandbox_;
   // The guest's stop flag (RunContext::cancel points here).
   std::atomic<bool> cancel_{false};
 

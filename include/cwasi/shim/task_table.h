@@ -36,6 +36,7 @@ struct CreateTask {
 // What State reports.
 struct TaskStatus {
   std::string id;
+  uint32_t pid = 0;  // the task's (a sandbox's process) or the shim's
   std::filesystem::path bundle;
   StdioPaths stdio;
   TaskState state = TaskState::kCreated;
@@ -68,8 +69,11 @@ class TaskTable {
   // Creates a task. InvalidArgument for what is wrong with the request, the
   // bundle or the module; AlreadyExists for a taken id, or a function name
   // that another task of the shim (of the pod) holds.
-  Result<void> create(const CreateTask& request);
-  Result<void> start(const std::string& id);
+  // A pod sandbox (CRI's /pause) gets a sandbox process in the pod's network
+  // namespace instead of a function. Returns the task's pid.
+  Result<uint32_t> create(const CreateTask& request);
+  // Returns the task's pid.
+  Result<uint32_t> start(const std::string& id);
   Result<void> kill(const std::string& id, int signal);
   Result<ExitInfo> wait(const std::string& id);
   // Deletes a stopped or never started task and forgets it.
