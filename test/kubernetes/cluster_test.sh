@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# cwasi under kubelet, on a real single-node cluster this test starts
+# (scripts/cluster.sh up) and stops again, checking that the host is left as
+# it was found. Real kubectl, containerd, kubelet; Wasm images pushed to the
+# cluster's registry with `cwasi image build` + push-image.py.
+#
+#   test/kubernetes/cluster_test.sh BUILD_DIR
+#
+# Ends with "N passed, M failed"; exits non-zero on any failure.
+set -uo pipefail
+BUILD_DIR=$(cd "${1:?usage: cluster_test.sh BUILD_DIR}" && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+CLUSTER="$ROOT/scripts/cluster.sh"
+REG=127.0.0.1:5000
+WORK=$(mktemp -d /tmp/cwasi-k8s-test.XXXXXX)
+passed=0 failed=0
+
+pass() { echo "PASS: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+check() {  # check NAME COMMAND...
+  local name=$1; shift
+  if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# What the cluster may touch on the host, to compare before and after.
+snapshot() {
+  {
+    ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
+    ip netns list 2>/dev/null | awk '{print $1}' | sort
+    iptables-save 2>/dev/null | grep -E '^[:-]' | sed 's/\[[0-9:]*\]//' | sort
+    sysctl -n net.ipv4.ip_forward vm.overcommit_memory
+    grep -E 'cwasi|kubelet|containerd' /proc/mounts | awk '{print $2}' | sort
+    ls -d /var/log/pods /var/lib/kubelet /run/cwasi-cluster 2>/dev/null
+  }
+}
+
+if [[ -e "$BUILD_DIR/cluster/pids" ]] && ls "$BUILD_DIR/cluster/pids"/* >/dev/null 2>&1; then
+  echo "a cluster is already up in $BUILD_DIR/cluster: run 'make cluster-down' first" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+snapshot > "$WORK/before"
+
+cleanup() {
+  BUILD_DIR="$BUILD_DIR" "$CLUSTER" down > "$WORK/down.log" 2>&1 || cat "$WORK/down.log"
+  snapshot > "$WORK/after"
+  if diff "$WORK/before" "$WORK/after" > "$WORK/diff"; then
+    pass "cluster-down leaves the host as it found it"
+  else
+    fail "cluster-down leaves the host as it found it:"; cat "$WORK/diff"
+  fi
+  echo "$passed passed, $failed failed"
+  rm -rf "$WORK"
+  [[ $failed -eq 0 ]]
+}
+trap 'cleanup; exit $?' EXIT
+
+if ! BUILD_DIR="$BUILD_DIR" "$CLUSTER" up 1 > "$WORK/up.log" 2>&1; then
+  tail -30 "$WORK/up.log"
+  fail "the cluster comes up"
+  exit 1
+fi
+pass "the cluster comes up"
+# shellcheck disable=SC1091
+. "$BUILD_DIR/cluster/env"
+
+push() {  # push FUNCTION: the module as a Wasm image in the registry
+  "$BUILD_DIR/bin/cwasi" image build "$BUILD_DIR/functions/$1.wasm" -t "$REG/fn/$1:test" \
+    -o "$WORK/$1.tar" > /dev/null &&
+    python3 "$ROOT/scripts/cluster/push-image.py" "$WORK/$1.tar" "$REG/fn/$1:test" > /dev/null
+}
+push upper && push hello || fail "Wasm images pushed to the registry"
+
+pod() {  # pod NAME IMAGE RESTART [COMMAND]
+  local cmd=""
+  [[ -n "${4:-}" ]] && cmd="    command: [\"$4\"]"
+  kubectl apply -f - > /dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  runtimeClassName: cwasi
+  restartPolicy: $3
+  containers:
+  - name: $1
+    image: $2
+$cmd
+YAML
+}
+phase() { kubectl get pod "$1" -o jsonpath='{.status.phase}' 2>/dev/null; }
+waitPhase() {  # waitPhase POD PHASE
+  for _ in $(seq 60); do [[ "$(phase "$1")" == "$2" ]] && return 0; sleep 0.5; done
+  kubectl describe pod "$1" | tail -15
+  return 1
+}
+
+# A reactor serves until killed: its pod runs, and the pid the shim reported
+# for the pod's sandbox lives in the pod's network namespace, not the host's.
+pod upper "$REG/fn/upper:test" Always
+check "a Wasm pod (reactor) runs under kubelet" waitPhase upper Running
+sandbox_in_pod_netns() {
+  local p
+  p=$(pgrep -x cwasi-pause | head -1) || return 1
+  [[ -n "$p" && "$(readlink "/proc/$p/ns/net")" != "$(readlink /proc/self/ns/net)" ]]
+}
+check "the pod sandbox's process is in the pod's network namespace" sandbox_in_pod_netns
+
+# A command runs to its end: the pod completes and kubectl logs shows its stdout.
+pod hello "$REG/fn/hello:test" Never
+check "a Wasm pod (command) completes" waitPhase hello Succeeded
+logs_show_stdout() { [[ "$(kubectl logs hello)" == "Hello from cwasi!" ]]; }
+check "kubectl logs shows the function's stdout" logs_show_stdout
+
+# A module the image does not hold: a clear event, and nothing left running.
+pod missing "$REG/fn/upper:test" Never /no-such-module.wasm
+missing_module_event() {
+  for _ in $(seq 60); do
+    kubectl get events --field-selector involvedObject.name=missing -o jsonpath='{.items[*].message}' |
+      grep -q "not found in the rootfs" && return 0
+    sleep 0.5
+  done
+  return 1
+}
+check "a missing module is a clear event" missing_module_event
+
+# Deleting the pods leaves no sandbox process and no shim behind.
+kubectl delete pod upper hello missing --wait=true > /dev/null 2>&1
+nothing_left() {
+  for _ in $(seq 40); do
+    ! pgrep -x cwasi-pause > /dev/null && ! pgrep -f "containerd-shim-cwasi-v1 .*-address /run/cwasi-cluster" > /dev/null &&
+      return 0
+    sleep 0.5
+  done
+  return 1
+}
+check "deleted pods leave no sandbox process and no shim" nothing_left
+
+# A native runc pod beside them, through the cluster's own smoke check.
+runc_beside() { BUILD_DIR="$BUILD_DIR" "$CLUSTER" smoke > "$WORK/smoke.log" 2>&1 || { tail "$WORK/smoke.log"; false; }; }
+check "a runc Deployment answers through its pod IP and Service beside cwasi" runc_beside
