@@ -146,12 +146,18 @@ Result<Fd> listenTcp(const Endpoint& ep, Endpoint* bound, int backlog) {
   }
   if (::listen(fd.get(), backlog) != 0) return errnoError("listen", errno);
   if (bound) {
-    sockaddr_storage actual{};
-    socklen_t alen = sizeof actual;
-    ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&actual), &alen);
-    *bound = fromSockaddr(actual);
+    TRY_ASSIGN(*bound, boundEndpoint(fd.get()));
   }
   return fd;
+}
+
+Result<Endpoint> boundEndpoint(int fd) {
+  sockaddr_storage actual{};
+  socklen_t alen = sizeof actual;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&actual), &alen) != 0) {
+    return errnoError("getsockname", errno);
+  }
+  return fromSockaddr(actual);
 }
 
 Result<Fd> connectTcp(const Endpoint& ep, Deadline deadline, int buffer_bytes) {

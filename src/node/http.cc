@@ -240,12 +240,17 @@ struct HttpServer::Impl {
 
 Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerConfig& config,
                                                       Handler handler) {
+  TRY_ASSIGN(net::Endpoint ep, net::parseEndpoint(config.listen));
+  TRY_ASSIGN(Fd listener, net::listenTcp(ep, nullptr, 1024));
+  return serve(config, std::move(listener), std::move(handler));
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::serve(const HttpServerConfig& config, Fd listener,
+                                                      Handler handler) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   impl->handler = std::move(handler);
-  TRY_ASSIGN(net::Endpoint ep, net::parseEndpoint(config.listen));
-  net::Endpoint bound;
-  TRY_ASSIGN(Fd listener, net::listenTcp(ep, &bound, 1024));
+  TRY_ASSIGN(net::Endpoint bound, net::boundEndpoint(listener.get()));
   impl->address = bound.toString();
   Impl* raw = impl.get();
   impl->server = std::make_unique<ConnectionServer>(

@@ -18,9 +18,9 @@ int httpStatusFor(const Error& e) {
   }
 }
 
-Invoker::Invoker(FunctionRegistry& registry, host::FunctionHost& host, Metrics& metrics,
+Invoker::Invoker(const FunctionDirectory& functions, host::FunctionHost& host, Metrics& metrics,
                  const Clock& clock, std::chrono::milliseconds default_timeout)
-    : registry_(registry),
+    : functions_(functions),
       host_(host),
       metrics_(metrics),
       clock_(clock),
@@ -82,7 +82,7 @@ Invocation Invoker::invoke(const FunctionEntry& entry, std::span<const uint8_t> 
 
 Invocation Invoker::step(const std::string& function, std::span<const uint8_t> input,
                          const std::string& domain, Clock::TimePoint deadline) {
-  std::shared_ptr<const FunctionEntry> entry = registry_.find(function);
+  std::shared_ptr<const FunctionEntry> entry = functions_.find(function);
   const auto start = clock_.now();
   Invocation inv;
   auto admitted = admit(entry.get(), start, deadline);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cwasi/common/log.h"
+#include "cwasi/node/function_http.h"
 
 namespace cwasi::node {
 namespace {
@@ -28,41 +29,6 @@ std::string_view textOf(std::span<const uint8_t> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-// "content-type" -> "Content_Type", as OpenFaaS's watchdog names header vars.
-std::string envNameForHeader(std::string_view header) {
-  std::string out = "Http_";
-  bool upper = true;
-  for (char c : header) {
-    if (c == '-') {
-      out += '_';
-      upper = true;
-    } else if (std::isalnum(static_cast<unsigned char>(c))) {
-      out += static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(c))
-                                     : std::tolower(static_cast<unsigned char>(c)));
-      upper = false;
-    }
-  }
-  return out;
-}
-
-// What a function sees of the request, the way OpenFaaS's watchdog shows it.
-std::vector<std::pair<std::string, std::string>> requestEnv(const HttpRequest& req,
-                                                            const std::string& sub_path,
-                                                            const std::string& call_id) {
-  std::vector<std::pair<std::string, std::string>> env;
-  env.emplace_back("Http_Method", req.method);
-  env.emplace_back("Http_Path", sub_path.empty() ? "/" : sub_path);
-  env.emplace_back("Http_Query", req.query);
-  env.emplace_back("Http_X_Call_Id", call_id);
-  for (const auto& [k, v] : req.headers) {
-    // The token never reaches a function.
-    if (::strcasecmp(k.c_str(), "Authorization") == 0) continue;
-    if (::strcasecmp(k.c_str(), "X-Call-Id") == 0) continue;
-    env.emplace_back(envNameForHeader(k), v);
-  }
-  return env;
-}
-
 // What a DELETE names: ?name=, else the JSON body's `field`.
 Result<std::string> targetName(const HttpRequest& req, const std::string& field) {
   if (std::string q = req.queryParam("name"); !q.empty()) return q;
@@ -76,31 +42,6 @@ Result<std::string> targetName(const HttpRequest& req, const std::string& field)
     return invalidArgument(field + " is required");
   }
   return it->get<std::string>();
-}
-
-std::string seconds(std::chrono::steady_clock::duration d) {
-  return std::to_string(std::chrono::duration<double>(d).count());
-}
-
-// The response to one invocation of `name`.
-HttpResponse invocationResponse(const std::string& name, Invocation inv,
-                                std::chrono::milliseconds timeout) {
-  HttpResponse r;
-  if (inv.result.ok()) {
-    r.status = 200;
-    r.content_type = "application/octet-stream";
-    r.body.assign(textOf(*inv.result));
-  } else {
-    const Error& e = inv.result.error();
-    std::string message = e.message();
-    if (e.code() == Code::kDeadlineExceeded) {
-      message = name + ": timed out after " + std::to_string(timeout.count()) + " ms";
-    }
-    r = HttpResponse::json(httpStatusFor(e), dumpJson(json{{"error", message}, {"function", name}}));
-  }
-  r.headers.emplace_back("X-Duration-Seconds", seconds(inv.duration));
-  r.headers.emplace_back("X-Cold-Start", inv.cold_start ? "true" : "false");
-  return r;
 }
 
 }  // namespace
@@ -171,7 +112,7 @@ HttpResponse Routes::workflowRoute(const HttpRequest& req, const std::string& na
                                                             {"workflow", name},
                                                             {"step", result.failed_step}}));
   }
-  r.headers.emplace_back("X-Duration-Seconds", seconds(p_.clock.now() - start));
+  r.headers.emplace_back("X-Duration-Seconds", durationSeconds(p_.clock.now() - start));
   return r;
 }
 

@@ -32,6 +32,8 @@ Result<Endpoint> parseEndpoint(std::string_view text);
 
 // Listens on `ep` (port 0 picks one); `bound` receives the actual endpoint.
 Result<Fd> listenTcp(const Endpoint& ep, Endpoint* bound = nullptr, int backlog = 512);
+// The address a socket is bound to.
+Result<Endpoint> boundEndpoint(int fd);
 // Connects with TCP_NODELAY and `buffer_bytes` socket buffers (0: system default).
 Result<Fd> connectTcp(const Endpoint& ep, Deadline deadline, int buffer_bytes = 0);
 // Tunes an accepted TCP socket like connectTcp does.

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "cwasi/common/fd.h"
 #include "cwasi/common/result.h"
 
 namespace cwasi::node {
@@ -58,6 +59,10 @@ class HttpServer {
   using Handler = std::function<HttpResponse(HttpRequest&)>;
 
   static Result<std::unique_ptr<HttpServer>> start(const HttpServerConfig& config, Handler handler);
+  // The same on a socket already listening (config.listen is ignored): one
+  // opened in another network namespace, say. Takes the socket.
+  static Result<std::unique_ptr<HttpServer>> serve(const HttpServerConfig& config, Fd listener,
+                                                   Handler handler);
   // Stops accepting, closes connections, joins their threads.
   ~HttpServer();
   const std::string& address() const;  // "127.0.0.1:8080"

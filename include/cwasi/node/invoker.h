@@ -31,7 +31,7 @@ int httpStatusFor(const Error& e);
 class Invoker {
  public:
   // Everything borrowed must outlive the invoker.
-  Invoker(FunctionRegistry& registry, host::FunctionHost& host, Metrics& metrics,
+  Invoker(const FunctionDirectory& functions, host::FunctionHost& host, Metrics& metrics,
           const Clock& clock, std::chrono::milliseconds default_timeout);
 
   // Runs a deployed function: admitted by its scaler, with its timeout (or
@@ -54,7 +54,7 @@ class Invoker {
   // Releases the slot and records the invocation.
   void account(const std::string& function, const FunctionEntry* entry, const Invocation& inv);
 
-  FunctionRegistry& registry_;
+  const FunctionDirectory& functions_;
   host::FunctionHost& host_;
   Metrics& metrics_;
   const Clock& clock_;

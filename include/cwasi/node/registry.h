@@ -63,7 +63,16 @@ struct FunctionEntry {
   std::shared_ptr<FunctionLog> log;
 };
 
-class FunctionRegistry {
+// Where the invocation path looks functions up by name: the daemon's
+// registry, or a pod's one function in the shim. Thread-safe.
+class FunctionDirectory {
+ public:
+  virtual ~FunctionDirectory() = default;
+  // The deployed function of that name, or null.
+  virtual std::shared_ptr<const FunctionEntry> find(std::string_view name) const = 0;
+};
+
+class FunctionRegistry : public FunctionDirectory {
  public:
   // `host`, `state`, `metrics` and `clock` must outlive the registry.
   FunctionRegistry(host::FunctionHost& host, StateDir& state, Metrics& metrics,
@@ -83,7 +92,7 @@ class FunctionRegistry {
   // Sets the replicas (0 drops the module); the count set.
   Result<int> scale(const std::string& name, int replicas);
 
-  std::shared_ptr<const FunctionEntry> find(std::string_view name) const;
+  std::shared_ptr<const FunctionEntry> find(std::string_view name) const override;
   std::vector<std::shared_ptr<const FunctionEntry>> list() const;
 
   Result<void> deployWorkflow(Workflow w);

@@ -1,0 +1,31 @@
+// A function behind HTTP, the same for cwasid's /function/{name} and for a
+// pod's HTTP trigger in the shim: what the function sees of a request (its
+// environment, the way OpenFaaS's watchdog shows it) and how an invocation's
+// outcome becomes a response (through httpStatusFor).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cwasi/node/http.h"
+#include "cwasi/node/invoker.h"
+
+namespace cwasi::node {
+
+// Http_Method, Http_Path (`sub_path`, "/" when empty), Http_Query,
+// Http_X_Call_Id and Http_<Header> for each header but Authorization.
+std::vector<std::pair<std::string, std::string>> requestEnv(const HttpRequest& req,
+                                                            const std::string& sub_path,
+                                                            const std::string& call_id);
+
+// 200 with the function's output, or the error as {"error", "function"} JSON
+// with its status (504 names the timeout); X-Duration-Seconds, X-Cold-Start.
+HttpResponse invocationResponse(const std::string& name, Invocation inv,
+                                std::chrono::milliseconds timeout);
+
+// Seconds, as X-Duration-Seconds shows them.
+std::string durationSeconds(std::chrono::steady_clock::duration d);
+
+}  // namespace cwasi::node
