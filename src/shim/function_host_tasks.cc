@@ -1,11 +1,114 @@
 // The TaskHost over the real FunctionHost: the one file of the shim that
 // includes it. A task's function is deployed like any other, so it calls and
 // is called by the pod's other functions (embedded) and the node's (local).
+#include <fcntl.h>
+#include <sched.h>
+
+#include <thread>
+
+#include "cwasi/common/clock.h"
+#include "cwasi/common/net.h"
 #include "cwasi/host/function_host.h"
+#include "cwasi/node/function_http.h"
+#include "cwasi/node/http.h"
+#include "cwasi/node/invoker.h"
+#include "cwasi/node/metrics.h"
+#include "cwasi/node/registry.h"
 #include "cwasi/shim/task_host.h"
 
 namespace cwasi::shim {
 namespace {
+
+// Opens a listening TCP socket on `port` inside `network_namespace` (the
+// pod's): a thread of its own joins the namespace, opens the socket and
+// ends; the socket stays in that namespace whoever accepts on it.
+Result<Fd> listenIn(const std::filesystem::path& network_namespace, uint16_t port) {
+  const net::Endpoint any{"0.0.0.0", port};
+  if (network_namespace.empty()) return net::listenTcp(any, nullptr, 1024);
+  Result<Fd> listener = internal("not run");
+  std::thread([&] {
+    Fd ns(::open(network_namespace.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns.valid()) {
+      listener = errnoError("cannot open the pod's network namespace " + network_namespace.string(),
+                            errno);
+    } else if (::setns(ns.get(), CLONE_NEWNET) != 0) {
+      listener = errnoError("cannot join the pod's network namespace " + network_namespace.string(),
+                            errno);
+    } else {
+      listener = net::listenTcp(any, nullptr, 1024);
+    }
+  }).join();
+  return listener;
+}
+
+// A pod's function behind HTTP: the daemon's invocation path (admission,
+// host, accounting) for one function, and `/_/health` for kubelet's probes
+// (as OpenFaaS's of-watchdog names it).
+class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
+ public:
+  static Result<std::unique_ptr<FunctionHttpTrigger>> start(host::FunctionHost& host,
+                                                            const HttpTriggerConfig& c) {
+    auto t = std::unique_ptr<FunctionHttpTrigger>(new FunctionHttpTrigger(host, c));
+    TRY_ASSIGN(Fd listener, listenIn(c.network_namespace, c.port));
+    node::HttpServerConfig hc;
+    hc.max_body_bytes = c.max_body_bytes;
+    FunctionHttpTrigger* self = t.get();
+    TRY_ASSIGN(t->server_, node::HttpServer::serve(hc, std::move(listener), [self](node::HttpRequest& r) {
+                 return self->handle(r);
+               }));
+    return t;
+  }
+
+  std::string address() const override { return server_->address(); }
+
+  void drain(std::chrono::steady_clock::time_point deadline,
+             const std::atomic<bool>& abort) override {
+    while (entry_->scaler->inflight() > 0 && !abort.load() &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+  std::shared_ptr<const node::FunctionEntry> find(std::string_view name) const override {
+    return name == entry_->deployment.name ? entry_ : nullptr;
+  }
+
+ private:
+  FunctionHttpTrigger(host::FunctionHost& host, const HttpTriggerConfig& c)
+      : invoker_(*this, host, metrics_, clock_, c.timeout) {
+    auto entry = std::make_shared<node::FunctionEntry>();
+    entry->deployment.name = c.function;
+    entry->deployment.timeout = c.timeout;
+    entry->deployment.max_inflight = c.max_inflight;
+    node::ScalePolicy policy;
+    policy.min_replicas = 1;  // the pod is the replica: never cold, never scaled
+    policy.max_replicas = 1;
+    policy.max_inflight = c.max_inflight;
+    entry->scaler = std::make_shared<node::Scaler>(policy, clock_.now());
+    entry->stats = std::make_shared<node::FunctionStats>();
+    entry->log = std::make_shared<node::FunctionLog>();
+    entry_ = std::move(entry);
+  }
+
+  node::HttpResponse handle(node::HttpRequest& req) {
+    if (req.path == "/_/health") return node::HttpResponse::text(200, "OK");
+    const std::string call_id = std::to_string(next_call_.fetch_add(1));
+    node::Invocation inv =
+        invoker_.invoke(*entry_, req.bodyBytes(), node::requestEnv(req, req.path, call_id));
+    node::HttpResponse r =
+        node::invocationResponse(entry_->deployment.name, std::move(inv), entry_->deployment.timeout);
+    r.headers.emplace_back("X-Call-Id", call_id);
+    return r;
+  }
+
+  SteadyClock clock_;
+  node::Metrics metrics_;
+  std::shared_ptr<const node::FunctionEntry> entry_;
+  node::Invoker invoker_;
+  std::atomic<uint64_t> next_call_{1};
+  // Last: stops first, before what its requests use.
+  std::unique_ptr<node::HttpServer> server_;
+};
 
 class FunctionHostTasks : public TaskHost {
  public:
@@ -27,6 +130,10 @@ class FunctionHostTasks : public TaskHost {
     return host_->runMain(name, std::move(context));
   }
 
+  Result<std::unique_ptr<HttpTrigger>> serveHttp(const HttpTriggerConfig& config) override {
+    TRY_ASSIGN(auto trigger, FunctionHttpTrigger::start(*host_, config));
+    return std::unique_ptr<HttpTrigger>(std::move(trigger));
+  }
   void remove(std::string_view name) override { host_->remove(name); }
 
  private:

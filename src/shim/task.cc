@@ -34,7 +34,8 @@ Task::Task(TaskParts parts, TaskHost& host, EventSink& events, uint32_t pid)
       pid_(pid),
       stdio_(std::move(parts.stdio)),
       rootfs_(std::move(parts.rootfs)),
-      sandbox_(std::move(parts.sandbox)) {
+      sandbox_(std::move(parts.sandbox)),
+      http_(std::move(parts.http)) {
   MutexLock lock(mu_);
   context_ = std::move(parts.context);
   context_.cancel = &cancel_;
@@ -84,6 +85,8 @@ void Task::run() {
                        : host_.kind(function_);
   if (sandbox_) {
     r = static_cast<int>(sandbox_->wait());
+  } else if (http_) {
+    r = serveHttp();
   } else if (kind.ok() && *kind == runtime::FunctionKind::kReactor) {
     // A reactor's task serves calls (cwasi.call from other functions) until
     // it is killed.
@@ -117,6 +120,20 @@ void Task::run() {
   events_.exited({id_, pid(), exit.status, exit.at});
 }
 
+Result<int> Task::serveHttp() {
+  TRY_ASSIGN(std::unique_ptr<HttpTrigger> trigger, host_.serveHttp(*http_));
+  int signal = 0;
+  {
+    MutexLock lock(mu_);
+    while (!killed_) changed_.wait(mu_);
+    signal = kill_signal_;
+  }
+  if (signal != SIGKILL) {
+    trigger->drain(std::chrono::steady_clock::now() + kDrainLimit, hard_killed_);
+  }
+  return cancelled("stopped");
+}
+
 ExitInfo Task::markStopped(uint32_t status) {
   exit_ = {status, std::chrono::system_clock::now()};
   state_ = TaskState::kStopped;
@@ -140,6 +157,7 @@ Result<void> Task::kill(int signal) {
     }
     kill_signal_ = signal;
     killed_ = true;
+    if (signal == SIGKILL) hard_killed_.store(true);
     changed_.notifyAll();  // a reactor's runner
   }
   // A Wasm guest has no signal handlers: any signal ends it, at the next

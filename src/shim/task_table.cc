@@ -77,6 +77,51 @@ TaskFunction taskFunctionFor(const oci::RuntimeSpec& spec, std::string name,
   return fn;
 }
 
+// The container's own word on being served over HTTP: CWASI_HTTP_PORT (1 to
+// 65535) and CWASI_HTTP_TIMEOUT ("30s", "500ms" or milliseconds). Nothing
+// when it did not ask; InvalidArgument naming the variable when it asked
+// wrongly.
+Result<std::optional<HttpTriggerConfig>> httpTriggerFor(const oci::RuntimeSpec& spec,
+                                                        const std::string& function) {
+  std::optional<HttpTriggerConfig> c;
+  auto number = [](std::string_view s, uint64_t max) -> std::optional<uint64_t> {
+    uint64_t v = 0;
+    if (s.empty() || s.size() > 12) return std::nullopt;
+    for (char ch : s) {
+      if (ch < '0' || ch > '9') return std::nullopt;
+      v = v * 10 + static_cast<uint64_t>(ch - '0');
+    }
+    if (v == 0 || v > max) return std::nullopt;
+    return v;
+  };
+  for (const auto& [k, v] : spec.env) {
+    if (k == kEnvHttpPort) {
+      auto port = number(v, 65535);
+      if (!port) return invalidArgument(std::string(kEnvHttpPort) + " must be a port (1-65535), not '" + v + "'");
+      if (!c) c.emplace();
+      c->port = static_cast<uint16_t>(*port);
+    }
+  }
+  if (!c) return c;
+  for (const auto& [k, v] : spec.env) {
+    if (k != kEnvHttpTimeout) continue;
+    std::string_view s = v;
+    uint64_t scale = 1;
+    if (s.size() > 2 && s.substr(s.size() - 2) == "ms") {
+      s.remove_suffix(2);
+    } else if (s.size() > 1 && s.back() == 's') {
+      s.remove_suffix(1);
+      scale = 1000;
+    }
+    auto n = number(s, 24ull * 3600 * 1000);
+    if (!n) return invalidArgument(std::string(kEnvHttpTimeout) + " must be a duration (\"30s\", \"500ms\"), not '" + v + "'");
+    c->timeout = std::chrono::milliseconds(*n * scale);
+  }
+  c->function = function;
+  c->network_namespace = spec.network_namespace;
+  return c;
+}
+
 }  // namespace
 
 TaskTable::TaskTable(TaskHost& host, EventSink& events, uint32_t pid)
@@ -150,6 +195,7 @@ Result<TaskParts> TaskTable::prepare(const CreateTask& request, const oci::Runti
     TRY_ASSIGN(parts.stdio, TaskStdio::open(request.stdio));
     return parts;
   }
+  TRY_ASSIGN(parts.http, httpTriggerFor(spec, function));
   TRY_ASSIGN(auto module, modulePathIn(spec.root, spec.args[0]));
   if (auto r = host_.load(taskFunctionFor(spec, function, std::move(module))); !r.ok()) {
     return invalidArgument("module " + spec.args[0] + ": " + r.error().message());

@@ -135,6 +135,68 @@ nothing_left() {
 }
 check "deleted pods leave no sandbox process and no shim" nothing_left
 
+# The HTTP trigger: a Deployment of 3 Wasm pods serving upper on
+# CWASI_HTTP_PORT, with readiness and liveness probes, behind a Service.
+kubectl apply -f - > /dev/null <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      runtimeClassName: cwasi
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: upper
+        image: $REG/fn/upper:test
+        env: [{name: CWASI_HTTP_PORT, value: "8080"}]
+        ports: [{containerPort: 8080}]
+        readinessProbe: {httpGet: {path: /_/health, port: 8080}, periodSeconds: 1}
+        livenessProbe: {httpGet: {path: /_/health, port: 8080}, periodSeconds: 2}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+YAML
+check "a Deployment of 3 Wasm pods with HTTP probes becomes Available" \
+  kubectl wait --for=condition=Available deploy/web --timeout=60s -o name
+each_pod_answers() {
+  local ip out ok=0
+  for ip in $(kubectl get pods -l app=web -o jsonpath='{.items[*].status.podIP}'); do
+    out=$(curl -s -m 5 --data-binary "pod $ip" "http://$ip:8080/") || return 1
+    [[ "$out" == "POD ${ip^^}" ]] || { echo "pod $ip answered '$out'"; return 1; }
+    ok=$((ok + 1))
+  done
+  [[ $ok -eq 3 ]]
+}
+check "each pod answers through its pod IP" each_pod_answers
+service_answers() {
+  local svc out
+  svc=$(kubectl get svc web -o jsonpath='{.spec.clusterIP}')
+  for _ in $(seq 20); do
+    out=$(curl -s -m 5 --data-binary "through the service" "http://$svc/") && [[ "$out" == "THROUGH THE SERVICE" ]] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+check "the Service answers through its ClusterIP" service_answers
+a_killed_pod_is_replaced() {
+  local victim
+  victim=$(kubectl get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
+  kubectl delete pod "$victim" --wait=false > /dev/null
+  kubectl wait --for=delete "pod/$victim" --timeout=30s > /dev/null &&
+    kubectl wait --for=condition=Available deploy/web --timeout=60s > /dev/null &&
+    [[ $(kubectl get pods -l app=web --field-selector=status.phase=Running -o name | wc -l) -eq 3 ]]
+}
+check "a deleted pod is replaced and the Deployment is whole again" a_killed_pod_is_replaced
+kubectl delete deploy/web svc/web --wait=true > /dev/null 2>&1
+
 # A native runc pod beside them, through the cluster's own smoke check.
 runc_beside() { BUILD_DIR="$BUILD_DIR" "$CLUSTER" smoke > "$WORK/smoke.log" 2>&1 || { tail "$WORK/smoke.log"; false; }; }
 check "a runc Deployment answers through its pod IP and Service beside cwasi" runc_beside

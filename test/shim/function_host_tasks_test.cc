@@ -134,3 +134,109 @@ TEST_F(FunctionHostTasksTest, CancelMemoryAndTrapsComeBackAsTheirErrors) {
 
 }  // namespace
 }  // namespace cwasi::shim
+
+namespace cwasi::shim {
+namespace {
+
+using cwasi::testing::functionPath;
+
+// The HTTP trigger over the real host: requests reach the function with the
+// daemon's semantics, probes answer, and the port lives in the network
+// namespace it was given (a real `ip netns`).
+class HttpTriggerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TaskHostConfig config;
+    config.max_instances = 8;
+    auto h = startFunctionHostTasks(config);
+    ASSERT_TRUE(h.ok()) << h.error().message();
+    host_ = std::move(*h);
+    TaskFunction upper;
+    upper.name = "upper";
+    upper.module = functionPath("upper");
+    ASSERT_TRUE(host_->load(upper).ok());
+    TaskFunction loop;
+    loop.name = "loop";
+    loop.module = functionPath("loop");
+    ASSERT_TRUE(host_->load(loop).ok());
+  }
+
+  // curl's status code and body, run in `netns` when given.
+  static std::pair<int, std::string> curl(const std::string& url, const std::string& data,
+                                          const std::string& netns = "") {
+    std::string cmd = (netns.empty() ? "" : "ip netns exec " + netns + " ") +
+                      "curl -s -m 10 -w '\\n%{http_code}' --data-binary '" + data + "' '" + url + "'";
+    std::string out;
+    if (FILE* f = ::popen(cmd.c_str(), "r")) {
+      char buf[4096];
+      size_t n;
+      while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+      ::pclose(f);
+    }
+    const size_t nl = out.rfind('\n');
+    if (nl == std::string::npos) return {0, out};
+    return {std::atoi(out.c_str() + nl + 1), out.substr(0, nl)};
+  }
+
+  std::unique_ptr<TaskHost> host_;
+};
+
+TEST_F(HttpTriggerTest, ServesTheFunctionWithTheDaemonsSemantics) {
+  HttpTriggerConfig c;
+  c.function = "upper";
+  c.port = 0;  // any
+  auto trigger = host_->serveHttp(c);
+  ASSERT_TRUE(trigger.ok()) << trigger.error().toString();
+  const std::string port = (*trigger)->address().substr((*trigger)->address().rfind(':') + 1);
+  auto r = curl("http://127.0.0.1:" + port + "/any/path?x=1", "make me loud");
+  EXPECT_EQ(r.first, 200);
+  EXPECT_EQ(r.second, "MAKE ME LOUD");
+  auto probe = curl("http://127.0.0.1:" + port + "/_/health", "");
+  EXPECT_EQ(probe.first, 200);
+}
+
+TEST_F(HttpTriggerTest, TimeoutsAreA504AndTooLargeBodiesA413) {
+  HttpTriggerConfig c;
+  c.function = "loop";
+  c.port = 0;
+  c.timeout = std::chrono::milliseconds(200);
+  c.max_body_bytes = 16;
+  auto trigger = host_->serveHttp(c);
+  ASSERT_TRUE(trigger.ok()) << trigger.error().toString();
+  const std::string url = "http://" + (*trigger)->address();
+  auto slow = curl(url + "/", "spin");
+  EXPECT_EQ(slow.first, 504);
+  EXPECT_THAT(slow.second, HasSubstr("timed out"));
+  EXPECT_EQ(curl(url + "/", std::string(100, 'x')).first, 413);
+}
+
+TEST_F(HttpTriggerTest, ThePortIsInThePodsNetworkNamespace) {
+  const std::string ns = "cwasi-trg-" + std::to_string(::getpid());
+  ASSERT_EQ(std::system(("ip netns add " + ns).c_str()), 0);
+  (void)!std::system(("ip netns exec " + ns + " ip link set lo up").c_str());
+  {
+    HttpTriggerConfig c;
+    c.function = "upper";
+    c.port = 18088;
+    c.network_namespace = "/var/run/netns/" + ns;
+    auto trigger = host_->serveHttp(c);
+    ASSERT_TRUE(trigger.ok()) << trigger.error().toString();
+    auto inside = curl("http://127.0.0.1:18088/", "pod", ns);
+    EXPECT_EQ(inside.first, 200);
+    EXPECT_EQ(inside.second, "POD");
+    EXPECT_EQ(curl("http://127.0.0.1:18088/", "host").first, 0);  // not on the host
+  }
+  (void)!std::system(("ip netns delete " + ns).c_str());
+}
+
+TEST_F(HttpTriggerTest, AMissingNamespaceIsAClearError) {
+  HttpTriggerConfig c;
+  c.function = "upper";
+  c.network_namespace = "/var/run/netns/cwasi-no-such-ns";
+  auto trigger = host_->serveHttp(c);
+  ASSERT_FALSE(trigger.ok());
+  EXPECT_THAT(trigger.error().message(), HasSubstr("network namespace"));
+}
+
+}  // namespace
+}  // namespace cwasi::shim

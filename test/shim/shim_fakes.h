@@ -72,6 +72,20 @@ class StubTaskHost : public TaskHost {
     MutexLock lock(mu_);
     loaded_.erase(std::string(name));
   }
+  // A trigger that serves nothing, and remembers what it was asked for.
+  Result<std::unique_ptr<HttpTrigger>> serveHttp(const HttpTriggerConfig& config) override {
+    struct Idle : HttpTrigger {
+      std::string address() const override { return "0.0.0.0:0"; }
+      void drain(std::chrono::steady_clock::time_point, const std::atomic<bool>&) override {}
+    };
+    MutexLock lock(mu_);
+    served_.push_back(config);
+    return std::unique_ptr<HttpTrigger>(std::make_unique<Idle>());
+  }
+  std::vector<HttpTriggerConfig> served() {
+    MutexLock lock(mu_);
+    return served_;
+  }
 
   // What is loaded now, by name.
   std::map<std::string, TaskFunction> loaded() {
@@ -84,6 +98,7 @@ class StubTaskHost : public TaskHost {
   runtime::FunctionKind kind_ GUARDED_BY(mu_) = runtime::FunctionKind::kCommand;
   StubMain main_ GUARDED_BY(mu_);
   std::optional<Error> load_error_ GUARDED_BY(mu_);
+  std::vector<HttpTriggerConfig> served_ GUARDED_BY(mu_);
   std::map<std::string, TaskFunction> loaded_ GUARDED_BY(mu_);
 };
 

@@ -195,6 +195,38 @@ TEST_F(TaskTableTest, CloseIOEndsStdinAfterWhatWasWritten) {
   EXPECT_EQ(readUntilEof(reader.get()), "7 bytes: one two");
 }
 
+TEST_F(TaskTableTest, CwasiHttpPortServesTheFunctionUntilSigterm) {
+  host_.behave(FunctionKind::kReactor);
+  auto c = request("web");
+  // The env is in the spec's process: rewrite it with the port.
+  cwasi::testing::writeText(c.bundle / "config.json",
+      R"({"process": {"args": ["/module.wasm"], "env": ["CWASI_HTTP_PORT=8081", "CWASI_HTTP_TIMEOUT=2s"]},
+          "root": {"path": "rootfs"},
+          "linux": {"namespaces": [{"type": "network", "path": "/proc/7/ns/net"}]}})");
+  ASSERT_TRUE(tasks_.create(c).ok());
+  ASSERT_TRUE(tasks_.start("web").ok());
+  for (int i = 0; i < 500 && host_.served().empty(); ++i) std::this_thread::sleep_for(1ms);
+  auto served = host_.served();
+  ASSERT_EQ(served.size(), 1u);
+  EXPECT_EQ(served[0].port, 8081);
+  EXPECT_EQ(served[0].timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(served[0].network_namespace, "/proc/7/ns/net");
+  EXPECT_EQ(served[0].function, "task.web");
+  ASSERT_TRUE(tasks_.kill("web", 15).ok());
+  EXPECT_EQ(waitFor("web"), 143u);  // as a process that ends on SIGTERM
+}
+
+TEST_F(TaskTableTest, ABadHttpPortIsRefusedNamingTheVariable) {
+  auto c = request("bad");
+  cwasi::testing::writeText(c.bundle / "config.json",
+      R"({"process": {"args": ["/module.wasm"], "env": ["CWASI_HTTP_PORT=http"]}, "root": {"path": "rootfs"}})");
+  auto r = tasks_.create(c);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+  EXPECT_THAT(r.error().message(), HasSubstr("CWASI_HTTP_PORT"));
+  EXPECT_TRUE(host_.loaded().empty());
+}
+
 TEST_F(TaskTableTest, DestroyingTheTableStopsWhatRuns) {
   host_.behave(FunctionKind::kReactor);
   {

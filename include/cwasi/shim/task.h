@@ -16,7 +16,8 @@
 //   closeIO   stdin ends once what was written is read   nothing        nothing
 //
 // A pod sandbox (task.pid() is its process) runs until that process ends: a
-// kill signals it. A running command stops when its main returns (its exit code), or fails
+// kill signals it. A task served over HTTP runs until killed; SIGTERM lets
+// the requests in flight finish first (until SIGKILL, or kDrainLimit). A running command stops when its main returns (its exit code), or fails
 // (Cancelled after a kill: 128+signal; memory limit: 137; timeout: 124; a
 // trap: 134; could not run: 126). A reactor only serves calls from other functions: it runs
 // until killed. Each transition reports its event (start, exit, delete) to
@@ -44,6 +45,10 @@ namespace cwasi::shim {
 
 enum class TaskState { kCreated, kRunning, kStopped, kDeleted };
 
+// The longest a SIGTERM waits for an HTTP task's requests in flight (kubelet
+// sends SIGKILL after the pod's grace period anyway).
+inline constexpr std::chrono::seconds kDrainLimit{60};
+
 // "created", "running"...
 const char* stateName(TaskState state);
 
@@ -67,6 +72,9 @@ struct TaskParts {
   // A pod sandbox's process; null for a Wasm task. A sandbox task has no
   // function: it runs until its process ends, and reports that process's pid.
   std::unique_ptr<PodSandbox> sandbox;
+  // Set when the container asked to be served over HTTP (CWASI_HTTP_PORT):
+  // the task then serves requests until killed, whatever its kind.
+  std::optional<HttpTriggerConfig> http;
 };
 
 class Task {
@@ -109,6 +117,9 @@ class Task {
  private:
   // The runner thread: the function's main, or a reactor's wait for a kill.
   void run();
+  // Serves the function over HTTP until killed; drains after a SIGTERM.
+  // Cancelled when it ends, the trigger's error when it cannot start.
+  Result<int> serveHttp();
   // The transition to stopped: records the exit, wakes the waiters.
   ExitInfo markStopped(uint32_t status) REQUIRES(mu_);
 
@@ -120,6 +131,9 @@ class Task {
   std::unique_ptr<TaskStdio> stdio_;
   std::unique_ptr<MountedRootfs> rootfs_;
   std::unique_ptr<PodSandbox> sandbox_;
+  const std::optional<HttpTriggerConfig> http_;
+  // Set by a SIGKILL: a draining HTTP trigger stops waiting.
+  std::atomic<bool> hard_killed_{false};
   // The guest's stop flag (RunContext::cancel points here).
   std::atomic<bool> cancel_{false};
 

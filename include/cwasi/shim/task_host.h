@@ -6,6 +6,8 @@
 // knows it); tests use a stub.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -31,6 +33,30 @@ struct TaskFunction {
   bool publish = false;
 };
 
+// A task's function served over HTTP on a port of the pod's network — the
+// container's CWASI_HTTP_PORT — with the same request → function → response
+// semantics as cwasid's /function/{name}.
+struct HttpTriggerConfig {
+  std::string function;
+  std::filesystem::path network_namespace;  // the pod's; "" = the shim's own
+  uint16_t port = 8080;
+  std::chrono::milliseconds timeout{30000};  // per request (504 past it)
+  uint64_t max_body_bytes = 16u << 20;       // 413 past it
+  int max_inflight = 100;                    // requests at once; as many may wait
+};
+
+// A running HTTP trigger. Dropping it stops serving at once.
+class HttpTrigger {
+ public:
+  virtual ~HttpTrigger() = default;
+  // "0.0.0.0:8080"
+  virtual std::string address() const = 0;
+  // Waits until no request is in flight, until `deadline`, or until `abort`
+  // turns true (a SIGKILL after SIGTERM). Thread-safe.
+  virtual void drain(std::chrono::steady_clock::time_point deadline,
+                     const std::atomic<bool>& abort) = 0;
+};
+
 class TaskHost {
  public:
   virtual ~TaskHost() = default;
@@ -47,6 +73,9 @@ class TaskHost {
   // trap), ResourceExhausted (memory limit), DeadlineExceeded... Blocks until
   // the main returns. Thread-safe.
   virtual Result<int> runMain(std::string_view name, runtime::RunContext context) = 0;
+  // Serves a loaded function over HTTP in `config.network_namespace`.
+  // Errors: the port cannot be listened on there. Thread-safe.
+  virtual Result<std::unique_ptr<HttpTrigger>> serveHttp(const HttpTriggerConfig& config) = 0;
   // Removes a function; calls in flight finish. Unknown names are ignored.
   // Thread-safe.
   virtual void remove(std::string_view name) = 0;

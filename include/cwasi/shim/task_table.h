@@ -25,6 +25,11 @@
 
 namespace cwasi::shim {
 
+// The environment variables that make a container's function an HTTP
+// service on a port of its pod (documented in the README).
+inline constexpr char kEnvHttpPort[] = "CWASI_HTTP_PORT";
+inline constexpr char kEnvHttpTimeout[] = "CWASI_HTTP_TIMEOUT";
+
 // What containerd's Create says.
 struct CreateTask {
   std::string id;
