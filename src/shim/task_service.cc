@@ -187,6 +187,15 @@ void TaskService::registerMethods(TtrpcServer& server) {
                   return tasks.closeInput(req.id());
                 }));
 
+  // kubectl exec and friends: a Wasm container runs one function in the
+  // shim, there is no process to start beside it. Said plainly rather than
+  // as "not implemented".
+  server.handle(kService, "Exec", [](const std::string&, const Metadata&) -> Result<std::string> {
+    return unimplemented(
+        "cwasi: exec is not supported: a Wasm container is one function running in its pod's "
+        "shim, with no shell or processes to start beside it");
+  });
+
   server.handle(kService, "Shutdown",
                 typedEmpty<task::ShutdownRequest>([&tasks](const auto& req) -> Result<void> {
                   tasks.shutdown(req.now());

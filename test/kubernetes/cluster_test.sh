@@ -104,6 +104,47 @@ sandbox_in_pod_netns() {
   [[ -n "$p" && "$(readlink "/proc/$p/ns/net")" != "$(readlink /proc/self/ns/net)" ]]
 }
 check "the pod sandbox's process is in the pod's network namespace" sandbox_in_pod_netns
+exec_is_refused_clearly() {
+  local out
+  out=$(kubectl exec upper -- ls 2>&1) && return 1
+  grep -q "exec is not supported" <<< "$out" || { echo "$out"; return 1; }
+}
+check "kubectl exec answers a clear unsupported error" exec_is_refused_clearly
+
+# A memory bomb is stopped at the pod's limit; kubelet restarts it and shows why.
+push memory-bomb || fail "memory-bomb image pushed"
+kubectl apply -f - > /dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: bomb}
+spec:
+  runtimeClassName: cwasi
+  containers:
+  - name: bomb
+    image: $REG/fn/memory-bomb:test
+    resources: {limits: {memory: 16Mi}}
+YAML
+bomb_stopped_and_restarted() {
+  local code restarts
+  for _ in $(seq 60); do
+    code=$(kubectl get pod bomb -o jsonpath='{.status.containerStatuses[0].lastState.terminated.exitCode}')
+    restarts=$(kubectl get pod bomb -o jsonpath='{.status.containerStatuses[0].restartCount}')
+    [[ "$code" == 137 && "${restarts:-0}" -ge 1 ]] && return 0
+    sleep 0.5
+  done
+  kubectl get pod bomb -o jsonpath='{.status.containerStatuses[0]}'; echo
+  return 1
+}
+check "a memory bomb stops at the pod's limit (137) and the restart shows in the pod status" \
+  bomb_stopped_and_restarted
+bomb_says_why() {
+  for _ in $(seq 20); do
+    kubectl logs bomb 2>/dev/null | grep -q "memory limit of 16 MiB exceeded" && return 0
+    sleep 0.5
+  done
+  return 1
+}
+check "kubectl logs says the memory limit was exceeded" bomb_says_why
 
 # A command runs to its end: the pod completes and kubectl logs shows its stdout.
 pod hello "$REG/fn/hello:test" Never
@@ -124,7 +165,7 @@ missing_module_event() {
 check "a missing module is a clear event" missing_module_event
 
 # Deleting the pods leaves no sandbox process and no shim behind.
-kubectl delete pod upper hello missing --wait=true > /dev/null 2>&1
+kubectl delete pod upper hello missing bomb --wait=true > /dev/null 2>&1
 nothing_left() {
   for _ in $(seq 40); do
     ! pgrep -x cwasi-pause > /dev/null && ! pgrep -f "containerd-shim-cwasi-v1 .*-address /run/cwasi-cluster" > /dev/null &&
@@ -164,8 +205,8 @@ spec:
   selector: {app: web}
   ports: [{port: 80, targetPort: 8080}]
 YAML
-check "a Deployment of 3 Wasm pods with HTTP probes becomes Available" \
-  kubectl wait --for=condition=Available deploy/web --timeout=60s -o name
+deployment_available() { kubectl wait --for=condition=Available deploy/web --timeout=60s > /dev/null; }
+check "a Deployment of 3 Wasm pods with HTTP probes becomes Available" deployment_available
 each_pod_answers() {
   local ip out ok=0
   for ip in $(kubectl get pods -l app=web -o jsonpath='{.items[*].status.podIP}'); do

@@ -130,6 +130,13 @@ TEST_F(TaskServiceTest, RefusalsKeepTheirCodesOverTtrpc) {
   task::PauseRequest pause;
   pause.set_id("t1");
   EXPECT_EQ(call<Empty>("Pause", pause).error().code(), Code::kUnimplemented);
+  task::ExecProcessRequest exec_process;  // kubectl exec
+  exec_process.set_id("t1");
+  exec_process.set_exec_id("e1");
+  auto no_exec = call<Empty>("Exec", exec_process);
+  ASSERT_FALSE(no_exec.ok());
+  EXPECT_EQ(no_exec.error().code(), Code::kUnimplemented);
+  EXPECT_THAT(no_exec.error().message(), HasSubstr("exec is not supported"));
   task::StateRequest unknown;
   unknown.set_id("nope");
   EXPECT_EQ(call<task::StateResponse>("State", unknown).error().code(), Code::kNotFound);
