@@ -20,9 +20,17 @@ struct TaskTable::Entry {
   Task task;
 };
 
-std::string functionNameFor(const std::string& id, const oci::RuntimeSpec& spec) {
+std::optional<std::string> givenFunctionName(const oci::RuntimeSpec& spec) {
   auto it = spec.annotations.find(oci::kAnnotationFunction);
   if (it != spec.annotations.end() && !it->second.empty()) return it->second;
+  for (const auto& [k, v] : spec.env) {
+    if (k == kEnvFunction && !v.empty()) return v;
+  }
+  return std::nullopt;
+}
+
+std::string functionNameFor(const std::string& id, const oci::RuntimeSpec& spec) {
+  if (auto given = givenFunctionName(spec)) return *given;
   bool plain = !id.empty() && id.size() <= 64;
   for (char c : id) {
     plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
@@ -70,8 +78,8 @@ TaskFunction taskFunctionFor(const oci::RuntimeSpec& spec, std::string name,
   if (auto d = spec.annotations.find(oci::kAnnotationTrustDomain); d != spec.annotations.end()) {
     fn.trust_domain = d->second;
   }
-  // Only a function named by its annotation is one that others call by name.
-  fn.publish = spec.annotations.contains(oci::kAnnotationFunction);
+  // Only a function given a name (annotation or env) is one that others call by name.
+  fn.publish = givenFunctionName(spec).has_value();
   fn.limits.memory_bytes = spec.memory_limit;
   fn.env = spec.env;
   return fn;

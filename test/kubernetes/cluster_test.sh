@@ -238,6 +238,49 @@ a_killed_pod_is_replaced() {
 check "a deleted pod is replaced and the Deployment is whole again" a_killed_pod_is_replaced
 kubectl delete deploy/web svc/web --wait=true > /dev/null 2>&1
 
+# Locality: containers of one pod share its shim, so `call` reaches `upper`
+# embedded; a pod elsewhere on the node reaches it through the node registry
+# (local, shared memory) — no cluster map is configured, so a call that
+# crosses shims can only be local.
+push call || fail "call image pushed"
+kubectl apply -f - > /dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: duo}
+spec:
+  runtimeClassName: cwasi
+  restartPolicy: OnFailure
+  containers:
+  - name: upper
+    image: $REG/fn/upper:test
+    env: [{name: CWASI_FUNCTION, value: shout}]
+  - name: caller
+    image: $REG/fn/call:test
+    args: [shout, "same pod"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: neighbour}
+spec:
+  runtimeClassName: cwasi
+  restartPolicy: OnFailure
+  containers:
+  - name: caller
+    image: $REG/fn/call:test
+    args: [shout, "next door"]
+YAML
+logs_become() {  # logs_become POD CONTAINER TEXT
+  for _ in $(seq 60); do
+    [[ "$(kubectl logs "$1" -c "$2" 2>/dev/null)" == "$3" ]] && return 0
+    sleep 0.5
+  done
+  kubectl logs "$1" -c "$2" 2>&1 | tail -3
+  return 1
+}
+check "a container calls its pod's other function (embedded, one shim)" logs_become duo caller "SAME POD"
+check "a pod calls a function of another pod on the node (local)" logs_become neighbour caller "NEXT DOOR"
+kubectl delete pod duo neighbour --wait=true > /dev/null 2>&1
+
 # A native runc pod beside them, through the cluster's own smoke check.
 runc_beside() { BUILD_DIR="$BUILD_DIR" "$CLUSTER" smoke > "$WORK/smoke.log" 2>&1 || { tail "$WORK/smoke.log"; false; }; }
 check "a runc Deployment answers through its pod IP and Service beside cwasi" runc_beside

@@ -237,15 +237,19 @@ TEST_F(TaskTableTest, DestroyingTheTableStopsWhatRuns) {
   EXPECT_THAT(events_.all(), ElementsAre("create r1", "start r1", "exit r1 143"));
 }
 
-TEST(FunctionName, ComesFromTheAnnotationElseTheId) {
+TEST(FunctionName, ComesFromTheAnnotationElseTheEnvElseTheId) {
   oci::RuntimeSpec spec;
   EXPECT_EQ(functionNameFor("web-1", spec), "task.web-1");
   const std::string odd = "id with spaces/and slashes";
   const std::string hashed = functionNameFor(odd, spec);
   EXPECT_EQ(hashed.size(), std::string("task.").size() + 32);
   EXPECT_EQ(hashed, functionNameFor(odd, spec));
-  spec.annotations[oci::kAnnotationFunction] = "upper";
+  EXPECT_FALSE(givenFunctionName(spec).has_value());
+  spec.env.emplace_back("CWASI_FUNCTION", "from-env");  // what a pod spec can set
+  EXPECT_EQ(functionNameFor("web-1", spec), "from-env");
+  spec.annotations[oci::kAnnotationFunction] = "upper";  // the annotation wins
   EXPECT_EQ(functionNameFor("web-1", spec), "upper");
+  EXPECT_EQ(givenFunctionName(spec), "upper");
 }
 
 TEST(ModulePath, StaysInsideTheRootfs) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ namespace cwasi::shim {
 // service on a port of its pod (documented in the README).
 inline constexpr char kEnvHttpPort[] = "CWASI_HTTP_PORT";
 inline constexpr char kEnvHttpTimeout[] = "CWASI_HTTP_TIMEOUT";
+// The name other functions call a container's function by (the
+// cwasi.io/function annotation's equivalent, which a pod spec can set).
+inline constexpr char kEnvFunction[] = "CWASI_FUNCTION";
 
 // What containerd's Create says.
 struct CreateTask {
@@ -49,8 +53,11 @@ struct TaskStatus {
   uint64_t memory_limit = 0;  // bytes; 0 = none
 };
 
-// The function name a task goes by: its cwasi.io/function annotation, else
-// one derived from its id (a task's own, not published).
+// The name a task's function was given: its cwasi.io/function annotation,
+// else its CWASI_FUNCTION env var; such a function is published on the node.
+std::optional<std::string> givenFunctionName(const oci::RuntimeSpec& spec);
+// The function name a task goes by: the given one, else one derived from its
+// id (a task's own, not published).
 std::string functionNameFor(const std::string& id, const oci::RuntimeSpec& spec);
 
 // The module that process.args[0] names inside `rootfs`. InvalidArgument
