@@ -24,6 +24,7 @@
 #include "cwasi/runtime/engine.h"
 #include "cwasi/shim/event_sink.h"
 #include "cwasi/shim/task_host.h"
+#include "cwasi/shim/confinement.h"
 #include "cwasi/shim/task_service.h"
 #include "cwasi/shim/task_table.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
@@ -211,6 +212,11 @@ int serve(const Flags& f) {
   struct stat st {};
   if (::fstat(kListenerFd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
     std::cerr << "containerd-shim-cwasi-v1: run by containerd (start/delete), not directly\n";
+    return 1;
+  }
+  if (auto confined = confineShim(); !confined.ok()) {
+    std::cerr << "containerd-shim-cwasi-v1: cannot confine the shim: " << confined.error().message()
+              << "\n";
     return 1;
   }
   TaskHostConfig hc;

@@ -104,6 +104,13 @@ sandbox_in_pod_netns() {
   [[ -n "$p" && "$(readlink "/proc/$p/ns/net")" != "$(readlink /proc/self/ns/net)" ]]
 }
 check "the pod sandbox's process is in the pod's network namespace" sandbox_in_pod_netns
+shim_is_confined() {
+  local shim
+  shim=$(pgrep -f "containerd-shim-cwasi-v1 .*-address /run/cwasi-cluster" | head -1) || return 1
+  grep -q "^NoNewPrivs:[[:space:]]*1" "/proc/$shim/status" &&
+    grep -q "^Seccomp:[[:space:]]*2" "/proc/$shim/status"
+}
+check "the pod's shim runs with no_new_privs and a seccomp filter" shim_is_confined
 exec_is_refused_clearly() {
   local out
   out=$(kubectl exec upper -- ls 2>&1) && return 1
