@@ -581,6 +581,11 @@ kind: RuntimeClass
 metadata:
   name: cwasi
 handler: cwasi
+# The pod's shim (engine, runtime, the pod's guests) runs in the pod's
+# cgroup: its own footprint is the pod's overhead, added to the containers'
+# requests and limits, as Kata's RuntimeClass does for its VM.
+overhead:
+  podFixed: {memory: 32Mi, cpu: 10m}
 EOF
   for ((n = 1; n <= nodes; n++)); do
     wait_for 120 "node-$n Ready" "kubelet-node-$n" kctl wait --for=condition=Ready "node/node-$n" --timeout=2s

@@ -1,8 +1,11 @@
 #include "cwasi/shim/task_table.h"
 
+#include <unistd.h>
+
 #include <cctype>
 
 #include "cwasi/common/sha256.h"
+#include "cwasi/shim/cgroups.h"
 
 namespace cwasi::shim {
 
@@ -198,7 +201,10 @@ Result<TaskParts> TaskTable::prepare(const CreateTask& request, const oci::Runti
     TRY_ASSIGN(parts.rootfs, MountedRootfs::mount(request.rootfs, spec.root));
   }
   if (spec.isPodSandbox()) {
-    // No function: a process that holds the pod's network namespace.
+    // The pod's shim joins the pod's cgroup (its guests run in this process),
+    // then starts a process that holds the pod's network namespace (and
+    // inherits the cgroup).
+    TRY(joinCgroup(spec.cgroups_path, ::getpid()));
     TRY_ASSIGN(parts.sandbox, PodSandbox::start(spec.network_namespace));
     TRY_ASSIGN(parts.stdio, TaskStdio::open(request.stdio));
     return parts;

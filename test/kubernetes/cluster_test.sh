@@ -111,6 +111,14 @@ shim_is_confined() {
     grep -q "^Seccomp:[[:space:]]*2" "/proc/$shim/status"
 }
 check "the pod's shim runs with no_new_privs and a seccomp filter" shim_is_confined
+shim_in_pod_cgroup() {
+  local shim uid
+  shim=$(pgrep -f "containerd-shim-cwasi-v1 .*-address /run/cwasi-cluster" | head -1) || return 1
+  uid=$(kubectl get pod upper -o jsonpath='{.metadata.uid}')
+  grep -E "^[0-9]+:memory:.*kubepods.*pod${uid}" "/proc/$shim/cgroup" > /dev/null ||
+    { cat "/proc/$shim/cgroup"; return 1; }
+}
+check "the pod's shim (and its guests) run in the pod's cgroup" shim_in_pod_cgroup
 exec_is_refused_clearly() {
   local out
   out=$(kubectl exec upper -- ls 2>&1) && return 1
