@@ -154,7 +154,7 @@ int runtimeBench(const BenchOptions& o) {
 
 int benchMain(const std::vector<std::string>& args) {
   if (args.empty()) {
-    std::cerr << "usage: cwasi-bench runtime|comm|gateway|shim [--quick] [--out DIR]\n";
+    std::cerr << "usage: cwasi-bench runtime|comm|gateway|shim|kubernetes [--quick] [--out DIR]\n";
     return 2;
   }
   BenchOptions o;
@@ -172,6 +172,7 @@ int benchMain(const std::vector<std::string>& args) {
   if (args[0] == "comm") return commBench(o);
   if (args[0] == "gateway") return gatewayBench(o);
   if (args[0] == "shim") return shimBench(o);
+  if (args[0] == "kubernetes") return kubernetesBench(o);
   std::cerr << "cwasi-bench: unknown benchmark " << args[0] << "\n";
   return 2;
 }

@@ -809,7 +809,7 @@ cmd_status() {
     if alive "$d"; then echo "$d: running (pid $(cut -d' ' -f1 "$PIDS/$d.pid"))"; any=1
     elif [[ -f "$PIDS/$d.pid" ]]; then echo "$d: dead (see $LOGS/$d.log)"; fi
   done
-  ((any)) || { echo "cluster: down"; return; }
+  ((any)) || { echo "cluster: down"; return 3; }
   if alive kube-apiserver; then kctl get nodes -o wide; fi
 }
 
@@ -884,5 +884,7 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   smoke) cmd_smoke ;;
-  *) echo "usage: $0 up [NODES] | down | status | smoke" >&2; exit 2 ;;
+  # push-native REF SOURCE.c BINARY: a static native image (musl) in the registry
+  push-native) alive kube-apiserver || die "the cluster is not up"; image "$2" "$3" "$4" ;;
+  *) echo "usage: $0 up [NODES] | down | status | smoke | push-native REF SOURCE.c BINARY" >&2; exit 2 ;;
 esac

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The measuring half of `cwasi-bench kubernetes` (bench/kubernetes_bench.cc
+# summarises): on the local cluster (started here, and stopped again, if it
+# is not up), Deployments of N = 1 and N = 10 pods, Wasm (cwasi, the hello
+# function behind CWASI_HTTP_PORT) and native (runc, a static hello HTTP
+# server), alternating, REPS times each:
+#   apply -> every pod Ready (kubectl wait), apply -> the first HTTP response
+#   from a pod (its IP polled as soon as kubectl shows one);
+# then, with N = 10 running, the memory of each pod's cgroup.
+# Prints "SAMPLE group|case|milliseconds" and "MEM case|KiB per pod" lines.
+set -uo pipefail
+BUILD_DIR=$(cd "${1:?usage: kubernetes_bench.sh BUILD_DIR REPS}" && pwd)
+REPS=${2:-5}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CLUSTER="$ROOT/scripts/cluster.sh"
+REG=127.0.0.1:5000
+started=0
+if ! BUILD_DIR="$BUILD_DIR" "$CLUSTER" status > /dev/null 2>&1; then
+  BUILD_DIR="$BUILD_DIR" "$CLUSTER" up 1 > /tmp/cwasi-kbench-up.log 2>&1 || { tail /tmp/cwasi-kbench-up.log >&2; exit 1; }
+  started=1
+fi
+cleanup() {
+  kubectl delete deploy -l cwasi-bench=1 --wait=true > /dev/null 2>&1
+  [[ $started -eq 1 ]] && BUILD_DIR="$BUILD_DIR" "$CLUSTER" down > /dev/null 2>&1
+}
+trap cleanup EXIT
+# shellcheck disable=SC1091
+. "$BUILD_DIR/cluster/env"
+
+tmp=$(mktemp -d)
+"$BUILD_DIR/bin/cwasi" image build "$BUILD_DIR/functions/hello.wasm" -t "$REG/bench/hello-wasm:1" \
+  -o "$tmp/hello.tar" > /dev/null && python3 "$ROOT/scripts/cluster/push-image.py" "$tmp/hello.tar" "$REG/bench/hello-wasm:1" > /dev/null
+BUILD_DIR="$BUILD_DIR" "$CLUSTER" push-native cwasi/hello-http:1 "$ROOT/scripts/cluster/hello-http.c" hello-http > /dev/null
+rm -rf "$tmp"
+
+ms() { date +%s%3N; }
+
+deploy() {  # deploy NAME RUNTIME N
+  local image runtime_class env
+  if [[ $2 == cwasi ]]; then
+    image=$REG/bench/hello-wasm:1 runtime_class="runtimeClassName: cwasi"
+    env='env: [{name: CWASI_HTTP_PORT, value: "8080"}]'
+  else
+    image=$REG/cwasi/hello-http:1 runtime_class="" env='env: [{name: PORT, value: "8080"}]'
+  fi
+  kubectl apply -f - > /dev/null <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $1, labels: {cwasi-bench: "1"}}
+spec:
+  replicas: $3
+  selector: {matchLabels: {app: $1}}
+  template:
+    metadata: {labels: {app: $1}}
+    spec:
+      $runtime_class
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: app
+        image: $image
+        $env
+YAML
+}
+
+# Polls for a pod IP of app NAME and the first 200 from it; prints when
+# (or "timeout" after 3 minutes).
+first_response() {
+  local ip give_up=$(($(ms) + 180000))
+  while [[ $(ms) -lt $give_up ]]; do
+    for ip in $(kubectl get pods -l "app=$1" -o jsonpath='{.items[*].status.podIP}' 2>/dev/null); do
+      if curl -sf -m 1 -o /dev/null "http://$ip:8080/"; then ms; return; fi
+    done
+    sleep 0.02
+  done
+  echo timeout
+}
+
+run_case() {  # run_case RUNTIME N
+  local name="b-$1-$2" t0 ready first
+  t0=$(ms)
+  deploy "$name" "$1" "$2"
+  first_response "$name" > "/tmp/cwasi-kbench-first.$$" &
+  local poller=$!
+  kubectl wait --for=condition=Available "deploy/$name" --timeout=180s > /dev/null &&
+    kubectl wait --for=condition=Ready pod -l "app=$name" --timeout=180s > /dev/null ||
+    { echo "deployment $name did not become ready" >&2; kill $poller; exit 1; }
+  ready=$(ms)
+  wait $poller
+  first=$(cat "/tmp/cwasi-kbench-first.$$")
+  [[ "$first" =~ ^[0-9]+$ ]] || { echo "no HTTP response from $name" >&2; exit 1; }
+  echo "SAMPLE apply -> all $2 pod(s) Ready|$1|$((ready - t0))"
+  echo "SAMPLE apply -> first HTTP response (N=$2)|$1|$((first - t0))"
+}
+
+mem_per_pod() {  # mem_per_pod RUNTIME: KiB of the pods' cgroups, averaged
+  local total=0 n=0 uid f
+  for uid in $(kubectl get pods -l "app=b-$1-10" -o jsonpath='{.items[*].metadata.uid}'); do
+    f=$(find /sys/fs/cgroup/memory -type d -name "pod$uid" 2>/dev/null | head -1)
+    [[ -n "$f" ]] || continue
+    total=$((total + $(cat "$f/memory.usage_in_bytes"))); n=$((n + 1))
+  done
+  [[ $n -gt 0 ]] && echo "MEM $1|$((total / n / 1024))"
+}
+
+for ((i = 1; i <= REPS; i++)); do
+  for n in 1 10; do
+    for rt in runc cwasi; do
+      run_case "$rt" "$n"
+      if [[ $n -eq 10 && $i -eq $REPS ]]; then mem_per_pod "$rt"; fi
+      kubectl delete deploy "b-$rt-$n" --wait=true > /dev/null
+      kubectl wait --for=delete pod -l "app=b-$rt-$n" --timeout=120s > /dev/null 2>&1
+    done
+  done
+done
+rm -f "/tmp/cwasi-kbench-first.$$"
