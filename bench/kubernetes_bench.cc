@@ -66,8 +66,9 @@ int kubernetesBench(const BenchOptions& o) {
   header << "# cwasi-bench kubernetes\n\n"
          << (o.quick ? "Quick smoke run. " : "")
          << "One local node (scripts/cluster.sh), containerd 1.6 with the runc and cwasi handlers, "
-            "no readiness probes (Ready = the containers started); the first response is polled "
-            "on each pod's IP as soon as kubectl shows one. Times include kubectl's own.\n\n"
+            "no readiness probes (Ready = the containers started, as kubelet reports it after its "
+            "relist, about every second); the first response is polled on each IP that CNI "
+            "hands out. Times include kubectl's own.\n\n"
          << "Memory per running pod (its cgroup's usage, N = 10): runc " << mem["runc"]
          << " KiB, cwasi " << mem["cwasi"] << " KiB (the pod's shim with its engine).\n\n"
          << "Published (JNSM 2023): Wasm pods start in 0.80-0.84 s, containers in 1.70-1.74 s. "
