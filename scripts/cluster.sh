@@ -884,7 +884,12 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   smoke) cmd_smoke ;;
+  # restart-containerd [N]: stop node N's containerd (SIGTERM) and start it again;
+  # running pods keep running (their shims are their own processes)
+  restart-containerd)
+    n=${2:-1}; alive "containerd-node-$n" || die "containerd-node-$n is not running"
+    stop_daemon "containerd-node-$n" && containerd_up "$n" ;;
   # push-native REF SOURCE.c BINARY: a static native image (musl) in the registry
   push-native) alive kube-apiserver || die "the cluster is not up"; image "$2" "$3" "$4" ;;
-  *) echo "usage: $0 up [NODES] | down | status | smoke | push-native REF SOURCE.c BINARY" >&2; exit 2 ;;
+  *) echo "usage: $0 up [NODES] | down | status | smoke | restart-containerd [N] | push-native REF SOURCE.c BINARY" >&2; exit 2 ;;
 esac

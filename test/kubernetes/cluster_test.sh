@@ -242,6 +242,19 @@ service_answers() {
   return 1
 }
 check "the Service answers through its ClusterIP" service_answers
+survives_containerd_restart() {
+  local before after
+  before=$(kubectl get pods -l app=web -o jsonpath='{.items[*].metadata.uid}')
+  BUILD_DIR="$BUILD_DIR" "$CLUSTER" restart-containerd 1 > "$WORK/restart.log" 2>&1 || { cat "$WORK/restart.log"; return 1; }
+  sleep 3  # kubelet reconnects and relists
+  after=$(kubectl get pods -l app=web -o jsonpath='{.items[*].metadata.uid}')
+  [[ "$before" == "$after" ]] || { echo "pods changed: $before -> $after"; return 1; }
+  [[ $(kubectl get pods -l app=web -o jsonpath='{.items[*].status.containerStatuses[0].restartCount}') == "0 0 0" ]] ||
+    { kubectl get pods -l app=web; return 1; }
+  each_pod_answers
+}
+check "running Wasm pods survive a containerd restart (same pods, no restarts, still answering)" \
+  survives_containerd_restart
 a_killed_pod_is_replaced() {
   local victim
   victim=$(kubectl get pods -l app=web -o jsonpath='{.items[0].metadata.name}')
