@@ -138,27 +138,15 @@ TEST_F(FunctionHostTasksTest, CancelMemoryAndTrapsComeBackAsTheirErrors) {
 namespace cwasi::shim {
 namespace {
 
-using cwasi::testing::functionPath;
-
 // The HTTP trigger over the real host: requests reach the function with the
 // daemon's semantics, probes answer, and the port lives in the network
 // namespace it was given (a real `ip netns`).
-class HttpTriggerTest : public ::testing::Test {
+class HttpTriggerTest : public FunctionHostTasksTest {
  protected:
   void SetUp() override {
-    TaskHostConfig config;
-    config.max_instances = 8;
-    auto h = startFunctionHostTasks(config);
-    ASSERT_TRUE(h.ok()) << h.error().message();
-    host_ = std::move(*h);
-    TaskFunction upper;
-    upper.name = "upper";
-    upper.module = functionPath("upper");
-    ASSERT_TRUE(host_->load(upper).ok());
-    TaskFunction loop;
-    loop.name = "loop";
-    loop.module = functionPath("loop");
-    ASSERT_TRUE(host_->load(loop).ok());
+    FunctionHostTasksTest::SetUp();
+    ASSERT_TRUE(host_->load(function("upper", "upper")).ok());
+    ASSERT_TRUE(host_->load(function("loop", "loop")).ok());
   }
 
   // curl's status code and body, run in `netns` when given.
@@ -177,8 +165,6 @@ class HttpTriggerTest : public ::testing::Test {
     if (nl == std::string::npos) return {0, out};
     return {std::atoi(out.c_str() + nl + 1), out.substr(0, nl)};
   }
-
-  std::unique_ptr<TaskHost> host_;
 };
 
 TEST_F(HttpTriggerTest, ServesTheFunctionWithTheDaemonsSemantics) {
