@@ -31,7 +31,7 @@ trap cleanup EXIT
 
 tmp=$(mktemp -d)
 "$BUILD_DIR/bin/cwasi" image build "$BUILD_DIR/functions/hello.wasm" -t "$REG/bench/hello-wasm:1" \
-  -o "$tmp/hello.tar" > /dev/null && python3 "$ROOT/scripts/cluster/push-image.py" "$tmp/hello.tar" "$REG/bench/hello-wasm:1" > /dev/null
+  -o "$tmp/hello.tar" > /dev/null && "$BUILD_DIR/bin/cwasi" image push "$tmp/hello.tar" "$REG/bench/hello-wasm:1" > /dev/null
 BUILD_DIR="$BUILD_DIR" "$CLUSTER" push-native cwasi/hello-http:1 "$ROOT/scripts/cluster/hello-http.c" hello-http > /dev/null
 rm -rf "$tmp"
 

@@ -19,7 +19,7 @@ PACKAGES=(
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-containerd-cgroups-dev
   librust-ttrpc-dev
   # real components used by tests and benchmarks
-  containerd runc redis-server iproute2 curl wrk hyperfine nodejs nginx-light
+  containerd runc redis-server iproute2 curl wrk hyperfine nodejs nginx-light docker-registry
   # benchmark plots
   gnuplot-nox
 )
@@ -29,7 +29,7 @@ PACKAGES=(
 # leaves), a local image registry, the static pause image's compiler, certificates.
 CLUSTER_PACKAGES=(
   etcd-server containernetworking-plugins iptables conntrack socat ethtool
-  nftables docker-registry musl-tools openssl
+  nftables musl-tools openssl
 )
 case "${1:-}" in
   "") ;;

@@ -53,4 +53,10 @@ Result<uint64_t> parseNumber(const std::string& s, const std::string& what) {
   return v;
 }
 
+Result<std::pair<std::string, std::string>> keyValue(const std::string& s, const std::string& flag) {
+  const size_t eq = s.find('=');
+  if (eq == std::string::npos || eq == 0) return invalidArgument(flag + " expects KEY=VALUE, got " + s);
+  return std::make_pair(s.substr(0, eq), s.substr(eq + 1));
+}
+
 }  // namespace cwasi::cli

@@ -54,4 +54,7 @@ class Args {
 // Parses a whole non-negative decimal number, or InvalidArgument naming `what`.
 Result<uint64_t> parseNumber(const std::string& s, const std::string& what);
 
+// "KEY=VALUE" split in two; InvalidArgument naming `flag` otherwise.
+Result<std::pair<std::string, std::string>> keyValue(const std::string& s, const std::string& flag);
+
 }  // namespace cwasi::cli

@@ -27,6 +27,7 @@ usage:
              [--token T] [--timeout-ms N] TARGET < request
                                          call a function wherever it runs
   cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]
+  cwasi image push IMAGE.tar REGISTRY/REPO[:TAG] | pull REF -o IMAGE.tar [--plain-http]
                                          package a function as an OCI image
   cwasi daemon [options]                 the node daemon, as cwasid (cwasid --help)
   cwasi version

@@ -12,7 +12,6 @@
 #include "cwasi/cli/cli.h"
 #include "cwasi/common/files.h"
 #include "cwasi/node/http.h"
-#include "cwasi/oci/image.h"
 
 namespace cwasi::cli {
 namespace {
@@ -92,12 +91,6 @@ Result<std::vector<std::string>> parseClientArgs(const std::vector<std::string>&
   }));
   c.fromEnvironment();
   return positional;
-}
-
-Result<std::pair<std::string, std::string>> keyValue(const std::string& s, const std::string& flag) {
-  const size_t eq = s.find('=');
-  if (eq == std::string::npos || eq == 0) return invalidArgument(flag + " expects KEY=VALUE, got " + s);
-  return std::make_pair(s.substr(0, eq), s.substr(eq + 1));
 }
 
 }  // namespace
@@ -344,43 +337,6 @@ int workflowCommand(const std::vector<std::string>& argv) {
   } else {
     std::fwrite(r->body.data(), 1, r->body.size(), stdout);
   }
-  return 0;
-}
-
-int imageCommand(const std::vector<std::string>& argv) {
-  const char* usage = "usage: cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]";
-  if (argv.empty() || argv[0] != "build") return fail(kExitUsage, usage);
-  oci::BuildOptions options;
-  std::string out;
-  std::vector<std::string> rest_argv(argv.begin() + 1, argv.end());
-  Args a(rest_argv);
-  auto rest = a.parseInterleaved([&](const std::string& f) -> Result<bool> {
-    if (f == "-t" || f == "--tag") {
-      TRY_ASSIGN(options.ref, a.value(f));
-    } else if (f == "-o" || f == "--output") {
-      TRY_ASSIGN(out, a.value(f));
-    } else if (f == "--artifact") {
-      options.compat = false;
-    } else if (f == "--annotation") {
-      TRY_ASSIGN(std::string v, a.value(f));
-      TRY_ASSIGN(auto kv, keyValue(v, f));
-      options.annotations[kv.first] = kv.second;
-    } else {
-      return false;
-    }
-    return true;
-  });
-  if (!rest.ok()) return fail(kExitUsage, "image build: " + rest.error().message());
-  if (rest->size() != 1 || out.empty()) return fail(kExitUsage, usage);
-  auto module = readFile((*rest)[0]);
-  if (!module.ok()) {
-    return fail(module.error().code() == Code::kNotFound ? kExitNotFound : kExitUsage,
-                module.error().message());
-  }
-  auto image = oci::buildImageArchive(*module, options);
-  if (!image.ok()) return fail(kExitCannotRun, image.error().message());
-  if (auto w = writeFileAtomic(out, *image); !w.ok()) return fail(kExitUsage, w.error().message());
-  std::printf("wrote %s (%s, %zu bytes)\n", out.c_str(), options.ref.c_str(), image->size());
   return 0;
 }
 

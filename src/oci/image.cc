@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "archive.h"
+#include "layout.h"
 #include "cwasi/common/files.h"
 #include "cwasi/common/sha256.h"
 
@@ -13,35 +14,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr uint64_t kMaxImageBytes = 1ull << 30;
 constexpr int kMaxIndexDepth = 4;
-
-struct Layout {
-  std::map<std::string, std::vector<uint8_t>> files;  // path -> contents
-
-  Result<std::span<const uint8_t>> file(const std::string& path) const {
-    auto it = files.find(path);
-    if (it == files.end()) return invalidArgument("image: no " + path + " in the archive");
-    return std::span<const uint8_t>(it->second);
-  }
-
-  // A blob by descriptor, its digest verified.
-  Result<std::span<const uint8_t>> blob(const json& descriptor) const {
-    if (!descriptor.is_object() || !descriptor.contains("digest") ||
-        !descriptor["digest"].is_string()) {
-      return invalidArgument("image: descriptor without a digest");
-    }
-    const std::string digest = descriptor["digest"];
-    if (digest.rfind("sha256:", 0) != 0 || digest.size() != 7 + 64) {
-      return invalidArgument("image: unsupported digest " + digest);
-    }
-    TRY_ASSIGN(auto bytes, file("blobs/sha256/" + digest.substr(7)));
-    if (sha256Hex(bytes) != digest.substr(7)) {
-      return invalidArgument("image: blob " + digest + " does not match its digest");
-    }
-    return bytes;
-  }
-};
 
 Result<json> parseJson(std::span<const uint8_t> bytes, const std::string& what) {
   json j = json::parse(bytes.begin(), bytes.end(), nullptr, false);
@@ -197,19 +170,7 @@ bool looksLikeArchive(std::span<const uint8_t> bytes) {
 }
 
 Result<WasmImage> readImageArchive(std::span<const uint8_t> bytes) {
-  std::vector<uint8_t> inflated;
-  if (isGzip(bytes)) {
-    TRY_ASSIGN(inflated, gunzip(bytes, kMaxImageBytes));
-    bytes = inflated;
-  }
-  TRY_ASSIGN(auto entries, readTar(bytes, kMaxImageBytes));
-  Layout layout;
-  for (TarEntry& e : entries) {
-    if (e.type == '0') layout.files[e.path] = std::move(e.data);
-  }
-  if (!layout.files.contains("oci-layout")) {
-    return invalidArgument("image: not an OCI image layout (no oci-layout file)");
-  }
+  TRY_ASSIGN(Layout layout, readLayout(bytes));
   TRY_ASSIGN(auto index_bytes, layout.file("index.json"));
   TRY_ASSIGN(json index, parseJson(index_bytes, "index.json"));
   return fromIndex(layout, index, 0);

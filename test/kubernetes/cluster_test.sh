@@ -2,7 +2,7 @@
 # cwasi under kubelet, on a real single-node cluster this test starts
 # (scripts/cluster.sh up) and stops again, checking that the host is left as
 # it was found. Real kubectl, containerd, kubelet; Wasm images pushed to the
-# cluster's registry with `cwasi image build` + push-image.py.
+# cluster's registry with `cwasi image build` + `cwasi image push`.
 #
 #   test/kubernetes/cluster_test.sh BUILD_DIR
 #
@@ -67,7 +67,7 @@ pass "the cluster comes up"
 push() {  # push FUNCTION: the module as a Wasm image in the registry
   "$BUILD_DIR/bin/cwasi" image build "$BUILD_DIR/functions/$1.wasm" -t "$REG/fn/$1:test" \
     -o "$WORK/$1.tar" > /dev/null &&
-    python3 "$ROOT/scripts/cluster/push-image.py" "$WORK/$1.tar" "$REG/fn/$1:test" > /dev/null
+    "$BUILD_DIR/bin/cwasi" image push "$WORK/$1.tar" "$REG/fn/$1:test" > /dev/null
 }
 push upper && push hello || fail "Wasm images pushed to the registry"
 

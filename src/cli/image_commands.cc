@@ -1,0 +1,148 @@
+// `cwasi image build|push|pull`: Wasm functions as OCI images, in a tarball
+// and in a registry (the OCI distribution API over plain HTTP).
+#include <algorithm>
+
+#include "args.h"
+#include "commands.h"
+#include "cwasi/cli/cli.h"
+#include "cwasi/common/files.h"
+#include "cwasi/node/http.h"
+#include "cwasi/oci/distribution.h"
+#include "cwasi/oci/image.h"
+
+namespace cwasi::cli {
+namespace {
+
+constexpr char kUsage[] =
+    "usage: cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]\n"
+    "       cwasi image push IMAGE.tar REGISTRY/REPOSITORY[:TAG] [--plain-http]\n"
+    "       cwasi image pull REGISTRY/REPOSITORY[:TAG|@DIGEST] -o IMAGE.tar [--plain-http]";
+
+// The registry client's HTTP: the daemon's plain-HTTP client.
+class PlainHttp : public oci::RegistryTransport {
+ public:
+  Result<oci::RegistryResponse> send(const oci::RegistryRequest& req) override {
+    TRY_ASSIGN(node::HttpUrl url, node::parseHttpUrl(req.url));
+    TRY_ASSIGN(node::HttpResponse r,
+               node::httpFetch(url, req.method, req.headers,
+                               {reinterpret_cast<const char*>(req.body.data()), req.body.size()},
+                               std::chrono::minutes(2)));
+    oci::RegistryResponse out;
+    out.status = r.status;
+    out.headers = std::move(r.headers);
+    out.headers.emplace_back("Content-Type", r.content_type);
+    out.body.assign(r.body.begin(), r.body.end());
+    return out;
+  }
+};
+
+// Plain HTTP is for a registry on this host, or one the user vouches for.
+Result<oci::ImageReference> registryReference(const std::string& text, bool plain_http) {
+  TRY_ASSIGN(oci::ImageReference ref, oci::parseImageReference(text));
+  const std::string host = ref.registry.substr(0, ref.registry.rfind(':'));
+  const bool loopback = host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
+  if (!loopback && !plain_http) {
+    return invalidArgument("registry " + ref.registry +
+                           ": only plain HTTP is spoken; pass --plain-http if it serves plain HTTP");
+  }
+  return ref;
+}
+
+int imageBuild(const std::vector<std::string>& argv) {
+  const char* usage = "usage: cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]";
+  oci::BuildOptions options;
+  std::string out;
+  Args a(argv);
+  auto rest = a.parseInterleaved([&](const std::string& f) -> Result<bool> {
+    if (f == "-t" || f == "--tag") {
+      TRY_ASSIGN(options.ref, a.value(f));
+    } else if (f == "-o" || f == "--output") {
+      TRY_ASSIGN(out, a.value(f));
+    } else if (f == "--artifact") {
+      options.compat = false;
+    } else if (f == "--annotation") {
+      TRY_ASSIGN(std::string v, a.value(f));
+      TRY_ASSIGN(auto kv, keyValue(v, f));
+      options.annotations[kv.first] = kv.second;
+    } else {
+      return false;
+    }
+    return true;
+  });
+  if (!rest.ok()) return fail(kExitUsage, "image build: " + rest.error().message());
+  if (rest->size() != 1 || out.empty()) return fail(kExitUsage, usage);
+  auto module = readFile((*rest)[0]);
+  if (!module.ok()) {
+    return fail(module.error().code() == Code::kNotFound ? kExitNotFound : kExitUsage,
+                module.error().message());
+  }
+  auto image = oci::buildImageArchive(*module, options);
+  if (!image.ok()) return fail(kExitCannotRun, image.error().message());
+  if (auto w = writeFileAtomic(out, *image); !w.ok()) return fail(kExitUsage, w.error().message());
+  std::printf("wrote %s (%s, %zu bytes)\n", out.c_str(), options.ref.c_str(), image->size());
+  return 0;
+}
+
+
+int imagePush(const std::vector<std::string>& argv) {
+  bool plain_http = false;
+  Args a(argv);
+  auto rest = a.parseInterleaved([&](const std::string& f) -> Result<bool> {
+    if (f != "--plain-http") return false;
+    plain_http = true;
+    return true;
+  });
+  if (!rest.ok()) return fail(kExitUsage, "image push: " + rest.error().message());
+  if (rest->size() != 2) return fail(kExitUsage, kUsage);
+  auto ref = registryReference((*rest)[1], plain_http);
+  if (!ref.ok()) return fail(kExitUsage, ref.error().message());
+  auto tarball = readFile((*rest)[0]);
+  if (!tarball.ok()) return fail(kExitNotFound, tarball.error().message());
+  PlainHttp http;
+  auto digest = oci::pushImage(*tarball, *ref, http);
+  if (!digest.ok()) return fail(kExitCannotRun, "image push: " + digest.error().message());
+  std::printf("pushed %s (%s)\n", ref->toString().c_str(), digest->c_str());
+  return 0;
+}
+
+int imagePull(const std::vector<std::string>& argv) {
+  bool plain_http = false;
+  std::string out;
+  Args a(argv);
+  auto rest = a.parseInterleaved([&](const std::string& f) -> Result<bool> {
+    if (f == "--plain-http") {
+      plain_http = true;
+    } else if (f == "-o" || f == "--output") {
+      TRY_ASSIGN(out, a.value(f));
+    } else {
+      return false;
+    }
+    return true;
+  });
+  if (!rest.ok()) return fail(kExitUsage, "image pull: " + rest.error().message());
+  if (rest->size() != 1 || out.empty()) return fail(kExitUsage, kUsage);
+  auto ref = registryReference((*rest)[0], plain_http);
+  if (!ref.ok()) return fail(kExitUsage, ref.error().message());
+  PlainHttp http;
+  auto tarball = oci::pullImage(*ref, http);
+  if (!tarball.ok()) {
+    return fail(tarball.error().code() == Code::kNotFound ? kExitNotFound : kExitCannotRun,
+                "image pull: " + tarball.error().message());
+  }
+  if (auto w = writeFileAtomic(out, *tarball); !w.ok()) return fail(kExitUsage, w.error().message());
+  std::printf("pulled %s into %s (%zu bytes)\n", ref->toString().c_str(), out.c_str(), tarball->size());
+  return 0;
+}
+
+}  // namespace
+
+int imageCommand(const std::vector<std::string>& argv) {
+  if (argv.empty()) return fail(kExitUsage, kUsage);
+  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+  if (argv[0] == "build") return imageBuild(rest);
+  if (argv[0] == "push") return imagePush(rest);
+  if (argv[0] == "pull") return imagePull(rest);
+  return fail(kExitUsage, kUsage);
+}
+
+}  // namespace cwasi::cli
