@@ -266,6 +266,36 @@ a_killed_pod_is_replaced() {
 check "a deleted pod is replaced and the Deployment is whole again" a_killed_pod_is_replaced
 kubectl delete deploy/web svc/web --wait=true > /dev/null 2>&1
 
+# SIGTERM drains: a request in flight when its pod is deleted still gets its answer.
+push sleep || fail "sleep image pushed"
+kubectl apply -f - > /dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: drain}
+spec:
+  runtimeClassName: cwasi
+  terminationGracePeriodSeconds: 15
+  containers:
+  - name: sleep
+    image: $REG/fn/sleep:test
+    env: [{name: CWASI_HTTP_PORT, value: "8080"}]
+    readinessProbe: {httpGet: {path: /_/health, port: 8080}, periodSeconds: 1}
+YAML
+in_flight_request_finishes() {
+  kubectl wait --for=condition=Ready pod/drain --timeout=60s > /dev/null || return 1
+  local ip out
+  ip=$(kubectl get pod drain -o jsonpath='{.status.podIP}')
+  curl -s -m 20 --data-binary 3000 "http://$ip:8080/" > "$WORK/drain.out" &
+  local req=$!
+  sleep 0.5
+  kubectl delete pod drain --wait=false > /dev/null
+  wait $req
+  out=$(cat "$WORK/drain.out")
+  [[ "$out" == "slept 3000 ms" ]] || { echo "in-flight request got '$out'"; return 1; }
+  kubectl wait --for=delete pod/drain --timeout=30s > /dev/null
+}
+check "SIGTERM lets a request in flight finish before the pod goes" in_flight_request_finishes
+
 # Locality: containers of one pod share its shim, so `call` reaches `upper`
 # embedded; a pod elsewhere on the node reaches it through the node registry
 # (local, shared memory) — no cluster map is configured, so a call that
