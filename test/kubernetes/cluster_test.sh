@@ -179,8 +179,22 @@ missing_module_event() {
 }
 check "a missing module is a clear event" missing_module_event
 
+# A native image under the cwasi RuntimeClass: not Wasm, said so.
+BUILD_DIR="$BUILD_DIR" "$CLUSTER" push-native cwasi/hello-http:1 "$ROOT/scripts/cluster/hello-http.c" hello-http > /dev/null
+pod native "$REG/cwasi/hello-http:1" Never
+not_wasm_event() {
+  for _ in $(seq 60); do
+    kubectl get events --field-selector involvedObject.name=native -o jsonpath='{.items[*].message}' |
+      grep -q "module /hello-http" && return 0
+    sleep 0.5
+  done
+  kubectl get events --field-selector involvedObject.name=native -o jsonpath='{.items[*].message}'
+  return 1
+}
+check "a native (not Wasm) image under cwasi is a clear event" not_wasm_event
+
 # Deleting the pods leaves no sandbox process and no shim behind.
-kubectl delete pod upper hello missing bomb --wait=true > /dev/null 2>&1
+kubectl delete pod upper hello missing bomb native --wait=true > /dev/null 2>&1
 nothing_left() {
   for _ in $(seq 40); do
     ! pgrep -x cwasi-pause > /dev/null && ! pgrep -f "containerd-shim-cwasi-v1 .*-address /run/cwasi-cluster" > /dev/null &&
