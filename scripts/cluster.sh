@@ -399,7 +399,11 @@ EOF
   # containerd finds containerd-shim-cwasi-v1 on its PATH; the shims inherit its environment:
   # each node gets its own cwasi node registry (CWASI_RUNTIME_DIR, default /run/cwasi).
   mkdir -p "$run/cwasi"
-  PATH="$shim_dir:$PATH" CWASI_RUNTIME_DIR="$run/cwasi" start_daemon "containerd-node-$n" "$n" containerd --config "$dir/containerd/config.toml"
+  # The shims' node registry (local calls) and cluster map (remote calls:
+  # {"functions": {"NAME": "POD_IP:CWASI_COMM_PORT"}}, written by whoever
+  # places functions; reloaded on change).
+  PATH="$shim_dir:$PATH" CWASI_RUNTIME_DIR="$run/cwasi" CWASI_CLUSTER_FILE="$run/cwasi/cluster.json" \
+    start_daemon "containerd-node-$n" "$n" containerd --config "$dir/containerd/config.toml"
 }
 kubelet_up() {  # N
   local n=$1 dir run ip

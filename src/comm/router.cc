@@ -53,6 +53,7 @@ struct Router::Impl {
   std::string tcp_address, unix_socket;
   std::unique_ptr<ConnectionServer> tcp_server, unix_server;
   std::unique_ptr<RedisServer> redis_server;
+  Mutex tcp_mu;
   Mutex published_mu;
   std::set<std::string> published GUARDED_BY(published_mu);
 
@@ -66,6 +67,18 @@ struct Router::Impl {
       for (const auto& name : published) registry->withdraw(name);
     }
     if (!unix_socket.empty()) ::unlink(unix_socket.c_str());
+  }
+
+  Result<std::string> serveTcp(Fd listener) EXCLUDES(tcp_mu) {
+    MutexLock lock(tcp_mu);  // two containers of a pod may ask at once
+    if (tcp_server) return failedPrecondition("already serving remote calls on " + tcp_address);
+    TRY_ASSIGN(net::Endpoint bound, net::boundEndpoint(listener.get()));
+    tcp_address = bound.toString();
+    tcp_server = std::make_unique<ConnectionServer>(
+        std::move(listener), [this](int fd, const std::atomic<bool>& stopping) {
+          serveTcpConnection(fd, stopping, *functions, transport);
+        });
+    return tcp_address;
   }
 
   // Routes and performs a call (`response` set) or a send.
@@ -120,13 +133,8 @@ Result<std::unique_ptr<Router>> Router::start(RouterConfig config, LocalFunction
   Impl* router = impl.get();
   if (!c.listen.empty()) {
     TRY_ASSIGN(net::Endpoint ep, net::parseEndpoint(c.listen));
-    net::Endpoint bound;
-    TRY_ASSIGN(Fd listener, net::listenTcp(ep, &bound));
-    impl->tcp_address = bound.toString();
-    impl->tcp_server = std::make_unique<ConnectionServer>(
-        std::move(listener), [router](int fd, const std::atomic<bool>& stopping) {
-          serveTcpConnection(fd, stopping, *router->functions, router->transport);
-        });
+    TRY_ASSIGN(Fd listener, net::listenTcp(ep));
+    TRY(impl->serveTcp(std::move(listener)));
   }
   if (impl->registry) {
     std::error_code ec;
@@ -179,6 +187,8 @@ void Router::withdraw(const std::string& name) {
   if (impl_->registry) impl_->registry->withdraw(name);
   if (impl_->redis_server) impl_->redis_server->stopServing(name);
 }
+
+Result<std::string> Router::serveTcp(Fd listener) { return impl_->serveTcp(std::move(listener)); }
 
 std::chrono::milliseconds Router::defaultTimeout() const { return impl_->config.default_timeout; }
 const std::string& Router::tcpAddress() const { return impl_->tcp_address; }

@@ -310,6 +310,10 @@ Result<void> FunctionHost::send(std::string_view target, std::span<const uint8_t
   return impl_->router->send(target, message, caller_domain, o);
 }
 
+Result<std::string> FunctionHost::serveRemote(Fd listener) {
+  return impl_->router->serveTcp(std::move(listener));
+}
+
 const std::string& FunctionHost::tcpAddress() const { return impl_->router->tcpAddress(); }
 const std::string& FunctionHost::unixSocket() const { return impl_->router->unixSocket(); }
 comm::CommStats& FunctionHost::stats() { return impl_->router->stats(); }

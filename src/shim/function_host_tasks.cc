@@ -134,6 +134,16 @@ class FunctionHostTasks : public TaskHost {
     TRY_ASSIGN(auto trigger, FunctionHttpTrigger::start(*host_, config));
     return std::unique_ptr<HttpTrigger>(std::move(trigger));
   }
+  Result<std::string> serveRemoteCalls(const std::filesystem::path& network_namespace,
+                                       uint16_t port) override {
+    if (!host_->tcpAddress().empty()) return host_->tcpAddress();
+    TRY_ASSIGN(Fd listener, listenIn(network_namespace, port));
+    auto served = host_->serveRemote(std::move(listener));
+    if (!served.ok() && served.error().code() == Code::kFailedPrecondition) {
+      return host_->tcpAddress();  // another container of the pod was first
+    }
+    return served;
+  }
   void remove(std::string_view name) override { host_->remove(name); }
 
  private:
@@ -146,6 +156,7 @@ Result<std::unique_ptr<TaskHost>> startFunctionHostTasks(TaskHostConfig config) 
   host::HostConfig hc;
   hc.runtime_dir = config.runtime_dir;
   hc.engine.cache_dir = config.cache_dir;
+  hc.cluster_file = config.cluster_file;
   hc.engine.max_instances = config.max_instances;
   TRY_ASSIGN(auto host, host::FunctionHost::start(std::move(hc)));
   return std::unique_ptr<TaskHost>(std::make_unique<FunctionHostTasks>(std::move(host)));

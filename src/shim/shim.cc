@@ -222,6 +222,7 @@ int serve(const Flags& f) {
   TaskHostConfig hc;
   hc.runtime_dir = runtimeDir();
   hc.cache_dir = runtime::defaultCacheDir();
+  if (const char* map = std::getenv("CWASI_CLUSTER_FILE"); map && *map) hc.cluster_file = map;
   auto host = startFunctionHostTasks(hc);
   if (!host.ok()) {
     std::cerr << "containerd-shim-cwasi-v1: " << host.error().message() << "\n";

@@ -88,6 +88,29 @@ TaskFunction taskFunctionFor(const oci::RuntimeSpec& spec, std::string name,
   return fn;
 }
 
+// A positive decimal up to `max`.
+std::optional<uint64_t> positive(std::string_view s, uint64_t max) {
+  uint64_t v = 0;
+  if (s.empty() || s.size() > 12) return std::nullopt;
+  for (char ch : s) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(ch - '0');
+  }
+  if (v == 0 || v > max) return std::nullopt;
+  return v;
+}
+
+// The port an env var of the container names; nothing when it is not set.
+Result<std::optional<uint16_t>> portFrom(const oci::RuntimeSpec& spec, const char* name) {
+  for (const auto& [k, v] : spec.env) {
+    if (k != name) continue;
+    auto port = positive(v, 65535);
+    if (!port) return invalidArgument(std::string(name) + " must be a port (1-65535), not '" + v + "'");
+    return std::optional<uint16_t>(static_cast<uint16_t>(*port));
+  }
+  return std::optional<uint16_t>();
+}
+
 // The container's own word on being served over HTTP: CWASI_HTTP_PORT (1 to
 // 65535) and CWASI_HTTP_TIMEOUT ("30s", "500ms" or milliseconds). Nothing
 // when it did not ask; InvalidArgument naming the variable when it asked
@@ -95,25 +118,10 @@ TaskFunction taskFunctionFor(const oci::RuntimeSpec& spec, std::string name,
 Result<std::optional<HttpTriggerConfig>> httpTriggerFor(const oci::RuntimeSpec& spec,
                                                         const std::string& function) {
   std::optional<HttpTriggerConfig> c;
-  auto number = [](std::string_view s, uint64_t max) -> std::optional<uint64_t> {
-    uint64_t v = 0;
-    if (s.empty() || s.size() > 12) return std::nullopt;
-    for (char ch : s) {
-      if (ch < '0' || ch > '9') return std::nullopt;
-      v = v * 10 + static_cast<uint64_t>(ch - '0');
-    }
-    if (v == 0 || v > max) return std::nullopt;
-    return v;
-  };
-  for (const auto& [k, v] : spec.env) {
-    if (k == kEnvHttpPort) {
-      auto port = number(v, 65535);
-      if (!port) return invalidArgument(std::string(kEnvHttpPort) + " must be a port (1-65535), not '" + v + "'");
-      if (!c) c.emplace();
-      c->port = static_cast<uint16_t>(*port);
-    }
-  }
-  if (!c) return c;
+  TRY_ASSIGN(std::optional<uint16_t> port, portFrom(spec, kEnvHttpPort));
+  if (!port) return c;
+  c.emplace();
+  c->port = *port;
   for (const auto& [k, v] : spec.env) {
     if (k != kEnvHttpTimeout) continue;
     std::string_view s = v;
@@ -124,7 +132,7 @@ Result<std::optional<HttpTriggerConfig>> httpTriggerFor(const oci::RuntimeSpec& 
       s.remove_suffix(1);
       scale = 1000;
     }
-    auto n = number(s, 24ull * 3600 * 1000);
+    auto n = positive(s, 24ull * 3600 * 1000);
     if (!n) return invalidArgument(std::string(kEnvHttpTimeout) + " must be a duration (\"30s\", \"500ms\"), not '" + v + "'");
     c->timeout = std::chrono::milliseconds(*n * scale);
   }
@@ -210,9 +218,17 @@ Result<TaskParts> TaskTable::prepare(const CreateTask& request, const oci::Runti
     return parts;
   }
   TRY_ASSIGN(parts.http, httpTriggerFor(spec, function));
+  TRY_ASSIGN(std::optional<uint16_t> comm_port, portFrom(spec, kEnvCommPort));
   TRY_ASSIGN(auto module, modulePathIn(spec.root, spec.args[0]));
   if (auto r = host_.load(taskFunctionFor(spec, function, std::move(module))); !r.ok()) {
     return invalidArgument("module " + spec.args[0] + ": " + r.error().message());
+  }
+  if (comm_port) {
+    // The pod's functions become reachable from other nodes on its IP.
+    if (auto served = host_.serveRemoteCalls(spec.network_namespace, *comm_port); !served.ok()) {
+      host_.remove(function);
+      return served.error().withContext(std::string(kEnvCommPort));
+    }
   }
   auto stdio = TaskStdio::open(request.stdio);
   if (!stdio.ok()) {

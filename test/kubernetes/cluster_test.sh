@@ -7,92 +7,7 @@
 #   test/kubernetes/cluster_test.sh BUILD_DIR
 #
 # Ends with "N passed, M failed"; exits non-zero on any failure.
-set -uo pipefail
-BUILD_DIR=$(cd "${1:?usage: cluster_test.sh BUILD_DIR}" && pwd)
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-CLUSTER="$ROOT/scripts/cluster.sh"
-REG=127.0.0.1:5000
-WORK=$(mktemp -d /tmp/cwasi-k8s-test.XXXXXX)
-passed=0 failed=0
-
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
-check() {  # check NAME COMMAND...
-  local name=$1; shift
-  if "$@"; then pass "$name"; else fail "$name"; fi
-}
-
-# What the cluster may touch on the host, to compare before and after.
-snapshot() {
-  {
-    ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
-    ip netns list 2>/dev/null | awk '{print $1}' | sort
-    iptables-save 2>/dev/null | grep -E '^[:-]' | sed 's/\[[0-9:]*\]//' | sort
-    sysctl -n net.ipv4.ip_forward vm.overcommit_memory
-    grep -E 'cwasi|kubelet|containerd' /proc/mounts | awk '{print $2}' | sort
-    ls -d /var/log/pods /var/lib/kubelet /run/cwasi-cluster 2>/dev/null
-  }
-}
-
-if [[ -e "$BUILD_DIR/cluster/pids" ]] && ls "$BUILD_DIR/cluster/pids"/* >/dev/null 2>&1; then
-  echo "a cluster is already up in $BUILD_DIR/cluster: run 'make cluster-down' first" >&2
-  echo "0 passed, 1 failed"
-  exit 1
-fi
-snapshot > "$WORK/before"
-
-cleanup() {
-  BUILD_DIR="$BUILD_DIR" "$CLUSTER" down > "$WORK/down.log" 2>&1 || cat "$WORK/down.log"
-  snapshot > "$WORK/after"
-  if diff "$WORK/before" "$WORK/after" > "$WORK/diff"; then
-    pass "cluster-down leaves the host as it found it"
-  else
-    fail "cluster-down leaves the host as it found it:"; cat "$WORK/diff"
-  fi
-  echo "$passed passed, $failed failed"
-  rm -rf "$WORK"
-  [[ $failed -eq 0 ]]
-}
-trap 'cleanup; exit $?' EXIT
-
-if ! BUILD_DIR="$BUILD_DIR" "$CLUSTER" up 1 > "$WORK/up.log" 2>&1; then
-  tail -30 "$WORK/up.log"
-  fail "the cluster comes up"
-  exit 1
-fi
-pass "the cluster comes up"
-# shellcheck disable=SC1091
-. "$BUILD_DIR/cluster/env"
-
-push() {  # push FUNCTION: the module as a Wasm image in the registry
-  "$BUILD_DIR/bin/cwasi" image build "$BUILD_DIR/functions/$1.wasm" -t "$REG/fn/$1:test" \
-    -o "$WORK/$1.tar" > /dev/null &&
-    "$BUILD_DIR/bin/cwasi" image push "$WORK/$1.tar" "$REG/fn/$1:test" > /dev/null
-}
-push upper && push hello || fail "Wasm images pushed to the registry"
-
-pod() {  # pod NAME IMAGE RESTART [COMMAND]
-  local cmd=""
-  [[ -n "${4:-}" ]] && cmd="    command: [\"$4\"]"
-  kubectl apply -f - > /dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: $1}
-spec:
-  runtimeClassName: cwasi
-  restartPolicy: $3
-  containers:
-  - name: $1
-    image: $2
-$cmd
-YAML
-}
-phase() { kubectl get pod "$1" -o jsonpath='{.status.phase}' 2>/dev/null; }
-waitPhase() {  # waitPhase POD PHASE
-  for _ in $(seq 60); do [[ "$(phase "$1")" == "$2" ]] && return 0; sleep 0.5; done
-  kubectl describe pod "$1" | tail -15
-  return 1
-}
+. "$(dirname "$0")/harness.sh"
 
 # A reactor serves until killed: its pod runs, and the pid the shim reported
 # for the pod's sandbox lives in the pod's network namespace, not the host's.
@@ -341,14 +256,6 @@ spec:
     image: $REG/fn/call:test
     args: [shout, "next door"]
 YAML
-logs_become() {  # logs_become POD CONTAINER TEXT
-  for _ in $(seq 60); do
-    [[ "$(kubectl logs "$1" -c "$2" 2>/dev/null)" == "$3" ]] && return 0
-    sleep 0.5
-  done
-  kubectl logs "$1" -c "$2" 2>&1 | tail -3
-  return 1
-}
 check "a container calls its pod's other function (embedded, one shim)" logs_become duo caller "SAME POD"
 check "a pod calls a function of another pod on the node (local)" logs_become neighbour caller "NEXT DOOR"
 kubectl delete pod duo neighbour --wait=true > /dev/null 2>&1

@@ -82,6 +82,15 @@ class StubTaskHost : public TaskHost {
     served_.push_back(config);
     return std::unique_ptr<HttpTrigger>(std::make_unique<Idle>());
   }
+  Result<std::string> serveRemoteCalls(const std::filesystem::path& netns, uint16_t port) override {
+    MutexLock lock(mu_);
+    remote_ = netns.string() + ":" + std::to_string(port);
+    return std::string("0.0.0.0:") + std::to_string(port);
+  }
+  std::string remote() {
+    MutexLock lock(mu_);
+    return remote_;
+  }
   std::vector<HttpTriggerConfig> served() {
     MutexLock lock(mu_);
     return served_;
@@ -99,6 +108,7 @@ class StubTaskHost : public TaskHost {
   StubMain main_ GUARDED_BY(mu_);
   std::optional<Error> load_error_ GUARDED_BY(mu_);
   std::vector<HttpTriggerConfig> served_ GUARDED_BY(mu_);
+  std::string remote_ GUARDED_BY(mu_);
   std::map<std::string, TaskFunction> loaded_ GUARDED_BY(mu_);
 };
 

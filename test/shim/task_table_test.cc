@@ -216,6 +216,22 @@ TEST_F(TaskTableTest, CwasiHttpPortServesTheFunctionUntilSigterm) {
   EXPECT_EQ(waitFor("web"), 143u);  // as a process that ends on SIGTERM
 }
 
+TEST_F(TaskTableTest, CwasiCommPortServesRemoteCallsOnThePodsNetwork) {
+  auto c = request("far");
+  cwasi::testing::writeText(c.bundle / "config.json",
+      R"({"process": {"args": ["/module.wasm"], "env": ["CWASI_COMM_PORT=7070"]},
+          "root": {"path": "rootfs"},
+          "linux": {"namespaces": [{"type": "network", "path": "/proc/7/ns/net"}]}})");
+  ASSERT_TRUE(tasks_.create(c).ok());
+  EXPECT_EQ(host_.remote(), "/proc/7/ns/net:7070");
+  auto bad = request("bad-comm");
+  cwasi::testing::writeText(bad.bundle / "config.json",
+      R"({"process": {"args": ["/module.wasm"], "env": ["CWASI_COMM_PORT=0"]}, "root": {"path": "rootfs"}})");
+  auto r = tasks_.create(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().message(), HasSubstr("CWASI_COMM_PORT"));
+}
+
 TEST_F(TaskTableTest, ABadHttpPortIsRefusedNamingTheVariable) {
   auto c = request("bad");
   cwasi::testing::writeText(c.bundle / "config.json",

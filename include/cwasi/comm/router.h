@@ -16,6 +16,7 @@
 
 #include "cwasi/comm/channel.h"
 #include "cwasi/comm/locality.h"
+#include "cwasi/common/fd.h"
 #include "cwasi/common/result.h"
 #include "cwasi/runtime/instance.h"
 
@@ -88,6 +89,10 @@ class Router {
   // Lists function `name` of this process in the node registry (other
   // processes on the node call it locally) and serves it through Redis.
   Result<void> publish(const std::string& name, const std::string& trust_domain);
+  // Serves remote calls (TCP frames) on `listener`, a socket already
+  // listening — one opened in a pod's network namespace, say; returns its
+  // address. FailedPrecondition when this router serves TCP already.
+  Result<std::string> serveTcp(Fd listener);
   void withdraw(const std::string& name);
 
   std::chrono::milliseconds defaultTimeout() const;

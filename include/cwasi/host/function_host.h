@@ -107,6 +107,8 @@ class FunctionHost {
   Result<void> send(std::string_view target, std::span<const uint8_t> message,
                     std::string_view caller_domain = "default");
 
+  // Serves remote calls on an already listening socket (comm::Router::serveTcp).
+  Result<std::string> serveRemote(Fd listener);
   // The bound TCP address ("127.0.0.1:41234"), or "" when not listening.
   const std::string& tcpAddress() const;
   // This host's unix socket, or "" when not serving locally.

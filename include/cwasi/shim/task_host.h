@@ -76,6 +76,11 @@ class TaskHost {
   // Serves a loaded function over HTTP in `config.network_namespace`.
   // Errors: the port cannot be listened on there. Thread-safe.
   virtual Result<std::unique_ptr<HttpTrigger>> serveHttp(const HttpTriggerConfig& config) = 0;
+  // Serves calls from other nodes (TCP frames) on `port` inside
+  // `network_namespace` (the pod's IP), for every function of the shim.
+  // Once per shim: later calls return the address already served.
+  virtual Result<std::string> serveRemoteCalls(const std::filesystem::path& network_namespace,
+                                               uint16_t port) = 0;
   // Removes a function; calls in flight finish. Unknown names are ignored.
   // Thread-safe.
   virtual void remove(std::string_view name) = 0;
@@ -85,6 +90,7 @@ class TaskHost {
 struct TaskHostConfig {
   std::filesystem::path runtime_dir;  // node registry for local calls; "" = none
   std::filesystem::path cache_dir;    // AOT cache (modules precompiled once per digest)
+  std::filesystem::path cluster_file; // cluster map for remote calls; "" = none
   uint32_t max_instances = 32;        // a pod's tasks and the calls they serve
 };
 

@@ -33,6 +33,9 @@ inline constexpr char kEnvHttpTimeout[] = "CWASI_HTTP_TIMEOUT";
 // The name other functions call a container's function by (the
 // cwasi.io/function annotation's equivalent, which a pod spec can set).
 inline constexpr char kEnvFunction[] = "CWASI_FUNCTION";
+// The port on the pod's IP where the pod's shim serves calls from other
+// nodes (the cluster map's host:port for the pod's functions).
+inline constexpr char kEnvCommPort[] = "CWASI_COMM_PORT";
 
 // What containerd's Create says.
 struct CreateTask {
