@@ -42,8 +42,9 @@ Result<Fd> listenIn(const std::filesystem::path& network_namespace, uint16_t por
 }
 
 // A pod's function behind HTTP: the daemon's invocation path (admission,
-// host, accounting) for one function, and `/_/health` for kubelet's probes
-// (as OpenFaaS's of-watchdog names it).
+// host, accounting) for one function, `/_/health` for kubelet's probes (as
+// OpenFaaS's of-watchdog names it) and `/_/metrics` (Prometheus text: the
+// function's invocations, and the pod's calls and bytes per mode).
 class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
  public:
   static Result<std::unique_ptr<FunctionHttpTrigger>> start(host::FunctionHost& host,
@@ -75,7 +76,7 @@ class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
 
  private:
   FunctionHttpTrigger(host::FunctionHost& host, const HttpTriggerConfig& c)
-      : invoker_(*this, host, metrics_, clock_, c.timeout) {
+      : host_(host), invoker_(*this, host, metrics_, clock_, c.timeout) {
     auto entry = std::make_shared<node::FunctionEntry>();
     entry->deployment.name = c.function;
     entry->deployment.timeout = c.timeout;
@@ -92,6 +93,11 @@ class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
 
   node::HttpResponse handle(node::HttpRequest& req) {
     if (req.path == "/_/health") return node::HttpResponse::text(200, "OK");
+    if (req.path == "/_/metrics") {  // the pod's shim: invocations, and bytes per mode
+      node::HttpResponse r = node::HttpResponse::text(200, metrics_.render(host_.stats()));
+      r.content_type = "text/plain; version=0.0.4";
+      return r;
+    }
     const std::string call_id = std::to_string(next_call_.fetch_add(1));
     node::Invocation inv =
         invoker_.invoke(*entry_, req.bodyBytes(), node::requestEnv(req, req.path, call_id));
@@ -101,6 +107,7 @@ class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
     return r;
   }
 
+  host::FunctionHost& host_;
   SteadyClock clock_;
   node::Metrics metrics_;
   std::shared_ptr<const node::FunctionEntry> entry_;

@@ -240,7 +240,7 @@ spec:
   containers:
   - name: upper
     image: $REG/fn/upper:test
-    env: [{name: CWASI_FUNCTION, value: shout}]
+    env: [{name: CWASI_FUNCTION, value: shout}, {name: CWASI_HTTP_PORT, value: "8080"}]
   - name: caller
     image: $REG/fn/call:test
     args: [shout, "same pod"]
@@ -255,9 +255,20 @@ spec:
   - name: caller
     image: $REG/fn/call:test
     args: [shout, "next door"]
+  - name: metrics  # the pod's shim's metrics, through an HTTP trigger
+    image: $REG/fn/hello:test
+    env: [{name: CWASI_HTTP_PORT, value: "8080"}]
 YAML
 check "a container calls its pod's other function (embedded, one shim)" logs_become duo caller "SAME POD"
 check "a pod calls a function of another pod on the node (local)" logs_become neighbour caller "NEXT DOOR"
+counted_as() {  # counted_as POD MODE: the pod's shim counted a call in MODE
+  local ip out
+  ip=$(kubectl get pod "$1" -o jsonpath='{.status.podIP}')
+  out=$(curl -s -m 5 "http://$ip:8080/_/metrics")
+  grep -qE "^cwasi_comm_calls_total\{mode=\"$2\"\} [1-9]" <<< "$out" || { grep cwasi_comm_calls <<< "$out"; return 1; }
+}
+check "the pod's shim counted the call as embedded (/_/metrics)" counted_as duo embedded
+check "the other pod's shim counted its call as local (/_/metrics)" counted_as neighbour local
 kubectl delete pod duo neighbour --wait=true > /dev/null 2>&1
 
 # A native runc pod beside them, through the cluster's own smoke check.

@@ -39,9 +39,21 @@ spec:
   - name: caller
     image: $REG/fn/call:test
     args: [far, "across nodes"]
+  - name: metrics  # the pod's shim's metrics, through an HTTP trigger
+    image: $REG/fn/hello:test
+    env: [{name: CWASI_HTTP_PORT, value: "8080"}]
 YAML
 check "a pod on node-1 calls a function in a pod on node-2 (remote, through the cluster map)" \
   logs_become near caller "ACROSS NODES"
 not_local() { [[ ! -e /run/cwasi-cluster/node-1/cwasi/functions/far.json ]]; }
 check "node-1's registry does not list the function (so the call was remote)" not_local
+remote_bytes_counted() {
+  local ip out
+  ip=$(kubectl get pod near -o jsonpath='{.status.podIP}')
+  out=$(curl -s -m 5 "http://$ip:8080/_/metrics")
+  grep -qE '^cwasi_comm_calls_total\{mode="remote"\} [1-9]' <<< "$out" &&
+    grep -qE '^cwasi_comm_bytes_total\{direction="out",mode="remote"\} [1-9]' <<< "$out" ||
+    { grep cwasi_comm <<< "$out"; return 1; }
+}
+check "the calling pod's shim counts the remote call and its bytes (/_/metrics)" remote_bytes_counted
 kubectl delete pod far near --wait=true > /dev/null 2>&1
