@@ -12,6 +12,7 @@
 
 #include "cwasi/common/net.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
+#include "github.com/containerd/cgroups/stats/v1/metrics.pb.h"
 #include "shim_fakes.h"
 
 namespace cwasi::shim {
@@ -165,11 +166,20 @@ TEST_F(TaskServiceTest, ConnectAndStatsDescribeTheShim) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->shim_pid(), 4242u);
   EXPECT_THAT(c->version(), HasSubstr("cwasi"));
+  // Some CPU time for the process to report (clock ticks are 10 ms).
+  const auto busy_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(60);
+  volatile uint64_t spin = 0;
+  while (std::chrono::steady_clock::now() < busy_until) spin = spin + 1;
   task::StatsRequest stats;
   stats.set_id("t1");
   auto st = call<task::StatsResponse>("Stats", stats);
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->stats().type_url(), "io.containerd.cgroups.v1.Metrics");
+  io::containerd::cgroups::v1::Metrics m;
+  ASSERT_TRUE(m.ParseFromString(st->stats().value()));
+  EXPECT_GT(m.memory().usage().usage(), 0u);  // the shim's (this process's) resident memory
+  EXPECT_GT(m.cpu().usage().total(), 0u);
+  EXPECT_EQ(m.cpu().usage().total(), m.cpu().usage().user() + m.cpu().usage().kernel());
 }
 
 TEST_F(TaskServiceTest, ShutdownEndsTheServiceOnlyWithoutTasks) {
