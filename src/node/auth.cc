@@ -1,5 +1,7 @@
 #include "cwasi/node/auth.h"
 
+#include <strings.h>
+
 #include <nlohmann/json.hpp>
 
 namespace cwasi::node {
@@ -37,12 +39,19 @@ bool constantTimeEquals(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+
+// RFC 7235: the scheme is case-insensitive ("bearer", "BASIC").
+bool hasScheme(const std::string& auth, std::string_view scheme) {
+  return auth.size() > scheme.size() && auth[scheme.size()] == ' ' &&
+         ::strncasecmp(auth.data(), scheme.data(), scheme.size()) == 0;
+}
+
 }  // namespace
 
 bool Authorizer::allows(const HttpRequest& req) const {
   const std::string auth = req.header("Authorization");
-  if (auth.rfind("Bearer ", 0) == 0) return constantTimeEquals(auth.substr(7), token_);
-  if (auth.rfind("Basic ", 0) == 0) {
+  if (hasScheme(auth, "Bearer")) return constantTimeEquals(auth.substr(7), token_);
+  if (hasScheme(auth, "Basic")) {
     const std::string creds = base64Decode(auth.substr(6));
     const size_t colon = creds.find(':');
     return colon != std::string::npos && constantTimeEquals(creds.substr(colon + 1), token_);

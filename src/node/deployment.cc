@@ -1,5 +1,7 @@
 #include "cwasi/node/deployment.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "cwasi/comm/frame.h"
@@ -63,13 +65,25 @@ Result<std::chrono::milliseconds> durationValue(const json& v, const std::string
   return invalidArgument(what + " must be a duration (\"30s\", \"500ms\") or milliseconds");
 }
 
+// "12.5Mi" -> (12.5, "Mi"): plain decimal digits only — no sign, exponent,
+// hex, "nan" or "inf", which strtod would take.
+Result<std::pair<double, std::string>> decimalPrefix(const std::string& s, const char* what) {
+  size_t i = 0, digits = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  }
+  if (digits == 0 || digits > 18) return invalidArgument(std::string("bad ") + what + " '" + s + "'");
+  return std::make_pair(std::strtod(s.substr(0, i).c_str(), nullptr), s.substr(i));
+}
+
 }  // namespace
 
 Result<uint64_t> parseByteSize(const std::string& s) {
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end == s.c_str() || v < 0) return invalidArgument("bad size '" + s + "'");
-  const std::string unit(end);
+  TRY_ASSIGN(auto number, decimalPrefix(s, "size"));
+  const double v = number.first;
+  const std::string unit = number.second;
   static const std::map<std::string, double> kUnits = {
       {"", 1},          {"B", 1},         {"K", 1e3},       {"k", 1e3},         {"M", 1e6},
       {"G", 1e9},       {"Ki", 1024.0},   {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"KB", 1e3},
@@ -82,10 +96,9 @@ Result<uint64_t> parseByteSize(const std::string& s) {
 }
 
 Result<std::chrono::milliseconds> parseDuration(const std::string& s) {
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (s.empty() || end == s.c_str() || v < 0) return invalidArgument("bad duration '" + s + "'");
-  const std::string unit(end);
+  TRY_ASSIGN(auto number, decimalPrefix(s, "duration"));
+  const double v = number.first;
+  const std::string unit = number.second;
   double ms = 0;
   if (unit.empty() || unit == "ms") {
     ms = v;
@@ -102,6 +115,13 @@ Result<std::chrono::milliseconds> parseDuration(const std::string& s) {
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
+bool dns1123Label(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(name.front()) || !alnum(name.back())) return false;
+  return std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
 Result<Deployment> parseDeployment(const json& j) {
   if (!j.is_object()) return invalidArgument("a deployment must be a JSON object");
   Deployment d;
@@ -110,8 +130,11 @@ Result<Deployment> parseDeployment(const json& j) {
     TRY_ASSIGN(d.name, stringField(j, "name"));
   }
   if (d.name.empty()) return invalidArgument("service (the function's name) is required");
-  if (!comm::validName(d.name) || d.name.size() > 63) {
-    return invalidArgument("invalid function name '" + d.name + "' (use [A-Za-z0-9._-], up to 63)");
+  if (!dns1123Label(d.name)) {
+    return invalidArgument("invalid function name '" + d.name +
+                           "': use lowercase letters, digits and '-', starting and ending with "
+                           "a letter or digit, up to 63 (a DNS-1123 label, as Kubernetes and "
+                           "OpenFaaS require)");
   }
   TRY_ASSIGN(d.image, stringField(j, "image"));
   if (d.image.empty()) {
@@ -134,6 +157,8 @@ Result<Deployment> parseDeployment(const json& j) {
     if (!memory.empty()) {
       auto bytes = parseByteSize(memory);
       if (!bytes.ok()) return invalidArgument("limits.memory: " + bytes.error().message());
+      // Linear memory grows by 64 KiB pages; less than one would read as "no limit".
+      if (*bytes < 65536) return invalidArgument("limits.memory: '" + memory + "' is below 64Ki");
       d.memory_bytes = *bytes;
     }
   }

@@ -38,8 +38,9 @@ std::vector<std::pair<std::string, std::string>> requestEnv(const HttpRequest& r
   env.emplace_back("Http_Query", req.query);
   env.emplace_back("Http_X_Call_Id", call_id);
   for (const auto& [k, v] : req.headers) {
-    // The token never reaches a function.
+    // Credentials meant for the gateway (or a proxy) never reach a function.
     if (::strcasecmp(k.c_str(), "Authorization") == 0) continue;
+    if (::strcasecmp(k.c_str(), "Proxy-Authorization") == 0) continue;
     if (::strcasecmp(k.c_str(), "X-Call-Id") == 0) continue;
     env.emplace_back(envNameForHeader(k), v);
   }

@@ -65,6 +65,33 @@ TEST(Deployment, BadSpecsNameTheField) {
   EXPECT_THAT(err(R"([1, 2])"), HasSubstr("object"));
 }
 
+TEST(Deployment, NamesAreDns1123Labels) {
+  for (const char* bad : {"..", ".", "Upper", "a_b", "-a", "a-", "a.b", ""}) {
+    auto d = parseDeployment(json{{"service", bad}, {"image", "/x.wasm"}});
+    EXPECT_FALSE(d.ok()) << bad;
+    if (!d.ok() && *bad) EXPECT_THAT(d.error().message(), HasSubstr("DNS-1123")) << bad;
+  }
+  EXPECT_FALSE(parseDeployment(json{{"service", std::string(64, 'a')}, {"image", "/x.wasm"}}).ok());
+  const std::string longest(63, 'a');
+  for (const std::string& good : {std::string("a"), std::string("upper"), std::string("upper-zero"),
+                                  std::string("fn2"), longest}) {
+    EXPECT_TRUE(parseDeployment(json{{"service", good}, {"image", "/x.wasm"}}).ok()) << good;
+  }
+}
+
+TEST(Deployment, MemoryLimitsThatReadAsNoLimitAreRefused) {
+  for (const char* bad : {"nanMi", "infGi", "0.5", "0", "-1Mi", "1e3Mi", "0x10Mi", "1Ki"}) {
+    auto d = parseDeployment(json{{"service", "x"}, {"image", "/x.wasm"}, {"limits", {{"memory", bad}}}});
+    EXPECT_FALSE(d.ok()) << bad;
+  }
+  auto ok = parseDeployment(json{{"service", "x"}, {"image", "/x.wasm"}, {"limits", {{"memory", "0.5Mi"}}}});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->memory_bytes, 512u * 1024);
+  EXPECT_FALSE(parseDuration("nan").ok());
+  EXPECT_FALSE(parseDuration("1e9s").ok());
+  EXPECT_EQ(*parseDuration("1.5s"), std::chrono::milliseconds(1500));
+}
+
 TEST(Sizes, ParseUnits) {
   EXPECT_EQ(*parseByteSize("64Mi"), 64u << 20);
   EXPECT_EQ(*parseByteSize("1G"), 1000000000u);

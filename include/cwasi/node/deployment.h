@@ -48,5 +48,8 @@ nlohmann::json toJson(const Deployment& d);
 Result<uint64_t> parseByteSize(const std::string& s);
 // "30s", "500ms", "5m", "1h", "250" (ms) -> milliseconds.
 Result<std::chrono::milliseconds> parseDuration(const std::string& s);
+// A DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, up to 63 — the function
+// names OpenFaaS and Kubernetes accept (so never "." or "..").
+bool dns1123Label(std::string_view name);
 
 }  // namespace cwasi::node

@@ -15,7 +15,8 @@
 namespace cwasi::node {
 
 // Http_Method, Http_Path (`sub_path`, "/" when empty), Http_Query,
-// Http_X_Call_Id and Http_<Header> for each header but Authorization.
+// Http_X_Call_Id and Http_<Header> for each header but Authorization and
+// Proxy-Authorization.
 std::vector<std::pair<std::string, std::string>> requestEnv(const HttpRequest& req,
                                                             const std::string& sub_path,
                                                             const std::string& call_id);

@@ -1,0 +1,35 @@
+// Who may call admin routes and private functions.
+#include "cwasi/node/auth.h"
+
+#include <gtest/gtest.h>
+
+namespace cwasi::node {
+namespace {
+
+HttpRequest with(const std::string& authorization) {
+  HttpRequest r;
+  r.headers.emplace_back("Authorization", authorization);
+  return r;
+}
+
+TEST(Authorizer, TheTokenAsBearerOrBasicPassword) {
+  Authorizer auth("s3cret");
+  EXPECT_TRUE(auth.allows(with("Bearer s3cret")));
+  EXPECT_TRUE(auth.allows(with("Basic YWRtaW46czNjcmV0")));  // admin:s3cret
+  EXPECT_FALSE(auth.allows(with("Bearer wrong")));
+  EXPECT_FALSE(auth.allows(with("Bearer s3cret2")));
+  EXPECT_FALSE(auth.allows(with("")));
+  EXPECT_FALSE(auth.allows(HttpRequest{}));
+  EXPECT_EQ(Authorizer::challenge().status, 401);
+}
+
+TEST(Authorizer, SchemesAreCaseInsensitive) {  // RFC 7235
+  Authorizer auth("s3cret");
+  EXPECT_TRUE(auth.allows(with("bearer s3cret")));
+  EXPECT_TRUE(auth.allows(with("BEARER s3cret")));
+  EXPECT_TRUE(auth.allows(with("basic YWRtaW46czNjcmV0")));
+  EXPECT_FALSE(auth.allows(with("Bearers3cret")));
+}
+
+}  // namespace
+}  // namespace cwasi::node
