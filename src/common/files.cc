@@ -42,6 +42,30 @@ Result<std::vector<uint8_t>> readFile(const fs::path& path) {
   return data;
 }
 
+Result<std::vector<uint8_t>> readRegularFile(const fs::path& path, uint64_t max_bytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return errnoError("cannot open " + path.string(), errno);
+  FdCloser closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return errnoError("cannot stat " + path.string(), errno);
+  if (!S_ISREG(st.st_mode)) return invalidArgument(path.string() + " is not a regular file");
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    return resourceExhausted(path.string() + " is larger than " + std::to_string(max_bytes) +
+                             " bytes");
+  }
+  std::vector<uint8_t> data(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < data.size()) {
+    ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errnoError("cannot read " + path.string(), errno);
+    if (n == 0) break;  // it shrank meanwhile
+    got += static_cast<size_t>(n);
+  }
+  data.resize(got);
+  return data;
+}
+
 Result<void> writeFileAtomic(const fs::path& path, std::span<const uint8_t> data) {
   std::string tmpl = path.string() + ".tmp.XXXXXX";
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);

@@ -26,6 +26,24 @@ std::string rfc3339Now() {
   return out;
 }
 
+// The largest image or module a deployment may name.
+constexpr uint64_t kMaxImageBytes = 256ull << 20;
+
+// An error about a module, without what the file says: a WAT parse error
+// quotes the offending line, and the file may be one the client could not
+// read itself. Only a binary module's error (about its structure) is passed
+// on; the full error is logged.
+Error withoutContents(const std::string& image, std::span<const uint8_t> bytes, const Error& e) {
+  CWASI_LOG(kInfo, "deploy of " << image << " refused: " << e.message());
+  const bool binary = bytes.size() >= 4 && bytes[0] == 0 && bytes[1] == 'a' && bytes[2] == 's' &&
+                      bytes[3] == 'm';
+  if (!binary) {
+    return invalidArgument(image + " is not a module cwasi can load (neither a valid binary "
+                                   "WebAssembly module nor valid WAT text)");
+  }
+  return invalidArgument(image + " is not a module cwasi can load: " + e.message());
+}
+
 // The module bytes a deployment's image names: a module file, or an OCI
 // image tarball holding one.
 Result<std::vector<uint8_t>> moduleFromImage(const std::string& image) {
@@ -33,8 +51,12 @@ Result<std::vector<uint8_t>> moduleFromImage(const std::string& image) {
   if (path.is_relative()) {
     return invalidArgument("image must be an absolute path on the daemon's host: " + image);
   }
-  auto bytes = readFile(path);
-  if (!bytes.ok()) return invalidArgument("image " + image + ": " + bytes.error().message());
+  auto bytes = readRegularFile(path, kMaxImageBytes);
+  if (!bytes.ok()) {
+    const Code code = bytes.error().code() == Code::kResourceExhausted ? Code::kResourceExhausted
+                                                                       : Code::kInvalidArgument;
+    return Error(code, "image " + bytes.error().message());
+  }
   if (oci::looksLikeArchive(*bytes)) {
     auto img = oci::readImageArchive(std::span<const uint8_t>(*bytes));
     if (!img.ok()) return invalidArgument(image + ": " + img.error().message());
@@ -112,7 +134,7 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::install(Deploymen
     entry->stats = std::make_shared<FunctionStats>();
     entry->log = std::make_shared<FunctionLog>();
   }
-  host::FunctionSpec spec(d.name, d.module);
+  host::FunctionSpec spec(d.name, state_.modulePath(d.module));
   spec.trust_domain = d.trust_domain;
   spec.limits.memory_bytes = d.memory_bytes;
   spec.env.assign(d.env.begin(), d.env.end());
@@ -137,23 +159,26 @@ void FunctionRegistry::collectModules() {
 
 Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::deploy(Deployment d, bool update) {
   if (d.image.empty()) return invalidArgument("image is required");
+  // Read before taking the lock: a slow or huge file holds up no one else.
+  TRY_ASSIGN(std::vector<uint8_t> bytes, moduleFromImage(d.image));
   MutexLock lock(change_mu_);
   const bool exists = find(d.name) != nullptr;
   if (update && !exists) return notFound("no function " + d.name + " to update");
   if (!update && exists) {
     return alreadyExists("function " + d.name + " exists (use PUT to update it)");
   }
-  TRY_ASSIGN(std::vector<uint8_t> bytes, moduleFromImage(d.image));
   TRY_ASSIGN(StateDir::StoredModule stored, state_.storeModule(bytes));
   d.module = stored.path.string();
   d.digest = stored.digest;
+  const std::string image = d.image;
   auto entry = install(std::move(d), true);
   collectModules();
   if (!entry.ok()) {
     // A module the host refuses is the client's to fix.
     if (entry.error().code() == Code::kInternal || entry.error().code() == Code::kUnknown ||
-        entry.error().code() == Code::kAborted || entry.error().code() == Code::kFailedPrecondition) {
-      return invalidArgument(entry.error().message());
+        entry.error().code() == Code::kAborted || entry.error().code() == Code::kFailedPrecondition ||
+        entry.error().code() == Code::kInvalidArgument) {
+      return withoutContents(image, bytes, entry.error());
     }
     return std::move(entry).error();
   }

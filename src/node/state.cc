@@ -59,7 +59,23 @@ Result<std::unique_ptr<StateDir>> StateDir::open(const fs::path& dir) {
     if (ec) return invalidArgument("state dir " + (dir / sub).string() + ": " + ec.message());
   }
   ::chmod(dir.c_str(), 0700);
+  // A write cut short (kill -9, a full disk) leaves its temporary file.
+  for (const char* sub : {"functions", "workflows", "modules"}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir / sub, ec)) {
+      if (entry.path().filename().string().find(".tmp.") != std::string::npos) {
+        fs::remove(entry.path(), ec);
+      }
+    }
+  }
   return std::unique_ptr<StateDir>(new StateDir(dir));
+}
+
+fs::path StateDir::modulePath(const std::string& stored) const {
+  // Records name modules relative to the state dir; older ones by an absolute
+  // path, whose content-addressed file name is still good wherever the dir went.
+  const fs::path p(stored);
+  return p.is_absolute() ? dir_ / "modules" / p.filename() : dir_ / p;
 }
 
 Result<std::string> StateDir::token(const std::string& configured) {
@@ -81,16 +97,18 @@ Result<StateDir::StoredModule> StateDir::storeModule(std::span<const uint8_t> by
                       bytes[3] == 'm';
   StoredModule m;
   m.digest = sha256Hex(bytes);
-  m.path = dir_ / "modules" / (m.digest + (binary ? ".wasm" : ".wat"));
+  m.path = fs::path("modules") / (m.digest + (binary ? ".wasm" : ".wat"));
   std::error_code ec;
-  if (!fs::exists(m.path, ec)) TRY(writeFileAtomic(m.path, bytes));
+  if (!fs::exists(dir_ / m.path, ec)) TRY(writeFileAtomic(dir_ / m.path, bytes));
   return m;
 }
 
 void StateDir::collectModules(const std::set<std::string>& in_use) {
+  std::set<fs::path> keep;
+  for (const auto& m : in_use) keep.insert(modulePath(m));
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir_ / "modules", ec)) {
-    if (!in_use.contains(entry.path().string())) fs::remove(entry.path(), ec);
+    if (!keep.contains(entry.path())) fs::remove(entry.path(), ec);
   }
 }
 

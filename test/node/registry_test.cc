@@ -3,12 +3,14 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "node/node_parts.h"
 
 namespace cwasi::node {
 namespace {
 
+using ::testing::HasSubstr;
 using testing::NodeParts;
 
 size_t storedModules(const NodeParts& n) {
@@ -79,6 +81,63 @@ TEST(Registry, RestoresWhatTheStateDirHolds) {
   ASSERT_NE(again.find("upper"), nullptr);
   EXPECT_TRUE((*host)->loaded("upper"));
   EXPECT_NE(again.findWorkflow("shout"), nullptr);
+}
+
+TEST(Registry, AFifoOrADeviceIsRefusedAtOnceAndHoldsUpNothing) {
+  NodeParts n;
+  const auto fifo = n.dir / "module.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& image : {fifo.string(), std::string("/dev/zero")}) {
+    Deployment d;
+    d.name = "x";
+    d.image = image;
+    const auto start = std::chrono::steady_clock::now();
+    auto r = n.registry->deploy(d, false);
+    ASSERT_FALSE(r.ok()) << image;
+    EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << image;
+    EXPECT_THAT(r.error().message(), HasSubstr("not a regular file"));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));  // no waiting for a writer
+  }
+  EXPECT_NE(n.deploy("upper", "upper"), nullptr);  // and the registry still takes deploys
+}
+
+TEST(Registry, ADeployErrorNeverQuotesTheFile) {
+  NodeParts n;
+  const auto secret = n.dir / "secret.wat";
+  testing::writeText(secret, "(this is the root password: hunter2\n");
+  Deployment d;
+  d.name = "x";
+  d.image = secret.string();
+  auto r = n.registry->deploy(d, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+  EXPECT_THAT(r.error().message(), ::testing::Not(HasSubstr("hunter2")));
+  EXPECT_THAT(r.error().message(), HasSubstr("is not a module cwasi can load"));
+}
+
+TEST(Registry, AMovedStateDirKeepsItsFunctionsAndLeftoversAreCleaned) {
+  NodeParts n;
+  ASSERT_NE(n.deploy("upper", "upper"), nullptr);
+  const auto moved = n.dir / "moved";
+  std::filesystem::rename(n.dir / "state", moved);
+  testing::writeText(moved / "modules" / "abc.wasm.tmp.XYZ123", "half written");
+  auto state = StateDir::open(moved);
+  ASSERT_TRUE(state.ok());
+  EXPECT_FALSE(std::filesystem::exists(moved / "modules" / "abc.wasm.tmp.XYZ123"));
+  host::HostConfig hc;
+  auto host = host::FunctionHost::start(std::move(hc));
+  ASSERT_TRUE(host.ok());
+  FunctionRegistry again(**host, **state, n.metrics, n.clock, std::chrono::seconds(10));
+  EXPECT_TRUE(again.restore().empty());
+  auto e = again.find("upper");
+  ASSERT_NE(e, nullptr);
+  EXPECT_TRUE(std::filesystem::path(e->deployment.module).is_relative());
+  // A deploy in the moved dir collects nothing that is still in use.
+  Deployment other;
+  other.name = "reverse";
+  other.image = testing::functionPath("reverse").string();
+  ASSERT_TRUE(again.deploy(other, false).ok());
+  EXPECT_TRUE(std::filesystem::exists((**state).modulePath(e->deployment.module)));
 }
 
 TEST(FunctionLog, KeepsTheLastLinesOfEveryWrite) {

@@ -13,6 +13,10 @@ namespace cwasi {
 
 // Reads a whole regular file. NotFound if missing, InvalidArgument if a directory.
 Result<std::vector<uint8_t>> readFile(const std::filesystem::path& path);
+// Reads a regular file only (a FIFO, a device or a directory is refused
+// without blocking: it is opened non-blocking), of at most `max_bytes`
+// (ResourceExhausted past it). For paths an untrusted party names.
+Result<std::vector<uint8_t>> readRegularFile(const std::filesystem::path& path, uint64_t max_bytes);
 
 // Writes `data` to `path` atomically: a temporary file in the same directory,
 // fsync'd, then renamed over `path`. Readers see the old or the new file, never

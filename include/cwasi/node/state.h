@@ -4,7 +4,8 @@
 //   workflows/<name>.json  workflows
 //   modules/<sha256>.wasm  deployed modules, content-addressed, so that a
 //                          deployment does not depend on the file it came from
-// Writes are atomic (write + rename). Not thread-safe: the gateway serialises
+// Writes are atomic (write + rename); temporary files a crash left are
+// removed at open. Paths in records are relative: the dir may move. Not thread-safe: the gateway serialises
 // changes.
 #pragma once
 
@@ -31,11 +32,13 @@ class StateDir {
 
   // Stores a module (binary or text format) and returns its path and digest.
   struct StoredModule {
-    std::filesystem::path path;
+    std::filesystem::path path;  // relative to the state dir ("modules/<sha256>.wasm")
     std::string digest;
   };
   Result<StoredModule> storeModule(std::span<const uint8_t> bytes);
-  // Deletes stored modules that no path in `in_use` names.
+  // Where a stored module is now (records hold paths relative to the dir).
+  std::filesystem::path modulePath(const std::string& stored) const;
+  // Deletes stored modules that no stored path in `in_use` names.
   void collectModules(const std::set<std::string>& in_use);
 
   Result<void> saveFunction(const Deployment& d);
