@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "cwasi/cli/cli.h"
+#include "cwasi/node/deployment.h"
 #include "cwasi/node/gateway.h"
 
 namespace cwasi::cli {
@@ -26,6 +27,11 @@ usage: cwasid [options]
   --async-workers N       async calls in flight (default 4)
   --async-queue N         async calls queued before 429 (default 1000)
   --max-instances N       instances alive at once, all functions (default 512)
+  --max-instance-memory SIZE  linear memory all live instances may hold together, each
+                          reserving its limit (default: half the machine's memory); past
+                          it an invocation gets 503
+  --default-memory-limit SIZE  a function's memory limit when its deployment gives none
+                          (default 128Mi)
 function-to-function communication (see cwasi serve):
   --runtime-dir DIR       node registry for local mode (default $CWASI_RUNTIME_DIR,
                           $XDG_RUNTIME_DIR/cwasi, /run/cwasi as root)
@@ -45,6 +51,9 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
   c.host.runtime_dir = defaultRuntimeDir();
   c.host.engine.cache_dir = runtime::defaultCacheDir();
   c.host.engine.max_instances = 512;
+  c.host.engine.default_memory_bytes = 128u << 20;
+  c.host.engine.total_memory_bytes = static_cast<uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                                     static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) / 2;
   Args args(argv);
   while (args.nextIsFlag()) {
     const std::string flag = args.takeFlag();
@@ -70,6 +79,12 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
     } else if (flag == "--async-queue") {
       TRY_ASSIGN(uint64_t v, args.number(flag));
       c.async_queue = v;
+    } else if (flag == "--max-instance-memory" || flag == "--default-memory-limit") {
+      TRY_ASSIGN(std::string v, args.value(flag));
+      auto bytes = node::parseByteSize(v);
+      if (!bytes.ok() || *bytes < 65536) return invalidArgument(flag + ": bad size '" + v + "'");
+      (flag == "--max-instance-memory" ? c.host.engine.total_memory_bytes
+                                       : c.host.engine.default_memory_bytes) = *bytes;
     } else if (flag == "--max-instances") {
       TRY_ASSIGN(uint64_t v, args.number(flag));
       c.host.engine.max_instances = static_cast<uint32_t>(std::clamp<uint64_t>(v, 1, 10000));

@@ -190,7 +190,27 @@ GuestMemory HostCall::memory() { return instance_.memory(); }
 Instance::Impl::~Impl() {
   // The store owns the WASI context, which points at `out`/`err`: it goes first.
   if (store) wasmtime_store_delete(store);
+  if (reserved > 0) engine->reserved_memory.fetch_sub(reserved);
 }
+
+namespace {
+
+// Takes `bytes` from the engine's budget for linear memory, if it has one.
+Result<uint64_t> reserveMemory(Engine::Impl& eng, uint64_t bytes) {
+  const uint64_t budget = eng.config.total_memory_bytes;
+  if (budget == 0) return uint64_t{0};
+  uint64_t now = eng.reserved_memory.load();
+  do {
+    if (now + bytes > budget) {
+      return resourceExhausted("instance memory budget exhausted: " + mib(now) + " of " +
+                               mib(budget) + " reserved by live instances, " + mib(bytes) +
+                               " more asked");
+    }
+  } while (!eng.reserved_memory.compare_exchange_weak(now, now + bytes));
+  return bytes;
+}
+
+}  // namespace
 
 Error Instance::Impl::classify(wasmtime_error_t* error, wasm_trap_t* trap, std::string_view what) {
   OwnedError owned_error(error);
@@ -280,9 +300,11 @@ Result<std::unique_ptr<Instance>> Instance::create(Engine& engine,
   impl->ctx = wasmtime_store_context(impl->store);
   wasmtime_context_t* ctx = impl->ctx;
 
-  impl->memory_limit = limits.memory_bytes > 0
-                           ? std::min(limits.memory_bytes, eng.config.max_memory_bytes)
-                           : eng.config.max_memory_bytes;
+  const uint64_t asked = limits.memory_bytes > 0 ? limits.memory_bytes
+                                                : eng.config.default_memory_bytes;
+  impl->memory_limit = asked > 0 ? std::min(asked, eng.config.max_memory_bytes)
+                                 : eng.config.max_memory_bytes;
+  TRY_ASSIGN(impl->reserved, reserveMemory(eng, impl->memory_limit));
   const auto mem = static_cast<int64_t>(impl->memory_limit);
   wasmtime_store_limiter(impl->store, mem, -1, -1, -1, -1);
   cwasi_context_set_limits_trapping(ctx, mem, -1, -1, -1, -1, true);

@@ -28,6 +28,9 @@ struct Engine::Impl {
   std::optional<ModuleCache> cache;
   // Stable addresses: the linker holds raw pointers to them.
   std::vector<std::unique_ptr<HostFunction>> host_functions;
+  // Linear memory reserved by live instances (their limits), against
+  // config.total_memory_bytes.
+  std::atomic<uint64_t> reserved_memory{0};
   // Advances the engine's epoch every config.epoch_tick; stopped and joined
   // before the engine is deleted.
   std::jthread ticker;
@@ -73,6 +76,7 @@ struct Instance::Impl {
   std::optional<wasmtime_memory_t> memory;
   std::optional<wasmtime_func_t> start_fn, alloc_fn, handle_fn;
   uint64_t memory_limit = 0;
+  uint64_t reserved = 0;  // taken from the engine's budget; given back in ~Impl
   Capture out, err;
 
   // Epoch-driven limits.

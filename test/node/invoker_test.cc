@@ -128,6 +128,33 @@ TEST(Invoker, WorkflowStepsGoThroughTheSameAccounting) {
   EXPECT_EQ(httpStatusFor(unknown.result.error()), 404);
 }
 
+TEST(Invoker, InstancesPastTheMemoryBudgetAreA503AndTheRestGoOn) {
+  runtime::EngineConfig engine = NodeParts::smallEngine();
+  engine.default_memory_bytes = 16u << 20;     // functions deployed without a limit
+  engine.total_memory_bytes = 2 * (16u << 20);  // two such instances at once
+  NodeParts n(engine);
+  auto e = n.deploy("sleep", "sleep");
+  auto bomb = n.deploy("bomb", "memory-bomb");
+  ASSERT_NE(e, nullptr);
+  ASSERT_NE(bomb, nullptr);
+  // Without a limit of its own, a memory bomb stops at the default.
+  Invocation boom = n.invoke(*bomb, "");
+  ASSERT_FALSE(boom.result.ok());
+  EXPECT_THAT(boom.result.error().message(), HasSubstr("memory limit of 16 MiB exceeded"));
+  std::vector<std::thread> sleepers;
+  std::vector<Invocation> slept(2);
+  for (int i = 0; i < 2; ++i) sleepers.emplace_back([&, i] { slept[i] = n.invoke(*e, "500"); });
+  while (e->scaler->inflight() < 2) std::this_thread::sleep_for(1ms);
+  std::this_thread::sleep_for(50ms);  // both instances made
+  Invocation third = n.invoke(*e, "1");
+  ASSERT_FALSE(third.result.ok());
+  EXPECT_EQ(httpStatusFor(third.result.error()), 503);
+  EXPECT_THAT(third.result.error().message(), HasSubstr("memory budget"));
+  for (auto& t : sleepers) t.join();
+  for (const auto& s : slept) EXPECT_EQ(text(s.result), "slept 500 ms");
+  EXPECT_EQ(text(n.invoke(*e, "1").result), "slept 1 ms");  // the budget is back
+}
+
 TEST(HttpStatus, EachErrorCodeHasOneStatus) {
   EXPECT_EQ(httpStatusFor(invalidArgument("")), 400);
   EXPECT_EQ(httpStatusFor(notFound("")), 404);

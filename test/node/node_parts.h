@@ -20,15 +20,22 @@
 namespace cwasi::testing {
 
 struct NodeParts {
-  NodeParts() {
+  // `engine`: the function host's engine settings (a pool of 16 by default).
+  explicit NodeParts(runtime::EngineConfig engine = smallEngine()) {
     host::HostConfig hc;
-    hc.engine.max_instances = 16;
+    hc.engine = std::move(engine);
     host = std::move(*host::FunctionHost::start(std::move(hc)));
     state = std::move(*node::StateDir::open(dir / "state"));
     registry = std::make_unique<node::FunctionRegistry>(*host, *state, metrics, clock,
                                                         std::chrono::seconds(10));
     invoker = std::make_unique<node::Invoker>(*registry, *host, metrics, clock,
                                               std::chrono::seconds(5));
+  }
+
+  static runtime::EngineConfig smallEngine() {
+    runtime::EngineConfig c;
+    c.max_instances = 16;
+    return c;
   }
 
   // Deploys function `fn` (a module of the build) as `name`, with extra

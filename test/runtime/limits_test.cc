@@ -25,6 +25,51 @@ void expectHelloStillWorks() {
   EXPECT_EQ(r.out, "Hello from cwasi!\n");
 }
 
+// An engine-wide budget for linear memory: instances reserve their limit
+// while they live; one that would pass the budget is not made.
+TEST(Limits, LiveInstancesShareOneMemoryBudget) {
+  EngineConfig c;
+  c.max_instances = 8;
+  c.default_memory_bytes = 16u << 20;  // what an invocation without a limit gets
+  c.total_memory_bytes = 3 * (16u << 20);
+  auto engine = Engine::create(c);
+  ASSERT_TRUE(engine.ok()) << engine.error().toString();
+  auto module = (*engine)->loadFile(functionPath("echo"));
+  ASSERT_TRUE(module.ok());
+  std::vector<std::unique_ptr<Instance>> live;
+  for (int i = 0; i < 3; ++i) {
+    auto inst = Instance::create(**engine, *module, {});
+    ASSERT_TRUE(inst.ok()) << inst.error().toString();
+    live.push_back(std::move(*inst));
+  }
+  auto fourth = Instance::create(**engine, *module, {});
+  ASSERT_FALSE(fourth.ok());
+  EXPECT_EQ(fourth.error().code(), Code::kResourceExhausted);
+  EXPECT_THAT(fourth.error().message(), HasSubstr("memory budget"));
+  RunContext small;
+  small.limits.memory_bytes = 1u << 20;  // a smaller limit still fits? no: 48 of 48 MiB taken
+  EXPECT_FALSE(Instance::create(**engine, *module, std::move(small)).ok());
+  live.pop_back();  // one gives its reservation back
+  EXPECT_TRUE(Instance::create(**engine, *module, {}).ok());
+  // runtime::invoke answers "unavailable" (503 over HTTP) when the budget is spent.
+  auto more = Instance::create(**engine, *module, {});  // the third again
+  ASSERT_TRUE(more.ok());
+  auto refused = invokeBytes(**engine, *module, {}, "x");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Code::kUnavailable);
+}
+
+TEST(Limits, TheDefaultLimitAppliesWhenAnInvocationGivesNone) {
+  EngineConfig c;
+  c.max_instances = 4;
+  c.default_memory_bytes = 16u << 20;
+  auto engine = Engine::create(c);
+  ASSERT_TRUE(engine.ok());
+  auto r = WasiTest("memory-bomb").engine(**engine).run();
+  ASSERT_TRUE(r.error.has_value());
+  EXPECT_THAT(r.error->message(), HasSubstr("memory limit of 16 MiB exceeded"));
+}
+
 TEST(Limits, AnInfiniteLoopHitsItsDeadline) {
   auto started = std::chrono::steady_clock::now();
   auto r = WasiTest("loop").timeoutMs(100).run();

@@ -27,6 +27,12 @@ struct EngineConfig {
   // Largest linear memory any instance may reach; per-invocation limits can
   // only lower it. At most 4 GiB (wasm32).
   uint64_t max_memory_bytes = 4ull << 30;
+  // The limit of an instance whose invocation gives none (0: max_memory_bytes).
+  uint64_t default_memory_bytes = 0;
+  // A budget across every live instance: each reserves its memory limit while
+  // it lives, and an instance that would pass the budget is not created
+  // (ResourceExhausted). 0: no budget.
+  uint64_t total_memory_bytes = 0;
   // Bytes of each freed instance slot kept resident for the next instance
   // (zeroed rather than returned to the kernel). Up to max_unused_warm_slots
   // (16) slots hold this much each.
