@@ -177,6 +177,14 @@ struct FunctionHost::Impl : comm::LocalFunctions {
     return sink.write(*message);
   }
 
+  // `options`, with the default deadline when the caller gave none.
+  CallOptions withDeadline(CallOptions options) const {
+    if (options.deadline == Clock::time_point::max()) {
+      options.deadline = Clock::now() + router->defaultTimeout();
+    }
+    return options;
+  }
+
   std::optional<std::string> trustDomainOf(std::string_view name) override {
     auto fn = find(name);
     if (fn == nullptr) return std::nullopt;
@@ -244,13 +252,9 @@ FunctionHost::~FunctionHost() = default;
 
 Result<Response> FunctionHost::invoke(std::string_view name, std::span<const uint8_t> request,
                                       const CallOptions& options) {
-  CallOptions o = options;
-  if (o.deadline == Clock::time_point::max()) {
-    o.deadline = Clock::now() + impl_->router->defaultTimeout();
-  }
   runtime::SpanSource source(request);
   runtime::VectorSink sink;
-  TRY_ASSIGN(bool cold, impl_->run(name, source, sink, o));
+  TRY_ASSIGN(bool cold, impl_->run(name, source, sink, impl_->withDeadline(options)));
   return Response{std::move(sink.data), cold};
 }
 
@@ -294,20 +298,14 @@ Result<std::vector<uint8_t>> FunctionHost::call(std::string_view target,
                                                 std::span<const uint8_t> request,
                                                 std::string_view caller_domain,
                                                 const CallOptions& options) {
-  CallOptions o = options;
-  if (o.deadline == Clock::time_point::max()) {
-    o.deadline = Clock::now() + impl_->router->defaultTimeout();
-  }
   runtime::VectorSink sink;
-  TRY(impl_->router->call(target, request, sink, caller_domain, o));
+  TRY(impl_->router->call(target, request, sink, caller_domain, impl_->withDeadline(options)));
   return std::move(sink.data);
 }
 
 Result<void> FunctionHost::send(std::string_view target, std::span<const uint8_t> message,
                                 std::string_view caller_domain) {
-  CallOptions o;
-  o.deadline = Clock::now() + impl_->router->defaultTimeout();
-  return impl_->router->send(target, message, caller_domain, o);
+  return impl_->router->send(target, message, caller_domain, impl_->withDeadline({}));
 }
 
 Result<std::string> FunctionHost::serveRemote(Fd listener) {

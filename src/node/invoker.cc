@@ -52,52 +52,50 @@ void Invoker::account(const std::string& function, const FunctionEntry* entry,
   metrics_.setReplicas(function, entry->scaler->replicas());
 }
 
+template <class Run>
+Invocation Invoker::admitted(const std::string& function, const FunctionEntry* entry,
+                             Clock::TimePoint start, Clock::TimePoint deadline, Run run) {
+  Invocation inv;
+  auto cold = admit(entry, start, deadline);
+  if (!cold.ok()) {
+    inv.result = std::move(cold).error();
+  } else {
+    inv.cold_start = *cold;
+    run(inv);
+    if (entry) entry->scaler->release(clock_.now());
+  }
+  inv.duration = clock_.now() - start;
+  account(function, entry, inv);
+  return inv;
+}
+
 Invocation Invoker::invoke(const FunctionEntry& entry, std::span<const uint8_t> body,
                            std::vector<std::pair<std::string, std::string>> env) {
   const Deployment& d = entry.deployment;
   const auto start = clock_.now();
   const auto deadline = start + timeoutOf(d);
-  Invocation inv;
-  auto admitted = admit(&entry, start, deadline);
-  if (!admitted.ok()) {
-    inv.result = std::move(admitted).error();
-  } else {
+  return admitted(d.name, &entry, start, deadline, [&](Invocation& inv) {
     host::CallOptions options;
     options.deadline = deadline;
     options.env = std::move(env);
     auto r = host_.invoke(d.name, body, options);
-    entry.scaler->release(clock_.now());
-    inv.cold_start = *admitted;
-    if (r.ok()) {
-      inv.cold_start = inv.cold_start || r->cold_start;
-      inv.result = std::move(r->body);
-    } else {
+    if (!r.ok()) {
       inv.result = std::move(r).error();
+      return;
     }
-  }
-  inv.duration = clock_.now() - start;
-  account(d.name, &entry, inv);
-  return inv;
+    inv.cold_start = inv.cold_start || r->cold_start;
+    inv.result = std::move(r->body);
+  });
 }
 
 Invocation Invoker::step(const std::string& function, std::span<const uint8_t> input,
                          const std::string& domain, Clock::TimePoint deadline) {
   std::shared_ptr<const FunctionEntry> entry = functions_.find(function);
-  const auto start = clock_.now();
-  Invocation inv;
-  auto admitted = admit(entry.get(), start, deadline);
-  if (!admitted.ok()) {
-    inv.result = std::move(admitted).error();
-  } else {
+  return admitted(function, entry.get(), clock_.now(), deadline, [&](Invocation& inv) {
     host::CallOptions options;
     options.deadline = deadline;
     inv.result = host_.call(function, input, domain, options);
-    if (entry) entry->scaler->release(clock_.now());
-    inv.cold_start = *admitted;
-  }
-  inv.duration = clock_.now() - start;
-  account(function, entry.get(), inv);
-  return inv;
+  });
 }
 
 }  // namespace cwasi::node

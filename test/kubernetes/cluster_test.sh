@@ -84,29 +84,12 @@ check "kubectl logs shows the function's stdout" logs_show_stdout
 
 # A module the image does not hold: a clear event, and nothing left running.
 pod missing "$REG/fn/upper:test" Never /no-such-module.wasm
-missing_module_event() {
-  for _ in $(seq 60); do
-    kubectl get events --field-selector involvedObject.name=missing -o jsonpath='{.items[*].message}' |
-      grep -q "not found in the rootfs" && return 0
-    sleep 0.5
-  done
-  return 1
-}
-check "a missing module is a clear event" missing_module_event
+check "a missing module is a clear event" event_says missing "not found in the rootfs"
 
 # A native image under the cwasi RuntimeClass: not Wasm, said so.
 BUILD_DIR="$BUILD_DIR" "$CLUSTER" push-native cwasi/hello-http:1 "$ROOT/scripts/cluster/hello-http.c" hello-http > /dev/null
 pod native "$REG/cwasi/hello-http:1" Never
-not_wasm_event() {
-  for _ in $(seq 60); do
-    kubectl get events --field-selector involvedObject.name=native -o jsonpath='{.items[*].message}' |
-      grep -q "module /hello-http" && return 0
-    sleep 0.5
-  done
-  kubectl get events --field-selector involvedObject.name=native -o jsonpath='{.items[*].message}'
-  return 1
-}
-check "a native (not Wasm) image under cwasi is a clear event" not_wasm_event
+check "a native (not Wasm) image under cwasi is a clear event" event_says native "module /hello-http"
 
 # Deleting the pods leaves no sandbox process and no shim behind.
 kubectl delete pod upper hello missing bomb native --wait=true > /dev/null 2>&1
@@ -244,27 +227,13 @@ spec:
   - name: caller
     image: $REG/fn/call:test
     args: [shout, "same pod"]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: neighbour}
-spec:
-  runtimeClassName: cwasi
-  restartPolicy: OnFailure
-  containers:
-  - name: caller
-    image: $REG/fn/call:test
-    args: [shout, "next door"]
-  - name: metrics  # the pod's shim's metrics, through an HTTP trigger
-    image: $REG/fn/hello:test
-    env: [{name: CWASI_HTTP_PORT, value: "8080"}]
 YAML
+caller_pod neighbour node-1 shout "next door"
 check "a container calls its pod's other function (embedded, one shim)" logs_become duo caller "SAME POD"
 check "a pod calls a function of another pod on the node (local)" logs_become neighbour caller "NEXT DOOR"
 counted_as() {  # counted_as POD MODE: the pod's shim counted a call in MODE
-  local ip out
-  ip=$(kubectl get pod "$1" -o jsonpath='{.status.podIP}')
-  out=$(curl -s -m 5 "http://$ip:8080/_/metrics")
+  local out
+  out=$(pod_metrics "$1")
   grep -qE "^cwasi_comm_calls_total\{mode=\"$2\"\} [1-9]" <<< "$out" || { grep cwasi_comm_calls <<< "$out"; return 1; }
 }
 check "the pod's shim counted the call as embedded (/_/metrics)" counted_as duo embedded

@@ -100,3 +100,38 @@ logs_become() {  # logs_become POD CONTAINER TEXT
   kubectl logs "$1" -c "$2" 2>&1 | tail -3
   return 1
 }
+
+event_says() {  # event_says POD TEXT: an event of POD says TEXT (within 30 s)
+  for _ in $(seq 60); do
+    kubectl get events --field-selector "involvedObject.name=$1" -o jsonpath='{.items[*].message}' |
+      grep -q "$2" && return 0
+    sleep 0.5
+  done
+  kubectl get events --field-selector "involvedObject.name=$1" -o jsonpath='{.items[*].message}'
+  return 1
+}
+
+# caller_pod NAME NODE TARGET PAYLOAD: a pod on NODE whose `call` container
+# calls TARGET once, beside a container whose HTTP trigger shows the pod
+# shim's metrics (pod_metrics NAME).
+caller_pod() {
+  kubectl apply -f - > /dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  runtimeClassName: cwasi
+  nodeName: $2
+  restartPolicy: OnFailure
+  containers:
+  - name: caller
+    image: $REG/fn/call:test
+    args: [$3, "$4"]
+  - name: metrics
+    image: $REG/fn/hello:test
+    env: [{name: CWASI_HTTP_PORT, value: "8080"}]
+YAML
+}
+pod_metrics() {  # pod_metrics POD: its shim's Prometheus text (HTTP trigger on 8080)
+  curl -s -m 5 "http://$(kubectl get pod "$1" -o jsonpath='{.status.podIP}'):8080/_/metrics"
+}

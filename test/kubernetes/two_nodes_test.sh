@@ -27,30 +27,14 @@ check "a Wasm pod runs on node-2" waitPhase far Running
 ip=$(kubectl get pod far -o jsonpath='{.status.podIP}')
 echo "{\"functions\": {\"far\": \"$ip:7070\"}}" > /run/cwasi-cluster/node-1/cwasi/cluster.json
 
-kubectl apply -f - > /dev/null <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: near}
-spec:
-  runtimeClassName: cwasi
-  nodeName: node-1
-  restartPolicy: OnFailure
-  containers:
-  - name: caller
-    image: $REG/fn/call:test
-    args: [far, "across nodes"]
-  - name: metrics  # the pod's shim's metrics, through an HTTP trigger
-    image: $REG/fn/hello:test
-    env: [{name: CWASI_HTTP_PORT, value: "8080"}]
-YAML
+caller_pod near node-1 far "across nodes"
 check "a pod on node-1 calls a function in a pod on node-2 (remote, through the cluster map)" \
   logs_become near caller "ACROSS NODES"
 not_local() { [[ ! -e /run/cwasi-cluster/node-1/cwasi/functions/far.json ]]; }
 check "node-1's registry does not list the function (so the call was remote)" not_local
 remote_bytes_counted() {
-  local ip out
-  ip=$(kubectl get pod near -o jsonpath='{.status.podIP}')
-  out=$(curl -s -m 5 "http://$ip:8080/_/metrics")
+  local out
+  out=$(pod_metrics near)
   grep -qE '^cwasi_comm_calls_total\{mode="remote"\} [1-9]' <<< "$out" &&
     grep -qE '^cwasi_comm_bytes_total\{direction="out",mode="remote"\} [1-9]' <<< "$out" ||
     { grep cwasi_comm <<< "$out"; return 1; }

@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 
 #include "cwasi/common/net.h"
 #include "node/node_parts.h"
@@ -16,33 +17,53 @@ namespace {
 using namespace std::chrono_literals;
 using testing::NodeParts;
 
+// A real HTTP server on a loopback port that keeps the callbacks it gets.
+class CallbackReceiver {
+ public:
+  CallbackReceiver() {
+    HttpServerConfig hc;
+    hc.listen = "127.0.0.1:0";
+    auto s = HttpServer::start(hc, [this](HttpRequest& req) {
+      std::lock_guard lock(mu_);
+      got_.push_back(req);
+      cv_.notify_all();
+      return HttpResponse::text(200, "thanks");
+    });
+    if (s.ok()) server_ = std::move(*s);
+  }
+  bool up() const { return server_ != nullptr; }
+  HttpUrl url() const { return *parseHttpUrl("http://" + server_->address() + "/done"); }
+  // The first callback, if one comes within `timeout`.
+  std::optional<HttpRequest> first(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return !got_.empty(); })) return std::nullopt;
+    return got_.front();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<HttpRequest> got_;
+  std::unique_ptr<HttpServer> server_;  // last: stops before what its handler uses
+};
+
 TEST(AsyncQueue, RunsCallsAndPostsTheirResultToTheCallback) {
   NodeParts n;
   ASSERT_NE(n.deploy("upper", "upper"), nullptr);
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<HttpRequest> got;
-  HttpServerConfig hc;
-  hc.listen = "127.0.0.1:0";
-  auto receiver = HttpServer::start(hc, [&](HttpRequest& req) {
-    std::lock_guard lock(mu);
-    got.push_back(req);
-    cv.notify_all();
-    return HttpResponse::text(200, "thanks");
-  });
-  ASSERT_TRUE(receiver.ok());
+  CallbackReceiver receiver;
+  ASSERT_TRUE(receiver.up());
   AsyncQueue queue(*n.registry, *n.invoker, 10, 2);
   AsyncCall call;
   call.id = "call-1";
   call.function = "upper";
   call.body = "later";
-  call.callback = *parseHttpUrl("http://" + (*receiver)->address() + "/done");
+  call.callback = receiver.url();
   ASSERT_TRUE(queue.submit(call).ok());
-  std::unique_lock lock(mu);
-  ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return !got.empty(); }));
-  EXPECT_EQ(got[0].body, "LATER");
-  EXPECT_EQ(got[0].header("X-Call-Id"), "call-1");
-  EXPECT_EQ(got[0].header("X-Function-Status"), "200");
+  auto got = receiver.first(10s);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->body, "LATER");
+  EXPECT_EQ(got->header("X-Call-Id"), "call-1");
+  EXPECT_EQ(got->header("X-Function-Status"), "200");
 }
 
 TEST(AsyncQueue, ASlowCallbackTargetHoldsUpNoOtherCall) {
@@ -52,18 +73,8 @@ TEST(AsyncQueue, ASlowCallbackTargetHoldsUpNoOtherCall) {
   auto silent = net::listenTcp({"127.0.0.1", 0});
   ASSERT_TRUE(silent.ok());
   auto silent_at = net::boundEndpoint(silent->get());
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<HttpRequest> got;
-  HttpServerConfig hc;
-  hc.listen = "127.0.0.1:0";
-  auto receiver = HttpServer::start(hc, [&](HttpRequest& req) {
-    std::lock_guard lock(mu);
-    got.push_back(req);
-    cv.notify_all();
-    return HttpResponse::text(200, "");
-  });
-  ASSERT_TRUE(receiver.ok());
+  CallbackReceiver receiver;
+  ASSERT_TRUE(receiver.up());
   AsyncQueue queue(*n.registry, *n.invoker, 10, 1);  // one worker
   AsyncCall slow;
   slow.id = "slow";
@@ -71,13 +82,13 @@ TEST(AsyncQueue, ASlowCallbackTargetHoldsUpNoOtherCall) {
   slow.callback = *parseHttpUrl("http://" + silent_at->toString() + "/");
   AsyncCall fast = slow;
   fast.id = "fast";
-  fast.callback = *parseHttpUrl("http://" + (*receiver)->address() + "/");
+  fast.callback = receiver.url();
   ASSERT_TRUE(queue.submit(slow).ok());
   ASSERT_TRUE(queue.submit(fast).ok());
-  std::unique_lock lock(mu);
   // Well before the slow callback's 5 s timeout.
-  ASSERT_TRUE(cv.wait_for(lock, 2s, [&] { return !got.empty(); }));
-  EXPECT_EQ(got[0].header("X-Call-Id"), "fast");
+  auto got = receiver.first(2s);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->header("X-Call-Id"), "fast");
 }
 
 TEST(AsyncQueue, AFullQueueTurnsCallsAway) {

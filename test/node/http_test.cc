@@ -1,17 +1,10 @@
 // HTTP helpers: URLs and queries.
 #include "cwasi/node/http.h"
 
-#include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
 
 namespace cwasi::node {
 namespace {
-
-using ::testing::HasSubstr;
-using json = nlohmann::json;
-using namespace std::chrono_literals;
 
 TEST(Http, UrlsAndQueriesParse) {
   auto u = parseHttpUrl("http://127.0.0.1:8080/function/x?a=1");

@@ -4,14 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
 #include <thread>
 
 namespace cwasi::node {
 namespace {
 
-using ::testing::HasSubstr;
-using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 ScalePolicy policy(int min, int max, int target) {

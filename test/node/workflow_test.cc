@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "cwasi/node/invoker.h"
@@ -14,7 +13,6 @@ namespace cwasi::node {
 namespace {
 
 using ::testing::HasSubstr;
-using json = nlohmann::json;
 using namespace std::chrono_literals;
 
 TEST(Workflow, SequenceBecomesAChain) {

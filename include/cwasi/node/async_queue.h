@@ -6,18 +6,16 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
-#include "cwasi/common/mutex.h"
 #include "cwasi/common/result.h"
 #include "cwasi/node/http.h"
 #include "cwasi/node/invoker.h"
 #include "cwasi/node/registry.h"
+#include "cwasi/node/worker_pool.h"
 
 namespace cwasi::node {
 
@@ -27,31 +25,6 @@ struct AsyncCall {
   std::string body;
   std::vector<std::pair<std::string, std::string>> env;
   std::optional<HttpUrl> callback;
-};
-
-// POSTs results to callback URLs on threads of its own. Thread-safe.
-class CallbackSender {
- public:
-  struct Callback {
-    HttpUrl url;
-    Headers headers;
-    std::string body;
-  };
-  CallbackSender(size_t capacity, int senders, std::chrono::milliseconds timeout);
-  // Stops; callbacks not yet sent are dropped and counted in the log.
-  ~CallbackSender();
-  // Queues a callback; false (and logged) when the queue is full.
-  bool post(Callback callback) EXCLUDES(mu_);
-
- private:
-  void send() EXCLUDES(mu_);
-  const size_t capacity_;
-  const std::chrono::milliseconds timeout_;
-  Mutex mu_;
-  CondVar changed_;
-  std::deque<Callback> queue_ GUARDED_BY(mu_);
-  bool stopping_ GUARDED_BY(mu_) = false;
-  std::vector<std::thread> senders_;
 };
 
 class AsyncQueue {
@@ -66,22 +39,25 @@ class AsyncQueue {
   ~AsyncQueue();
 
   // Queues a call. ResourceExhausted when the queue is full. Thread-safe.
-  Result<void> submit(AsyncCall call) EXCLUDES(mu_);
-  size_t queued() const EXCLUDES(mu_);
+  Result<void> submit(AsyncCall call);
+  size_t queued() const { return calls_.queued(); }
 
  private:
-  void work() EXCLUDES(mu_);
+  // A result on its way to a callback URL.
+  struct Callback {
+    HttpUrl url;
+    Headers headers;
+    std::string body;
+  };
   void run(AsyncCall call);
+  void send(Callback callback);
 
   FunctionRegistry& registry_;
   Invoker& invoker_;
-  const size_t capacity_;
-  mutable Mutex mu_;
-  CondVar changed_;
-  std::deque<AsyncCall> queue_ GUARDED_BY(mu_);
-  bool stopping_ GUARDED_BY(mu_) = false;
-  std::vector<std::thread> workers_;
-  CallbackSender callbacks_;
+  const std::chrono::milliseconds callback_timeout_;
+  // Declared before the calls, which post to it: it outlives them.
+  WorkerPool<Callback> callbacks_;
+  WorkerPool<AsyncCall> calls_;
 };
 
 }  // namespace cwasi::node

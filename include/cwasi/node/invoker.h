@@ -51,7 +51,12 @@ class Invoker {
   // Admits a request for `entry` (if any); the admission's cold flag.
   Result<bool> admit(const FunctionEntry* entry, Clock::TimePoint start,
                      Clock::TimePoint deadline);
-  // Releases the slot and records the invocation.
+  // Admits, lets `run` fill in the invocation, gives the slot back and
+  // records it: the accounting every kind of invocation shares.
+  template <class Run>
+  Invocation admitted(const std::string& function, const FunctionEntry* entry,
+                      Clock::TimePoint start, Clock::TimePoint deadline, Run run);
+  // Records the invocation.
   void account(const std::string& function, const FunctionEntry* entry, const Invocation& inv);
 
   const FunctionDirectory& functions_;
