@@ -21,6 +21,14 @@ usage: cwasid [options]
                           $XDG_STATE_HOME/cwasi or ~/.local/state/cwasi)
   --admin-token T         the /system/* token (default: generated once, in STATE_DIR/token)
   --max-body-mb N         request body cap (default 16; larger gets 413)
+  --max-connections N     open HTTP connections (default 10000, and what the fd limit
+                          allows); past it a new connection gets 503
+  --max-inflight-bytes SIZE  request and response bytes held at once, all connections
+                          (default 256Mi); a request that finds no room waits 1 s, then 503
+  --header-timeout-ms N   to receive a request's headers (default 15000)
+  --body-timeout-ms N     idle while receiving a body (default 15000)
+  --keepalive-timeout-ms N  idle between requests on a connection (default 60000)
+  --handler-threads N     requests handled at once; more wait in order (default 32)
   --timeout-ms N          default function timeout (default 30000; past it 504)
   --scale-interval-ms N   autoscaler period (default 1000)
   --stable-window-ms N    scale-down averaging window (default 30000)
@@ -58,7 +66,7 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
   while (args.nextIsFlag()) {
     const std::string flag = args.takeFlag();
     if (flag == "--gateway") {
-      TRY_ASSIGN(c.listen, args.value(flag));
+      TRY_ASSIGN(c.http.listen, args.value(flag));
     } else if (flag == "--state-dir") {
       TRY_ASSIGN(std::string v, args.value(flag));
       c.state_dir = v;
@@ -66,7 +74,26 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
       TRY_ASSIGN(c.token, args.value(flag));
     } else if (flag == "--max-body-mb") {
       TRY_ASSIGN(uint64_t v, args.number(flag));
-      c.max_body_bytes = v << 20;
+      if (v == 0 || v > 4096) return invalidArgument(flag + " must be 1..4096");
+      c.http.max_body_bytes = v << 20;
+    } else if (flag == "--max-connections") {
+      TRY_ASSIGN(uint64_t v, args.number(flag));
+      if (v == 0) return invalidArgument(flag + " must be positive");
+      c.http.max_connections = v;
+    } else if (flag == "--max-inflight-bytes") {
+      TRY_ASSIGN(std::string v, args.value(flag));
+      auto bytes = node::parseByteSize(v);
+      if (!bytes.ok() || *bytes < 65536) return invalidArgument(flag + ": bad size '" + v + "'");
+      c.http.max_inflight_bytes = *bytes;
+    } else if (flag == "--header-timeout-ms") {
+      TRY_ASSIGN(c.http.header_timeout, millis(args, flag));
+    } else if (flag == "--body-timeout-ms") {
+      TRY_ASSIGN(c.http.body_timeout, millis(args, flag));
+    } else if (flag == "--keepalive-timeout-ms") {
+      TRY_ASSIGN(c.http.keepalive_timeout, millis(args, flag));
+    } else if (flag == "--handler-threads") {
+      TRY_ASSIGN(uint64_t v, args.number(flag));
+      c.http.handler_threads = static_cast<int>(std::clamp<uint64_t>(v, 1, 1024));
     } else if (flag == "--timeout-ms") {
       TRY_ASSIGN(c.default_timeout, millis(args, flag));
     } else if (flag == "--scale-interval-ms") {

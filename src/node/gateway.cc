@@ -4,7 +4,7 @@
 #include "cwasi/node/async_queue.h"
 #include "cwasi/node/auth.h"
 #include "cwasi/node/autoscaler.h"
-#include "cwasi/node/http.h"
+#include "cwasi/node/http_server.h"
 #include "cwasi/node/invoker.h"
 #include "cwasi/node/metrics.h"
 #include "cwasi/node/registry.h"
@@ -56,11 +56,10 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
   g.auth = std::make_unique<Authorizer>(g.token);
   g.routes = std::make_unique<Routes>(RouteParts{*g.registry, *g.invoker, *g.async, g.metrics,
                                                  *g.host, *g.auth, *g.clock, c.default_timeout});
-  HttpServerConfig http;
-  http.listen = c.listen;
-  http.max_body_bytes = c.max_body_bytes;
   Routes* routes = g.routes.get();
-  TRY_ASSIGN(g.http, HttpServer::start(http, [routes](HttpRequest& req) { return routes->handle(req); }));
+  TRY_ASSIGN(g.http, HttpServer::start(
+                         c.http, [routes](HttpRequest& req) { return routes->handle(req); },
+                         [routes](const HttpRequest& head) { return routes->screen(head); }));
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }
 
@@ -72,5 +71,6 @@ Gateway::~Gateway() {
 
 const std::string& Gateway::address() const { return impl_->http->address(); }
 const std::string& Gateway::token() const { return impl_->token; }
+HttpServerStats Gateway::httpStats() const { return impl_->http->stats(); }
 
 }  // namespace cwasi::node

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <strings.h>
 
-#include "cwasi/common/connection_server.h"
 #include "cwasi/common/log.h"
 #include "cwasi/common/net.h"
 
@@ -75,29 +74,6 @@ Result<void> readMessage(int fd, std::string& buffer, Parser& parser, Clock::tim
       return unavailable("connection closed mid-message");
     }
   }
-}
-
-std::string serialize(const HttpResponse& r, bool keep_alive) {
-  std::string out;
-  out.reserve(160 + r.body.size());
-  out += "HTTP/1.1 ";
-  out += std::to_string(r.status);
-  out += ' ';
-  out += statusReason(r.status);
-  out += "\r\nServer: cwasid\r\nContent-Type: ";
-  out += r.content_type;
-  out += "\r\nContent-Length: ";
-  out += std::to_string(r.body.size());
-  out += keep_alive ? "\r\n" : "\r\nConnection: close\r\n";
-  for (const auto& [k, v] : r.headers) {
-    out += k;
-    out += ": ";
-    out += v;
-    out += "\r\n";
-  }
-  out += "\r\n";
-  out += r.body;
-  return out;
 }
 
 Result<void> sendString(int fd, const std::string& s, Clock::time_point deadline) {
@@ -172,98 +148,20 @@ std::string_view statusReason(int status) {
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
+    case 507: return "Insufficient Storage";
     default: return "Unknown";
   }
 }
-
-struct HttpServer::Impl {
-  HttpServerConfig config;
-  Handler handler;
-  std::string address;
-  std::unique_ptr<ConnectionServer> server;
-
-  void serve(int fd, const std::atomic<bool>& stopping) {
-    std::string buffer;
-    while (!stopping.load(std::memory_order_relaxed)) {
-      http::request_parser<http::string_body> parser;
-      parser.body_limit(config.max_body_bytes);
-      parser.header_limit(kHeaderLimit);
-      auto read = readMessage(fd, buffer, parser, Clock::now() + config.idle_timeout);
-      if (!read.ok()) {
-        if (read.error().code() == Code::kUnavailable ||
-            read.error().code() == Code::kDeadlineExceeded) {
-          return;
-        }
-        HttpResponse r = read.error().code() == Code::kResourceExhausted
-                             ? HttpResponse::json(413, R"({"error":"request body larger than )" +
-                                                           std::to_string(config.max_body_bytes) +
-                                                           R"( bytes"})")
-                             : HttpResponse::json(400, R"({"error":"malformed HTTP request"})");
-        (void)sendString(fd, serialize(r, false), Clock::now() + std::chrono::seconds(5));
-        return;
-      }
-      auto& msg = parser.get();
-      HttpRequest req;
-      req.method = std::string(msg.method_string());
-      std::string_view target(msg.target().data(), msg.target().size());
-      size_t q = target.find('?');
-      req.path = percentDecode(target.substr(0, q));
-      if (q != std::string_view::npos) req.query = std::string(target.substr(q + 1));
-      for (const auto& f : msg) {
-        req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-      }
-      req.body = std::move(msg.body());
-      const bool keep_alive = msg.keep_alive();
-      HttpResponse response;
-      try {
-        response = handler(req);
-      } catch (const std::exception& e) {
-        // A bug, not the client's fault: answer, log, and keep serving.
-        CWASI_LOG(kError, "handler for " << req.method << " " << req.path << " threw: " << e.what());
-        response = HttpResponse::json(500, R"({"error":"internal error"})");
-      }
-      if (!sendString(fd, serialize(response, keep_alive), Clock::now() + config.idle_timeout).ok() ||
-          !keep_alive) {
-        return;
-      }
-    }
-  }
-};
-
-Result<std::unique_ptr<HttpServer>> HttpServer::start(const HttpServerConfig& config,
-                                                      Handler handler) {
-  TRY_ASSIGN(net::Endpoint ep, net::parseEndpoint(config.listen));
-  TRY_ASSIGN(Fd listener, net::listenTcp(ep, nullptr, 1024));
-  return serve(config, std::move(listener), std::move(handler));
-}
-
-Result<std::unique_ptr<HttpServer>> HttpServer::serve(const HttpServerConfig& config, Fd listener,
-                                                      Handler handler) {
-  auto impl = std::make_unique<Impl>();
-  impl->config = config;
-  impl->handler = std::move(handler);
-  TRY_ASSIGN(net::Endpoint bound, net::boundEndpoint(listener.get()));
-  impl->address = bound.toString();
-  Impl* raw = impl.get();
-  impl->server = std::make_unique<ConnectionServer>(
-      std::move(listener), [raw](int fd, const std::atomic<bool>& stopping) {
-        net::tuneTcp(fd, 0);
-        raw->serve(fd, stopping);
-      });
-  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
-}
-
-HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-HttpServer::~HttpServer() { impl_->server->stop(); }
-const std::string& HttpServer::address() const { return impl_->address; }
 
 Result<HttpUrl> parseHttpUrl(std::string_view url) {
   constexpr std::string_view kScheme = "http://";

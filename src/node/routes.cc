@@ -58,7 +58,6 @@ HttpResponse Routes::functionRoute(const HttpRequest& req, const std::string& na
                                    const std::string& sub_path) {
   auto entry = p_.registry.find(name);
   if (!entry) return jsonError(404, "no function " + name);
-  if (!entry->deployment.is_public && !p_.auth.allows(req)) return Authorizer::challenge();
   const std::string call_id = newCallId();
   Invocation inv = p_.invoker.invoke(*entry, req.bodyBytes(), requestEnv(req, sub_path, call_id));
   HttpResponse r = invocationResponse(name, std::move(inv), p_.invoker.timeoutOf(entry->deployment));
@@ -69,7 +68,6 @@ HttpResponse Routes::functionRoute(const HttpRequest& req, const std::string& na
 HttpResponse Routes::asyncRoute(const HttpRequest& req, const std::string& name) {
   auto entry = p_.registry.find(name);
   if (!entry) return jsonError(404, "no function " + name);
-  if (!entry->deployment.is_public && !p_.auth.allows(req)) return Authorizer::challenge();
   AsyncCall call;
   call.id = newCallId();
   call.function = name;
@@ -90,12 +88,6 @@ HttpResponse Routes::asyncRoute(const HttpRequest& req, const std::string& name)
 HttpResponse Routes::workflowRoute(const HttpRequest& req, const std::string& name) {
   std::shared_ptr<const Workflow> w = p_.registry.findWorkflow(name);
   if (!w) return jsonError(404, "no workflow " + name);
-  // A workflow is invocable without the token only when all its functions are.
-  const bool is_public = std::all_of(w->steps.begin(), w->steps.end(), [&](const auto& s) {
-    auto e = p_.registry.find(s.function);
-    return !e || e->deployment.is_public;
-  });
-  if (!is_public && !p_.auth.allows(req)) return Authorizer::challenge();
   const auto start = p_.clock.now();
   const auto deadline = start + p_.default_timeout;
   StepCall call = [&](const std::string& function, std::span<const uint8_t> input) {
@@ -204,7 +196,6 @@ HttpResponse Routes::workflowsRoute(const HttpRequest& req) {
 }
 
 HttpResponse Routes::systemRoute(const HttpRequest& req) {
-  if (!p_.auth.allows(req)) return Authorizer::challenge();
   const std::string& p = req.path;
   auto nameAfter = [&](std::string_view prefix) -> std::string {
     if (p.rfind(prefix, 0) != 0) return "";
@@ -233,34 +224,80 @@ HttpResponse Routes::systemRoute(const HttpRequest& req) {
   return jsonError(404, "no route " + p);
 }
 
-HttpResponse Routes::handle(HttpRequest& req) {
-  const std::string& p = req.path;
-  // "/function/NAME[/rest]": the name and the rest, or nothing.
-  auto under = [&](std::string_view prefix, std::string* rest) -> std::string {
-    if (p.rfind(prefix, 0) != 0) return "";
-    std::string tail = p.substr(prefix.size());
+Routes::Target Routes::targetOf(const std::string& path) {
+  // "/function/NAME[/rest]": the name and the rest.
+  auto under = [&](std::string_view prefix, Target::Kind kind) -> std::optional<Target> {
+    if (path.rfind(prefix, 0) != 0 || path.size() == prefix.size()) return std::nullopt;
+    std::string tail = path.substr(prefix.size());
     const size_t slash = tail.find('/');
-    if (rest) *rest = slash == std::string::npos ? "" : tail.substr(slash);
-    return tail.substr(0, slash);
+    if (slash == 0) return std::nullopt;
+    return Target{kind, tail.substr(0, slash), slash == std::string::npos ? "" : tail.substr(slash)};
   };
-  std::string rest;
-  if (std::string n = under("/function/", &rest); !n.empty()) return functionRoute(req, n, rest);
-  if (std::string n = under("/async-function/", nullptr); !n.empty()) {
-    if (req.method != "POST") return jsonError(405, "use POST");
-    return asyncRoute(req, n);
+  if (auto t = under("/function/", Target::kFunction)) return *t;
+  if (auto t = under("/async-function/", Target::kAsync)) return *t;
+  if (auto t = under("/workflow/", Target::kWorkflow)) return *t;
+  if (path == "/healthz") return {Target::kHealth, "", ""};
+  if (path == "/metrics") return {Target::kMetrics, "", ""};
+  if (path.rfind("/system/", 0) == 0) return {Target::kSystem, "", ""};
+  return {Target::kNone, "", ""};
+}
+
+std::optional<HttpResponse> Routes::screen(const HttpRequest& head) const {
+  const Target t = targetOf(head.path);
+  switch (t.kind) {
+    case Target::kHealth:
+      return HttpResponse::text(200, "OK");
+    case Target::kMetrics:
+      return std::nullopt;
+    case Target::kSystem:
+      if (!p_.auth.allows(head)) return Authorizer::challenge();
+      return std::nullopt;
+    case Target::kFunction:
+    case Target::kAsync: {
+      if (t.kind == Target::kAsync && head.method != "POST") return jsonError(405, "use POST");
+      auto entry = p_.registry.find(t.name);
+      if (!entry) return jsonError(404, "no function " + t.name);
+      if (!entry->deployment.is_public && !p_.auth.allows(head)) return Authorizer::challenge();
+      return std::nullopt;
+    }
+    case Target::kWorkflow: {
+      if (head.method != "POST") return jsonError(405, "use POST");
+      std::shared_ptr<const Workflow> w = p_.registry.findWorkflow(t.name);
+      if (!w) return jsonError(404, "no workflow " + t.name);
+      // A workflow is invocable without the token only when all its functions are.
+      const bool is_public = std::all_of(w->steps.begin(), w->steps.end(), [&](const auto& s) {
+        auto e = p_.registry.find(s.function);
+        return !e || e->deployment.is_public;
+      });
+      if (!is_public && !p_.auth.allows(head)) return Authorizer::challenge();
+      return std::nullopt;
+    }
+    case Target::kNone:
+      break;
   }
-  if (std::string n = under("/workflow/", nullptr); !n.empty()) {
-    if (req.method != "POST") return jsonError(405, "use POST");
-    return workflowRoute(req, n);
+  return jsonError(404, "no route " + head.path);
+}
+
+HttpResponse Routes::handle(HttpRequest& req) {
+  // The server screened the headers already; screened again here, for a
+  // function deleted (or made private) since, and for callers other than
+  // the server.
+  if (auto early = screen(req)) return std::move(*early);
+  const Target t = targetOf(req.path);
+  switch (t.kind) {
+    case Target::kFunction: return functionRoute(req, t.name, t.rest);
+    case Target::kAsync: return asyncRoute(req, t.name);
+    case Target::kWorkflow: return workflowRoute(req, t.name);
+    case Target::kMetrics: {
+      HttpResponse r = HttpResponse::text(200, p_.metrics.render(p_.host.stats()));
+      r.content_type = "text/plain; version=0.0.4";
+      return r;
+    }
+    case Target::kSystem: return systemRoute(req);
+    case Target::kHealth:
+    case Target::kNone: break;
   }
-  if (p == "/healthz") return HttpResponse::text(200, "OK");
-  if (p == "/metrics") {
-    HttpResponse r = HttpResponse::text(200, p_.metrics.render(p_.host.stats()));
-    r.content_type = "text/plain; version=0.0.4";
-    return r;
-  }
-  if (p.rfind("/system/", 0) == 0) return systemRoute(req);
-  return jsonError(404, "no route " + p);
+  return jsonError(404, "no route " + req.path);
 }
 
 }  // namespace cwasi::node

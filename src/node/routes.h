@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 #include <string>
 
 #include "cwasi/host/function_host.h"
@@ -31,10 +32,22 @@ struct RouteParts {
 class Routes {
  public:
   explicit Routes(RouteParts parts) : p_(parts) {}
-  // Thread-safe: called on every connection's thread.
+  // From the headers alone (the server's Screen, on an I/O thread, never
+  // blocking): the answer when there is one without the body — health,
+  // unknown route or function, wrong method, missing token.
+  std::optional<HttpResponse> screen(const HttpRequest& head) const;
+  // Thread-safe: called on the server's handler threads.
   HttpResponse handle(HttpRequest& req);
 
  private:
+  // The route a path names, and the function or workflow it names.
+  struct Target {
+    enum Kind { kFunction, kAsync, kWorkflow, kHealth, kMetrics, kSystem, kNone } kind;
+    std::string name;
+    std::string rest;  // what follows /function/NAME
+  };
+  static Target targetOf(const std::string& path);
+
   HttpResponse functionRoute(const HttpRequest& req, const std::string& name,
                              const std::string& sub_path);
   HttpResponse asyncRoute(const HttpRequest& req, const std::string& name);

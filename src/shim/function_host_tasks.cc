@@ -10,7 +10,7 @@
 #include "cwasi/common/net.h"
 #include "cwasi/host/function_host.h"
 #include "cwasi/node/function_http.h"
-#include "cwasi/node/http.h"
+#include "cwasi/node/http_server.h"
 #include "cwasi/node/invoker.h"
 #include "cwasi/node/metrics.h"
 #include "cwasi/node/registry.h"
@@ -53,10 +53,17 @@ class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
     TRY_ASSIGN(Fd listener, listenIn(c.network_namespace, c.port));
     node::HttpServerConfig hc;
     hc.max_body_bytes = c.max_body_bytes;
+    hc.io_threads = 1;  // one pod, one function
     FunctionHttpTrigger* self = t.get();
-    TRY_ASSIGN(t->server_, node::HttpServer::serve(hc, std::move(listener), [self](node::HttpRequest& r) {
-                 return self->handle(r);
-               }));
+    TRY_ASSIGN(t->server_,
+               node::HttpServer::serve(
+                   hc, std::move(listener), [self](node::HttpRequest& r) { return self->handle(r); },
+                   [](const node::HttpRequest& head) -> std::optional<node::HttpResponse> {
+                     // kubelet's probes, answered on the I/O thread: never queued
+                     // behind busy invocations.
+                     if (head.path == "/_/health") return node::HttpResponse::text(200, "OK");
+                     return std::nullopt;
+                   }));
     return t;
   }
 
@@ -92,7 +99,6 @@ class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
   }
 
   node::HttpResponse handle(node::HttpRequest& req) {
-    if (req.path == "/_/health") return node::HttpResponse::text(200, "OK");
     if (req.path == "/_/metrics") {  // the pod's shim: invocations, and bytes per mode
       node::HttpResponse r = node::HttpResponse::text(200, metrics_.render(host_.stats()));
       r.content_type = "text/plain; version=0.0.4";

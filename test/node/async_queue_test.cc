@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "cwasi/common/net.h"
+#include "cwasi/node/http_server.h"
 #include "node/node_parts.h"
 
 namespace cwasi::node {

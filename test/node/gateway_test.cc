@@ -12,7 +12,7 @@
 #include "cwasi/common/files.h"
 #include "cwasi/common/mutex.h"
 #include "cwasi/common/subprocess.h"
-#include "cwasi/node/http.h"
+#include "cwasi/node/http_server.h"
 #include "testbed/child_process.h"
 #include "support/wasi_test.h"
 

@@ -27,14 +27,14 @@
 #include "cwasi/common/clock.h"
 #include "cwasi/common/result.h"
 #include "cwasi/host/function_host.h"
+#include "cwasi/node/http_server.h"
 
 namespace cwasi::node {
 
 struct GatewayConfig {
-  std::string listen = "127.0.0.1:8080";
+  HttpServerConfig http;             // where to listen, and the connection budgets
   std::filesystem::path state_dir;   // required
   std::string token;                 // empty: the state dir's (generated once)
-  uint64_t max_body_bytes = 16u << 20;
   std::chrono::milliseconds default_timeout{30000};
   // Autoscaler period and the window its scale-down decisions average over.
   std::chrono::milliseconds scale_interval{1000};
@@ -58,6 +58,7 @@ class Gateway {
 
   const std::string& address() const;  // "127.0.0.1:8080"
   const std::string& token() const;
+  HttpServerStats httpStats() const;
 
   struct Impl;
 

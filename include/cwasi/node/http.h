@@ -1,7 +1,6 @@
-// HTTP/1.1 for the node daemon: a server (a thread per connection, keep-alive,
-// Boost.Beast's parser) and a one-shot client (the CLI, async callbacks).
-// Bodies are capped on both sides; a malformed request gets a 400 and the
-// connection is closed, an over-large body a 413.
+// HTTP/1.1 for the node daemon: requests and responses, and a one-shot
+// client (the CLI, async callbacks) with a capped body. The server is in
+// http_server.h.
 #pragma once
 
 #include <chrono>
@@ -45,33 +44,6 @@ struct HttpResponse {
   std::string header(std::string_view name) const;
   static HttpResponse text(int status, std::string body);
   static HttpResponse json(int status, std::string body);
-};
-
-struct HttpServerConfig {
-  std::string listen = "127.0.0.1:8080";  // port 0 picks one
-  uint64_t max_body_bytes = 16u << 20;
-  std::chrono::milliseconds idle_timeout{60000};  // keep-alive connections
-};
-
-class HttpServer {
- public:
-  // Runs on the connection's thread, once per request; must be thread-safe.
-  using Handler = std::function<HttpResponse(HttpRequest&)>;
-
-  static Result<std::unique_ptr<HttpServer>> start(const HttpServerConfig& config, Handler handler);
-  // The same on a socket already listening (config.listen is ignored): one
-  // opened in another network namespace, say. Takes the socket.
-  static Result<std::unique_ptr<HttpServer>> serve(const HttpServerConfig& config, Fd listener,
-                                                   Handler handler);
-  // Stops accepting, closes connections, joins their threads.
-  ~HttpServer();
-  const std::string& address() const;  // "127.0.0.1:8080"
-
-  struct Impl;
-
- private:
-  explicit HttpServer(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
 };
 
 // "http://host:port/path?query" split up; InvalidArgument otherwise.

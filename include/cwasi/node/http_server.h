@@ -1,0 +1,84 @@
+// The HTTP/1.1 server of the gateway and of the shim's HTTP trigger:
+// event-driven (Boost.Asio + Beast), a few I/O threads hold every connection,
+// and a bounded pool of invocation threads runs the handlers. Every budget is
+// bounded and configurable:
+//  - connections: past `max_connections` a new one gets a 503 and is closed;
+//  - time, per phase: headers, body (idle between reads), keep-alive idle,
+//    writing the response (idle);
+//  - bytes: a request's body is read only once `screen` (auth, routing) let
+//    it through and its bytes fit the global in-flight budget (request bodies
+//    being read or handled, responses being written); past the budget a
+//    request waits up to `budget_wait`, then gets a 503.
+// A malformed request gets a 400, an over-large body a 413, and the
+// connection is closed; the server keeps serving.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cwasi/common/fd.h"
+#include "cwasi/common/result.h"
+#include "cwasi/node/http.h"
+
+namespace cwasi::node {
+
+struct HttpServerConfig {
+  std::string listen = "127.0.0.1:8080";  // port 0 picks one
+  uint64_t max_body_bytes = 16u << 20;     // 413 past it
+  size_t max_connections = 10000;          // capped by the process's fd limit
+  uint64_t max_inflight_bytes = 256u << 20;  // at least max_body_bytes
+  std::chrono::milliseconds budget_wait{1000};
+  std::chrono::milliseconds header_timeout{15000};     // connection or request start → headers
+  std::chrono::milliseconds body_timeout{15000};       // idle while reading a body
+  std::chrono::milliseconds keepalive_timeout{60000};  // idle between requests
+  std::chrono::milliseconds write_timeout{30000};      // idle while writing a response
+  int io_threads = 2;
+  int handler_threads = 32;  // handlers running at once; more requests wait in order
+};
+
+// What a server has done so far; monotonic counters except `connections`.
+struct HttpServerStats {
+  size_t connections = 0;        // open now
+  uint64_t accepted = 0;
+  uint64_t refused = 0;          // over max_connections
+  uint64_t screened = 0;         // answered from the headers alone
+  uint64_t over_budget = 0;      // 503: no room in the byte budget
+  uint64_t timed_out = 0;        // closed by a phase timeout
+  uint64_t accept_errors = 0;    // accept() failed (out of fds, say)
+};
+
+class HttpServer {
+ public:
+  // Runs on a handler thread, once per request with its whole body;
+  // must be thread-safe.
+  using Handler = std::function<HttpResponse(HttpRequest&)>;
+  // Runs on an I/O thread once the headers are in (`head.body` is empty) and
+  // must not block: an answer now (401, 404, a health check...) or nothing
+  // to read the body and call the handler. A request answered here has its
+  // body never read; its connection closes unless it had no body.
+  using Screen = std::function<std::optional<HttpResponse>(const HttpRequest& head)>;
+
+  static Result<std::unique_ptr<HttpServer>> start(const HttpServerConfig& config, Handler handler,
+                                                   Screen screen = {});
+  // The same on a socket already listening (config.listen is ignored): one
+  // opened in another network namespace, say. Takes the socket.
+  static Result<std::unique_ptr<HttpServer>> serve(const HttpServerConfig& config, Fd listener,
+                                                   Handler handler, Screen screen = {});
+  // Stops accepting, lets running handlers finish, closes every connection
+  // and joins every thread.
+  ~HttpServer();
+  const std::string& address() const;  // "127.0.0.1:8080"
+  HttpServerStats stats() const;
+
+  struct Impl;
+
+ private:
+  explicit HttpServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cwasi::node
