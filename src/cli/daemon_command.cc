@@ -34,6 +34,8 @@ usage: cwasid [options]
   --stable-window-ms N    scale-down averaging window (default 30000)
   --async-workers N       async calls in flight (default 4)
   --async-queue N         async calls queued before 429 (default 1000)
+  --async-queue-bytes SIZE  bytes of queued async requests and unsent results before 429
+                          (default 256Mi)
   --max-instances N       instances alive at once, all functions (default 512)
   --max-instance-memory SIZE  linear memory all live instances may hold together, each
                           reserving its limit (default: half the machine's memory); past
@@ -80,6 +82,11 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
       TRY_ASSIGN(uint64_t v, args.number(flag));
       if (v == 0) return invalidArgument(flag + " must be positive");
       c.http.max_connections = v;
+    } else if (flag == "--async-queue-bytes") {
+      TRY_ASSIGN(std::string v, args.value(flag));
+      auto bytes = node::parseByteSize(v);
+      if (!bytes.ok()) return invalidArgument(flag + ": bad size '" + v + "'");
+      c.async.max_bytes = *bytes;
     } else if (flag == "--max-inflight-bytes") {
       TRY_ASSIGN(std::string v, args.value(flag));
       auto bytes = node::parseByteSize(v);
@@ -102,10 +109,10 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
       TRY_ASSIGN(c.stable_window, millis(args, flag));
     } else if (flag == "--async-workers") {
       TRY_ASSIGN(uint64_t v, args.number(flag));
-      c.async_workers = static_cast<int>(std::clamp<uint64_t>(v, 1, 256));
+      c.async.workers = static_cast<int>(std::clamp<uint64_t>(v, 1, 256));
     } else if (flag == "--async-queue") {
       TRY_ASSIGN(uint64_t v, args.number(flag));
-      c.async_queue = v;
+      c.async.capacity = v;
     } else if (flag == "--max-instance-memory" || flag == "--default-memory-limit") {
       TRY_ASSIGN(std::string v, args.value(flag));
       auto bytes = node::parseByteSize(v);

@@ -4,13 +4,13 @@
 
 namespace cwasi::node {
 
-AsyncQueue::AsyncQueue(FunctionRegistry& registry, Invoker& invoker, size_t capacity, int workers,
-                       std::chrono::milliseconds callback_timeout)
+AsyncQueue::AsyncQueue(FunctionRegistry& registry, Invoker& invoker, const AsyncConfig& config)
     : registry_(registry),
       invoker_(invoker),
-      callback_timeout_(callback_timeout),
-      callbacks_(/*capacity=*/1000, /*threads=*/2, [this](Callback c) { send(std::move(c)); }),
-      calls_(capacity, workers, [this](AsyncCall c) { run(std::move(c)); }) {}
+      callback_timeout_(config.callback_timeout),
+      bytes_(config.max_bytes),
+      callbacks_(/*capacity=*/1000, /*threads=*/2, [this](QueuedCallback c) { send(std::move(c)); }),
+      calls_(config.capacity, config.workers, [this](QueuedCall c) { run(std::move(c)); }) {}
 
 AsyncQueue::~AsyncQueue() {
   if (size_t dropped = calls_.stop(); dropped > 0) {
@@ -22,13 +22,19 @@ AsyncQueue::~AsyncQueue() {
 }
 
 Result<void> AsyncQueue::submit(AsyncCall call) {
-  if (!calls_.push(std::move(call))) {
+  const uint64_t size = call.body.size();
+  if (!bytes_.tryTake(size)) {
+    return resourceExhausted("async queue full (" + std::to_string(bytes_.used()) + " of " +
+                             std::to_string(bytes_.limit()) + " bytes held)");
+  }
+  if (!calls_.push({std::move(call), Held(bytes_, size)})) {
     return resourceExhausted("async queue full (" + std::to_string(calls_.capacity()) + " calls)");
   }
   return {};
 }
 
-void AsyncQueue::send(Callback cb) {
+void AsyncQueue::send(QueuedCallback queued) {
+  const Callback& cb = queued.callback;
   auto sent = httpFetch(cb.url, "POST", cb.headers, cb.body, callback_timeout_);
   if (!sent.ok()) {
     CWASI_LOG(kWarn, "callback to " << cb.url.host << ":" << cb.url.port
@@ -36,7 +42,8 @@ void AsyncQueue::send(Callback cb) {
   }
 }
 
-void AsyncQueue::run(AsyncCall call) {
+void AsyncQueue::run(QueuedCall queued) {
+  AsyncCall& call = queued.call;
   auto entry = registry_.find(call.function);
   Invocation inv;
   if (entry) {
@@ -55,7 +62,11 @@ void AsyncQueue::run(AsyncCall call) {
                      {"X-Duration-Seconds",
                       std::to_string(std::chrono::duration<double>(inv.duration).count())},
                      {"Content-Type", "application/octet-stream"}};
-  if (!callbacks_.push({*call.callback, std::move(headers), std::move(body)})) {
+  // The result is in memory already: it counts (perhaps over the limit)
+  // until sent, turning new calls away meanwhile.
+  const uint64_t size = body.size();
+  bytes_.take(size);
+  if (!callbacks_.push({{*call.callback, std::move(headers), std::move(body)}, Held(bytes_, size)})) {
     CWASI_LOG(kWarn, "callback queue full (" << callbacks_.capacity()
                                              << "): dropped the callback for " << call.id);
   }

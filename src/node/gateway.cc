@@ -50,7 +50,7 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
   for (const auto& e : g.registry->restore()) CWASI_LOG(kWarn, "state: skipped " << e);
   g.invoker = std::make_unique<Invoker>(*g.registry, *g.host, g.metrics, *g.clock,
                                         c.default_timeout);
-  g.async = std::make_unique<AsyncQueue>(*g.registry, *g.invoker, c.async_queue, c.async_workers);
+  g.async = std::make_unique<AsyncQueue>(*g.registry, *g.invoker, c.async);
   g.autoscaler = std::make_unique<Autoscaler>(*g.registry, *g.host, g.metrics, *g.clock,
                                               c.scale_interval);
   g.auth = std::make_unique<Authorizer>(g.token);

@@ -53,7 +53,7 @@ TEST(AsyncQueue, RunsCallsAndPostsTheirResultToTheCallback) {
   ASSERT_NE(n.deploy("upper", "upper"), nullptr);
   CallbackReceiver receiver;
   ASSERT_TRUE(receiver.up());
-  AsyncQueue queue(*n.registry, *n.invoker, 10, 2);
+  AsyncQueue queue(*n.registry, *n.invoker, {.capacity = 10, .workers = 2});
   AsyncCall call;
   call.id = "call-1";
   call.function = "upper";
@@ -76,7 +76,7 @@ TEST(AsyncQueue, ASlowCallbackTargetHoldsUpNoOtherCall) {
   auto silent_at = net::boundEndpoint(silent->get());
   CallbackReceiver receiver;
   ASSERT_TRUE(receiver.up());
-  AsyncQueue queue(*n.registry, *n.invoker, 10, 1);  // one worker
+  AsyncQueue queue(*n.registry, *n.invoker, {.capacity = 10, .workers = 1});
   AsyncCall slow;
   slow.id = "slow";
   slow.function = "upper";
@@ -96,7 +96,7 @@ TEST(AsyncQueue, AFullQueueTurnsCallsAway) {
   NodeParts n;
   auto e = n.deploy("sleep", "sleep");
   ASSERT_NE(e, nullptr);
-  AsyncQueue queue(*n.registry, *n.invoker, 1, 1);
+  AsyncQueue queue(*n.registry, *n.invoker, {.capacity = 1, .workers = 1});
   AsyncCall slow;
   slow.function = "sleep";
   slow.body = "300";
@@ -107,6 +107,25 @@ TEST(AsyncQueue, AFullQueueTurnsCallsAway) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code(), Code::kResourceExhausted);
   EXPECT_EQ(httpStatusFor(refused.error()), 429);
+}
+
+TEST(AsyncQueue, QueuedBytesAreCapped) {
+  NodeParts n;
+  auto e = n.deploy("sleep", "sleep");
+  ASSERT_NE(e, nullptr);
+  AsyncQueue queue(*n.registry, *n.invoker, {.capacity = 100, .max_bytes = 1000, .workers = 1});
+  AsyncCall call;
+  call.function = "sleep";
+  call.body = "200" + std::string(597, ' ');  // 600 bytes: the sleep function reads a number
+  ASSERT_TRUE(queue.submit(call).ok());
+  auto refused = queue.submit(call);  // 1200 > 1000, though 99 more calls would fit
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Code::kResourceExhausted);
+  EXPECT_NE(refused.error().message().find("bytes held"), std::string::npos);
+  // Once the first ran, its bytes are back.
+  for (int i = 0; i < 500 && queue.bytesHeld() > 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(queue.bytesHeld(), 0u);
+  EXPECT_TRUE(queue.submit(call).ok());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "cwasi/common/byte_budget.h"
 #include "cwasi/common/result.h"
 #include "cwasi/node/http.h"
 #include "cwasi/node/invoker.h"
@@ -27,20 +28,29 @@ struct AsyncCall {
   std::optional<HttpUrl> callback;
 };
 
+struct AsyncConfig {
+  size_t capacity = 1000;               // calls queued before 429
+  uint64_t max_bytes = 256u << 20;      // request and result bytes held before 429
+  int workers = 4;                      // calls running at once
+  // A callback gets this long to be answered (stopping waits for the ones
+  // being sent, at most that long).
+  std::chrono::milliseconds callback_timeout{5000};
+};
+
 class AsyncQueue {
  public:
-  // Starts `workers` threads; `registry` and `invoker` must outlive the queue.
-  // A callback gets `callback_timeout` to be answered (stopping waits for the
-  // ones being sent, at most that long).
-  AsyncQueue(FunctionRegistry& registry, Invoker& invoker, size_t capacity, int workers,
-             std::chrono::milliseconds callback_timeout = std::chrono::seconds(5));
+  // Starts the workers; `registry` and `invoker` must outlive the queue.
+  AsyncQueue(FunctionRegistry& registry, Invoker& invoker, const AsyncConfig& config);
   // Stops the workers; calls still queued are dropped (their callers got 202)
   // and the log says how many.
   ~AsyncQueue();
 
-  // Queues a call. ResourceExhausted when the queue is full. Thread-safe.
+  // Queues a call. ResourceExhausted when the queue is full, in calls or in
+  // bytes (a call's body counts until it ran, its result until its
+  // callback went out). Thread-safe.
   Result<void> submit(AsyncCall call);
   size_t queued() const { return calls_.queued(); }
+  uint64_t bytesHeld() const { return bytes_.used(); }
 
  private:
   // A result on its way to a callback URL.
@@ -49,15 +59,40 @@ class AsyncQueue {
     Headers headers;
     std::string body;
   };
-  void run(AsyncCall call);
-  void send(Callback callback);
+  // Gives back a call's or a callback's bytes when it is done or dropped.
+  struct Held {
+    ByteBudget* budget = nullptr;
+    uint64_t bytes = 0;
+    Held() = default;
+    Held(ByteBudget& b, uint64_t n) : budget(&b), bytes(n) {}
+    Held(Held&& o) noexcept : budget(o.budget), bytes(std::exchange(o.bytes, 0)) {}
+    Held& operator=(Held&& o) noexcept {
+      std::swap(budget, o.budget);
+      std::swap(bytes, o.bytes);
+      return *this;
+    }
+    ~Held() {
+      if (budget) budget->give(bytes);
+    }
+  };
+  struct QueuedCall {
+    AsyncCall call;
+    Held held;
+  };
+  struct QueuedCallback {
+    Callback callback;
+    Held held;
+  };
+  void run(QueuedCall queued);
+  void send(QueuedCallback queued);
 
   FunctionRegistry& registry_;
   Invoker& invoker_;
   const std::chrono::milliseconds callback_timeout_;
+  ByteBudget bytes_;
   // Declared before the calls, which post to it: it outlives them.
-  WorkerPool<Callback> callbacks_;
-  WorkerPool<AsyncCall> calls_;
+  WorkerPool<QueuedCallback> callbacks_;
+  WorkerPool<QueuedCall> calls_;
 };
 
 }  // namespace cwasi::node

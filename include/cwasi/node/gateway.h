@@ -27,6 +27,7 @@
 #include "cwasi/common/clock.h"
 #include "cwasi/common/result.h"
 #include "cwasi/host/function_host.h"
+#include "cwasi/node/async_queue.h"
 #include "cwasi/node/http_server.h"
 
 namespace cwasi::node {
@@ -39,8 +40,7 @@ struct GatewayConfig {
   // Autoscaler period and the window its scale-down decisions average over.
   std::chrono::milliseconds scale_interval{1000};
   std::chrono::milliseconds stable_window{30000};
-  size_t async_queue = 1000;         // queued async calls before 429
-  int async_workers = 4;             // async calls in flight
+  AsyncConfig async;                 // queued async calls (count, bytes), workers
   host::HostConfig host;             // functions come from the state dir, not from here
   // The daemon's clock (borrowed, outlives it); null: the machine's steady clock.
   const Clock* clock = nullptr;

@@ -1,0 +1,310 @@
+// The HTTP server under hostile clients: idle connections, slow clients,
+// bodies nobody asked for, malformed requests, more bytes than the budget.
+// Real sockets on loopback, written byte by byte where the test needs it.
+#include "cwasi/node/http_server.h"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <thread>
+
+#include "cwasi/common/mutex.h"
+#include "cwasi/common/net.h"
+
+namespace cwasi::node {
+namespace {
+
+using namespace std::chrono_literals;
+
+size_t threadCount() {
+  size_t n = 0;
+  DIR* d = ::opendir("/proc/self/task");
+  while (dirent* e = d ? ::readdir(d) : nullptr) n += e->d_name[0] != '.';
+  if (d) ::closedir(d);
+  return n;
+}
+
+// A raw client connection.
+class Client {
+ public:
+  explicit Client(const std::string& address) {
+    auto ep = net::parseEndpoint(address);
+    EXPECT_TRUE(ep.ok());
+    auto fd = net::connectTcp(*ep, net::in(5s));
+    EXPECT_TRUE(fd.ok()) << (fd.ok() ? "" : fd.error().message());
+    if (fd.ok()) fd_ = std::move(*fd);
+  }
+  bool send(std::string_view s) {
+    return net::sendAll(fd_.get(), {reinterpret_cast<const uint8_t*>(s.data()), s.size()},
+                        net::in(5s))
+        .ok();
+  }
+  // Everything until the server closes or `timeout` passes.
+  std::string readAll(std::chrono::milliseconds timeout = 5s) {
+    std::string out = std::move(pending_);
+    pending_.clear();
+    const auto deadline = net::in(timeout);
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+      ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n == 0) {
+        closed_ = true;
+        break;
+      }
+      if (n > 0) {
+        out.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (errno != EAGAIN) {
+        closed_ = true;
+        break;
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+    return out;
+  }
+  // One response (headers and a Content-Length body) on a kept-alive connection.
+  std::string readResponse(std::chrono::milliseconds timeout = 5s) {
+    const auto deadline = net::in(timeout);
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+      const size_t end = pending_.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        const size_t cl = pending_.find("Content-Length: ");
+        const size_t length = cl < end ? std::stoul(pending_.substr(cl + 16)) : 0;
+        if (pending_.size() >= end + 4 + length) {
+          std::string r = pending_.substr(0, end + 4 + length);
+          pending_.erase(0, r.size());
+          return r;
+        }
+      }
+      ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) {
+        pending_.append(buf, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EAGAIN) {
+        break;
+      } else {
+        std::this_thread::sleep_for(1ms);
+      }
+    }
+    return "";
+  }
+  bool closed() const { return closed_; }
+
+ private:
+  Fd fd_;
+  std::string pending_;
+  bool closed_ = false;
+};
+
+std::string get(const std::string& path) {
+  return "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void start(HttpServerConfig c = {}) {
+    c.listen = "127.0.0.1:0";
+    auto s = HttpServer::start(
+        c,
+        [this](HttpRequest& req) {
+          handled_.fetch_add(1);
+          if (req.path == "/hold") {
+            MutexLock lock(mu_);
+            while (!released_) released_cv_.wait(mu_);
+          }
+          return HttpResponse::text(200, "got " + std::to_string(req.body.size()));
+        },
+        [](const HttpRequest& head) -> std::optional<HttpResponse> {
+          if (head.path == "/private") return HttpResponse::text(401, "token please");
+          return std::nullopt;
+        });
+    ASSERT_TRUE(s.ok()) << s.error().message();
+    server_ = std::move(*s);
+  }
+  void release() {
+    MutexLock lock(mu_);
+    released_ = true;
+    released_cv_.notifyAll();
+  }
+  void TearDown() override {
+    release();
+    server_.reset();
+  }
+  std::string roundTrip(const std::string& request) {
+    Client c(server_->address());
+    c.send(request);
+    return c.readResponse();
+  }
+
+  std::atomic<int> handled_{0};
+  Mutex mu_;
+  CondVar released_cv_;
+  bool released_ GUARDED_BY(mu_) = false;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, IdleConnectionsCostNoThreads) {
+  start();
+  const size_t before = threadCount();
+  std::vector<std::unique_ptr<Client>> idle;
+  for (int i = 0; i < 500; ++i) idle.push_back(std::make_unique<Client>(server_->address()));
+  for (int i = 0; i < 200 && server_->stats().connections < 500; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server_->stats().connections, 500u);
+  EXPECT_LE(threadCount(), before + 2);  // at most the handler thread of the next request
+  EXPECT_NE(roundTrip(get("/x")).find("200 OK"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, ConnectionsPastTheCapGetA503AndTheServerGoesOn) {
+  HttpServerConfig c;
+  c.max_connections = 4;
+  start(c);
+  std::vector<std::unique_ptr<Client>> held;
+  for (int i = 0; i < 4; ++i) held.push_back(std::make_unique<Client>(server_->address()));
+  for (int i = 0; i < 200 && server_->stats().connections < 4; ++i) std::this_thread::sleep_for(10ms);
+  Client extra(server_->address());
+  std::string refusal = extra.readAll();
+  EXPECT_NE(refusal.find("503 Service Unavailable"), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find("too many connections"), std::string::npos);
+  EXPECT_TRUE(extra.closed());
+  EXPECT_EQ(server_->stats().refused, 1u);
+  held.pop_back();
+  for (int i = 0; i < 200 && server_->stats().connections >= 4; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_NE(roundTrip(get("/x")).find("200 OK"), std::string::npos);
+}
+
+TEST_F(HttpServerTest, EachPhaseHasItsTimeout) {
+  HttpServerConfig c;
+  c.header_timeout = 200ms;
+  c.body_timeout = 200ms;
+  c.keepalive_timeout = 200ms;
+  start(c);
+  Client silent(server_->address());  // never sends anything
+  Client slow_headers(server_->address());
+  slow_headers.send("GET / HTTP/1.1\r\nHost: x\r\n");  // and never the blank line
+  Client slow_body(server_->address());
+  slow_body.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
+  Client kept(server_->address());
+  kept.send(get("/x"));
+  EXPECT_NE(kept.readResponse().find("200 OK"), std::string::npos);
+  for (Client* client : {&silent, &slow_headers, &slow_body, &kept}) {
+    client->readAll(3s);
+    EXPECT_TRUE(client->closed());
+  }
+  EXPECT_EQ(server_->stats().timed_out, 4u);
+  EXPECT_EQ(handled_.load(), 1);
+}
+
+TEST_F(HttpServerTest, AScreenedRequestsBodyIsNeverRead) {
+  start();
+  Client c(server_->address());
+  // A 16 MiB body announced; the answer comes from the headers alone.
+  c.send("POST /private HTTP/1.1\r\nHost: x\r\nContent-Length: 16777216\r\n"
+         "Expect: 100-continue\r\n\r\n");
+  std::string r = c.readAll();
+  EXPECT_NE(r.find("401"), std::string::npos) << r;
+  EXPECT_EQ(r.find("100 Continue"), std::string::npos);
+  EXPECT_NE(r.find("Connection: close"), std::string::npos);
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(handled_.load(), 0);
+  EXPECT_EQ(server_->stats().screened, 1u);
+}
+
+TEST_F(HttpServerTest, ExpectContinueGetsItsGoAheadWhenAdmitted) {
+  start();
+  Client c(server_->address());
+  c.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  std::string go = c.readResponse();
+  EXPECT_NE(go.find("100 Continue"), std::string::npos) << go;
+  c.send("hello");
+  std::string r = c.readResponse();
+  EXPECT_NE(r.find("got 5"), std::string::npos) << r;
+}
+
+TEST_F(HttpServerTest, BodiesPastTheByteBudgetWaitThenGet503) {
+  HttpServerConfig c;
+  c.max_body_bytes = 1u << 20;
+  c.max_inflight_bytes = 1u << 20;
+  c.budget_wait = 300ms;
+  start(c);
+  const std::string body(1u << 20, 'x');
+  const std::string held_request = "POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                   std::to_string(body.size()) + "\r\n\r\n" + body;
+  Client holder(server_->address());
+  std::thread sender([&] { holder.send(held_request); });
+  for (int i = 0; i < 300 && handled_.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(handled_.load(), 1);
+  Client second(server_->address());
+  second.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
+  std::string r = second.readAll();
+  EXPECT_NE(r.find("503"), std::string::npos) << r;
+  EXPECT_NE(r.find("bytes in flight"), std::string::npos);
+  EXPECT_EQ(server_->stats().over_budget, 1u);
+  // A request without a body needs no budget.
+  EXPECT_NE(roundTrip(get("/x")).find("200 OK"), std::string::npos);
+  release();
+  EXPECT_NE(holder.readResponse().find("got 1048576"), std::string::npos);
+  sender.join();
+  // Room again.
+  EXPECT_NE(roundTrip("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc").find("got 3"),
+            std::string::npos);
+}
+
+TEST_F(HttpServerTest, AChunkedBodyTakesFromTheBudgetAsItGrows) {
+  HttpServerConfig c;
+  c.max_body_bytes = 64u << 10;
+  c.max_inflight_bytes = 64u << 10;
+  start(c);
+  // Two chunks fit the body limit; the second is refused for the budget held
+  // by the first request (a handler that holds).
+  Client holder(server_->address());
+  holder.send("POST /hold HTTP/1.1\r\nHost: x\r\nContent-Length: 40000\r\n\r\n" +
+              std::string(40000, 'h'));
+  for (int i = 0; i < 300 && handled_.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(handled_.load(), 1);
+  Client c2(server_->address());
+  c2.send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+  c2.send("4e20\r\n" + std::string(20000, 'a') + "\r\n");
+  c2.send("4e20\r\n" + std::string(20000, 'b') + "\r\n0\r\n\r\n");
+  std::string r = c2.readAll();
+  EXPECT_NE(r.find("503"), std::string::npos) << r;
+  release();
+  EXPECT_NE(holder.readResponse().find("got 40000"), std::string::npos);
+  EXPECT_NE(roundTrip("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "3\r\nabc\r\n0\r\n\r\n")
+                .find("got 3"),
+            std::string::npos);
+}
+
+TEST_F(HttpServerTest, MalformedAndOversizedRequestsGetTheirStatusAndTheServerGoesOn) {
+  HttpServerConfig c;
+  c.max_body_bytes = 1000;
+  start(c);
+  EXPECT_NE(roundTrip("NOT HTTP AT ALL\r\n\r\n").find("400 Bad Request"), std::string::npos);
+  EXPECT_NE(roundTrip("POST /x HTTP/1.1\r\nContent-Length: 5000\r\n\r\n").find("413"),
+            std::string::npos);
+  EXPECT_NE(roundTrip("GET / HTTP/1.1\r\nX: " + std::string(70000, 'a') + "\r\n\r\n").find("431"),
+            std::string::npos);
+  EXPECT_NE(roundTrip("POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").find("400"),
+            std::string::npos);
+  EXPECT_NE(roundTrip(get("/x")).find("200 OK"), std::string::npos);
+  EXPECT_EQ(handled_.load(), 1);
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrderAndHeadHasNoBody) {
+  start();
+  Client c(server_->address());
+  c.send("POST /a HTTP/1.1\r\nContent-Length: 1\r\n\r\nx" + get("/b") +
+         "HEAD /c HTTP/1.1\r\n\r\n");
+  EXPECT_NE(c.readResponse().find("got 1"), std::string::npos);
+  EXPECT_NE(c.readResponse().find("got 0"), std::string::npos);
+  // Content-Length says what GET would send; no body follows.
+  std::string head = c.readAll(500ms);
+  EXPECT_NE(head.find("Content-Length: 5"), std::string::npos) << head;
+  EXPECT_EQ(head.find("got 0"), std::string::npos) << head;
+}
+
+}  // namespace
+}  // namespace cwasi::node
