@@ -21,7 +21,8 @@ usage:
   cwasi serve --function NAME=MODULE[,domain=D,timeout-ms=N,memory-mb=N]...
               [--listen HOST:PORT] [--runtime-dir DIR] [--cluster FILE]
               [--mode-policy auto|embedded|local|remote|redis] [--redis HOST:PORT]
-              [--token T] [--ring-kb N]
+              [--token T] [--ring-kb N] [--max-connections N (256)]
+              [--peer-idle-timeout-ms N (120000)]
                                          host functions; serve calls to them
   cwasi call [--runtime-dir DIR] [--cluster FILE] [--mode-policy P] [--redis HOST:PORT]
              [--token T] [--timeout-ms N] TARGET < request

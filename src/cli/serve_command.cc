@@ -69,6 +69,14 @@ Result<bool> parseHostFlag(const std::string& flag, Args& args, host::HostConfig
     TRY_ASSIGN(uint64_t v, args.number(flag));
     if (v < 4) return invalidArgument("--ring-kb must be at least 4");
     c.ring_bytes = v << 10;
+  } else if (flag == "--max-connections") {
+    TRY_ASSIGN(uint64_t v, args.number(flag));
+    if (v == 0) return invalidArgument("--max-connections must be positive");
+    c.max_connections = v;
+  } else if (flag == "--peer-idle-timeout-ms") {
+    TRY_ASSIGN(uint64_t v, args.number(flag));
+    if (v == 0) return invalidArgument("--peer-idle-timeout-ms must be positive");
+    c.peer_idle_timeout = std::chrono::milliseconds(v);
   } else {
     return false;
   }

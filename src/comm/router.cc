@@ -75,9 +75,11 @@ struct Router::Impl {
     TRY_ASSIGN(net::Endpoint bound, net::boundEndpoint(listener.get()));
     tcp_address = bound.toString();
     tcp_server = std::make_unique<ConnectionServer>(
-        std::move(listener), [this](int fd, const std::atomic<bool>& stopping) {
+        std::move(listener),
+        [this](int fd, const std::atomic<bool>& stopping) {
           serveTcpConnection(fd, stopping, *functions, transport);
-        });
+        },
+        config.max_connections);
     return tcp_address;
   }
 
@@ -116,6 +118,7 @@ Result<std::unique_ptr<Router>> Router::start(RouterConfig config, LocalFunction
   impl->transport.token = c.token;
   impl->transport.ring_bytes = c.ring_bytes;
   impl->transport.max_payload = c.max_payload;
+  impl->transport.peer_idle_timeout = c.peer_idle_timeout;
 
   impl->channels[static_cast<int>(Mode::kEmbedded)] = std::make_unique<EmbeddedChannel>(functions);
   impl->channels[static_cast<int>(Mode::kLocal)] = makeShmChannel(impl->transport);
@@ -142,9 +145,11 @@ Result<std::unique_ptr<Router>> Router::start(RouterConfig config, LocalFunction
     impl->unix_socket = (c.runtime_dir / "hosts" / (std::to_string(::getpid()) + ".sock")).string();
     TRY_ASSIGN(Fd listener, net::listenUnix(impl->unix_socket));
     impl->unix_server = std::make_unique<ConnectionServer>(
-        std::move(listener), [router](int fd, const std::atomic<bool>& stopping) {
+        std::move(listener),
+        [router](int fd, const std::atomic<bool>& stopping) {
           serveShmConnection(fd, stopping, *router->functions, router->transport);
-        });
+        },
+        c.max_connections);
   }
   if (!c.redis.empty()) {
     TRY_ASSIGN(impl->redis_server, RedisServer::start(c.redis, c.redis_workers, functions));

@@ -161,10 +161,11 @@ Result<void> checkHello(const FrameHeader& hello, std::span<const uint8_t> token
 }
 
 void serveFrames(ByteStream& stream, LocalFunctions& functions, uint64_t max_payload,
-                 const std::atomic<bool>& stopping, const std::string& peer) {
+                 std::chrono::milliseconds idle_timeout, const std::atomic<bool>& stopping,
+                 const std::string& peer) {
   while (!stopping.load(std::memory_order_relaxed)) {
     std::array<uint8_t, kFrameHeaderSize> hb;
-    if (!stream.read(hb, net::never()).ok()) return;  // the peer left
+    if (!stream.read(hb, Clock::now() + idle_timeout).ok()) return;  // left, or silent too long
     auto h = decodeHeader(hb, max_payload);
     if (!h.ok()) {
       CWASI_LOG(kWarn, "closing " << peer << ": malformed frame: " << h.error().message());

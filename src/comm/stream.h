@@ -74,10 +74,12 @@ StreamOutcome streamCall(ByteStream& stream, FrameType type, std::string_view ta
                          std::span<const uint8_t> payload, PayloadSink* response,
                          const CallOptions& options, uint64_t max_payload);
 
-// Server side: serves frames until the peer leaves, breaks the protocol, or
-// `stopping` turns true. `peer` names the connection in logs.
+// Server side: serves frames until the peer leaves, breaks the protocol,
+// stays silent for `idle_timeout`, or `stopping` turns true. `peer` names the
+// connection in logs.
 void serveFrames(ByteStream& stream, LocalFunctions& functions, uint64_t max_payload,
-                 const std::atomic<bool>& stopping, const std::string& peer);
+                 std::chrono::milliseconds idle_timeout, const std::atomic<bool>& stopping,
+                 const std::string& peer);
 
 // Reads and checks a kHello frame: the token must match (constant time).
 // Unauthenticated when it does not.

@@ -69,7 +69,7 @@ void serveTcpConnection(int fd, const std::atomic<bool>& stopping, LocalFunction
   ok.type = FrameType::kHelloOk;
   if (!net::sendAll(fd, encodeHeader(ok), deadline).ok()) return;
   SocketStream stream(fd);
-  serveFrames(stream, functions, config.max_payload, stopping, peer);
+  serveFrames(stream, functions, config.max_payload, config.peer_idle_timeout, stopping, peer);
 }
 
 }  // namespace cwasi::comm

@@ -27,8 +27,9 @@ void moveDone(std::list<std::unique_ptr<T>>& from, std::list<std::unique_ptr<T>>
 
 }  // namespace
 
-ConnectionServer::ConnectionServer(Fd listener, Handler handler)
-    : listener_(std::move(listener)), handler_(std::move(handler)) {
+ConnectionServer::ConnectionServer(Fd listener, Handler handler, size_t max_connections)
+    : listener_(std::move(listener)), handler_(std::move(handler)),
+      max_connections_(std::max<size_t>(1, max_connections)) {
   acceptor_ = std::thread([this] { acceptLoop(); });
 }
 
@@ -40,8 +41,8 @@ void ConnectionServer::acceptLoop() {
     reapFinished();
     if (!fd.ok()) {
       if (fd.error().code() != Code::kUnavailable) {
-        CWASI_LOG(kWarn, "accept: " << fd.error().message());
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));  // e.g. out of fds
+        refusal_log_.warn("accept: " + fd.error().message());
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // e.g. out of fds
       }
       continue;
     }
@@ -49,17 +50,33 @@ void ConnectionServer::acceptLoop() {
     conn->fd = std::move(*fd);
     MutexLock lock(mu_);
     if (stopping_.load()) break;
+    if (conns_.size() >= max_connections_) {
+      refused_.fetch_add(1);
+      refusal_log_.warn("refused a connection: " + std::to_string(max_connections_) +
+                        " already open");
+      continue;  // closed as `conn` goes
+    }
+    if (idle_ < pending_.size() + 1 && !startWorker()) {
+      refused_.fetch_add(1);
+      refusal_log_.warn("refused a connection: cannot start a thread for it");
+      continue;
+    }
     pending_.push_back(conn.get());
     conns_.push_back(std::move(conn));
-    if (idle_ < pending_.size()) {
-      auto w = std::make_unique<Worker>();
-      Worker* raw = w.get();
-      w->thread = std::thread([this, raw] { workerLoop(raw); });
-      workers_.push_back(std::move(w));
-    } else {
-      work_.notifyOne();
-    }
+    work_.notifyOne();
   }
+}
+
+bool ConnectionServer::startWorker() {
+  auto w = std::make_unique<Worker>();
+  Worker* raw = w.get();
+  try {
+    w->thread = std::thread([this, raw] { workerLoop(raw); });
+  } catch (const std::system_error&) {  // out of threads (RLIMIT_NPROC, memory)
+    return false;
+  }
+  workers_.push_back(std::move(w));
+  return true;
 }
 
 void ConnectionServer::workerLoop(Worker* self) {

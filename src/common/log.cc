@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -39,6 +40,17 @@ void write(Level level, std::string_view message) {
   // One fprintf per line: stdio locks the stream, so lines never interleave.
   std::fprintf(stderr, "cwasi[%d] %s: %.*s\n", static_cast<int>(getpid()), name(level),
                static_cast<int>(message.size()), message.data());
+}
+
+void RateLimited::warn(std::string_view what) {
+  const uint64_t n = count_.fetch_add(1) + 1;
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t last = last_ns_.load();
+  if (now - last < 10'000'000'000 || !last_ns_.compare_exchange_strong(last, now)) return;
+  count_.fetch_sub(n);
+  write(Level::kWarn, std::string(what) + " (" + std::to_string(n) + " times since the last report)");
 }
 
 }  // namespace cwasi::log

@@ -162,8 +162,7 @@ struct FunctionHost::Impl : comm::LocalFunctions {
 
   Result<void> deliver(std::string_view name, runtime::PayloadSource& message) override {
     TRY_ASSIGN(std::shared_ptr<LoadedFunction> fn, get(name));
-    std::vector<uint8_t> bytes(message.size());
-    TRY(message.readInto(bytes));
+    TRY_ASSIGN(std::vector<uint8_t> bytes, runtime::readAll(message));
     if (!fn->mailbox->push(std::move(bytes))) return unavailable("mailbox of " + fn->spec.name + " is full");
     return {};
   }

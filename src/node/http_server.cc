@@ -75,26 +75,6 @@ size_t connectionsAllowedByFds() {
   return rl.rlim_cur > kFdReserve ? rl.rlim_cur - kFdReserve : 1;
 }
 
-// Logs a repeated failure at most once every ten seconds, with how many
-// times it happened since (accept() failing while out of fds, say).
-class RateLimitedLog {
- public:
-  void warn(const std::string& what) {
-    const auto now = Clock::now();
-    MutexLock lock(mu_);
-    ++count_;
-    if (now - last_ < std::chrono::seconds(10)) return;
-    CWASI_LOG(kWarn, what << " (" << count_ << " times in the last period)");
-    last_ = now;
-    count_ = 0;
-  }
-
- private:
-  Mutex mu_;
-  Clock::time_point last_ GUARDED_BY(mu_){};
-  uint64_t count_ GUARDED_BY(mu_) = 0;
-};
-
 // Threads for handlers, started as work arrives, up to `max`; work waits in
 // order when all are busy. Bounded in threads; the work is bounded by the
 // connections (one request each at a time).
@@ -163,7 +143,7 @@ struct HttpServer::Impl {
   std::string address;
   size_t max_connections = 0;
   ByteBudget budget{0};
-  RateLimitedLog accept_log;
+  log::RateLimited accept_log;
 
   std::atomic<size_t> connections{0};
   std::atomic<uint64_t> accepted{0}, refused{0}, screened{0}, over_budget{0}, timed_out{0},

@@ -171,10 +171,14 @@ void adviseHugePages(uint8_t* base, uint64_t limit) {
 
 // Populates the pages of a large fresh buffer with one system call instead of
 // a page fault per 4 KiB as the host copies into it (Linux >= 5.14; older
-// kernels refuse and the copy faults as usual).
+// kernels refuse and the copy faults as usual). At most the first 4 MiB: a
+// size announced by a peer is not yet bytes that came, and must not become
+// resident memory before they do.
 void prefault(std::span<uint8_t> range) {
   constexpr size_t kMinBytes = 256u << 10;
+  constexpr size_t kMaxBytes = 4u << 20;
   if (range.size() < kMinBytes) return;
+  range = range.first(std::min(range.size(), kMaxBytes));
   const uintptr_t page = 4096;
   auto start = (reinterpret_cast<uintptr_t>(range.data()) + page - 1) & ~(page - 1);
   auto end = (reinterpret_cast<uintptr_t>(range.data()) + range.size()) & ~(page - 1);

@@ -26,8 +26,7 @@ Result<std::unique_ptr<Instance>> instantiate(Engine& engine, std::shared_ptr<co
 
 Result<void> invokeCommand(Engine& engine, std::shared_ptr<const Module> module,
                            RunContext context, PayloadSource& request, PayloadSink& response) {
-  std::vector<uint8_t> input(request.size());
-  TRY(request.readInto(input));
+  TRY_ASSIGN(std::vector<uint8_t> input, readAll(request));
   context.input = StdinBytes{std::move(input)};
   if (!std::holds_alternative<OutputCapture>(context.output)) context.output = OutputCapture{};
   TRY_ASSIGN(auto instance, instantiate(engine, std::move(module), std::move(context)));

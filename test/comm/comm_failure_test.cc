@@ -161,7 +161,8 @@ class HostWithToken : public ::testing::Test {
   void SetUp() override {
     auto p = ChildProcess::start({binPath("cwasi").string(), "serve", "--listen", "127.0.0.1:0",
                                   "--runtime-dir", (dir_ / "rt").string(), "--token",
-                                  testing::kToken, "--function",
+                                  testing::kToken, "--max-connections", "8",
+                                  "--peer-idle-timeout-ms", "1000", "--function",
                                   "echo=" + functionPath("echo").string()});
     ASSERT_TRUE(p.ok());
     host_.emplace(std::move(*p));
@@ -270,6 +271,44 @@ TEST_F(HostWithToken, TcpRejectsMalformedFramesAfterHello) {
     ASSERT_TRUE(net::sendAll(fd.get(), bad[i], net::never()).ok());
     EXPECT_TRUE(closedSilently(fd.get())) << "bad frame " << i;
   }
+  expectStillServing();
+}
+
+TEST_F(HostWithToken, AFrameAnnouncingAGibibyteDoesNotReserveIt) {
+  auto peakKib = [&] {
+    std::ifstream in("/proc/" + std::to_string(host_->pid()) + "/status");
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+    }
+    return -1L;
+  };
+  expectStillServing();  // echo loaded and run once: what that costs is not the point
+  const long before = peakKib();
+  Fd fd = tcpAfterHello();
+  ASSERT_TRUE(net::sendAllv(fd.get(), {header(FrameType::kCall, 4, uint64_t{1} << 30), bytes("echo"),
+                                       bytes(std::string(32, 'x'))},
+                            net::never())
+                  .ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // It used to cost the whole GiB up front (the host buffer, or the guest's
+  // memory prefaulted).
+  EXPECT_LT(peakKib() - before, 32 * 1024) << "a 32-byte frame announcing 1 GiB grew the host";
+  fd = Fd();
+  expectStillServing();
+}
+
+TEST_F(HostWithToken, ASilentAuthenticatedPeerIsDisconnected) {
+  Fd fd = tcpAfterHello();
+  EXPECT_TRUE(closedSilently(fd.get()));  // after the 1 s idle timeout
+}
+
+TEST_F(HostWithToken, ConnectionsPastTheCapAreRefusedAndServingGoesOn) {
+  std::vector<Fd> held;
+  for (int i = 0; i < 8; ++i) held.push_back(tcpAfterHello());
+  Fd extra = tcp();
+  EXPECT_TRUE(closedSilently(extra.get()));
+  held.clear();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   expectStillServing();
 }
 

@@ -65,6 +65,11 @@ struct RouterConfig {
   std::chrono::milliseconds default_timeout{30000};
   // Redis worker threads per served function.
   int redis_workers = 8;
+  // Connections served at once on each of the TCP and unix listeners (a
+  // thread each); past it a new one is refused.
+  size_t max_connections = 256;
+  // An authenticated peer silent this long is disconnected.
+  std::chrono::milliseconds peer_idle_timeout{120000};
 };
 
 class Router {

@@ -5,6 +5,9 @@
 // new thread and its thread-local setup (Wasmtime's signal stack, caches).
 // The server owns every connection fd (handlers borrow them), so that stop()
 // can wake blocked handlers with shutdown() and join them.
+// Bounded: past `max_connections` a new connection is closed at once (the
+// peer sees it refused); a thread that cannot be started refuses its
+// connection too, and the server goes on.
 #pragma once
 
 #include <atomic>
@@ -14,6 +17,7 @@
 #include <thread>
 
 #include "cwasi/common/fd.h"
+#include "cwasi/common/log.h"
 #include "cwasi/common/mutex.h"
 
 namespace cwasi {
@@ -24,7 +28,7 @@ class ConnectionServer {
   // when the server stops.
   using Handler = std::function<void(int fd, const std::atomic<bool>& stopping)>;
 
-  ConnectionServer(Fd listener, Handler handler);
+  ConnectionServer(Fd listener, Handler handler, size_t max_connections = 256);
   ~ConnectionServer();
   ConnectionServer(const ConnectionServer&) = delete;
   ConnectionServer& operator=(const ConnectionServer&) = delete;
@@ -32,6 +36,7 @@ class ConnectionServer {
   // Stops accepting, wakes and joins every handler. Idempotent.
   void stop();
   size_t activeConnections();
+  uint64_t refused() const { return refused_.load(); }
 
  private:
   struct Conn {
@@ -43,11 +48,16 @@ class ConnectionServer {
     std::atomic<bool> done{false};
   };
   void acceptLoop();
+  // Starts a thread for a pending connection; false when none can be had.
+  bool startWorker() REQUIRES(mu_);
   void workerLoop(Worker* self) EXCLUDES(mu_);
   void reapFinished() EXCLUDES(mu_);
 
   Fd listener_;
   Handler handler_;
+  const size_t max_connections_;
+  std::atomic<uint64_t> refused_{0};
+  log::RateLimited refusal_log_;
   std::atomic<bool> stopping_{false};
   Mutex mu_;
   CondVar work_;                                          // a connection is pending

@@ -3,6 +3,8 @@
 // of process-wide state in cwasi, as in every logger.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -15,6 +17,18 @@ enum class Level { kError = 0, kWarn = 1, kInfo = 2, kDebug = 3 };
 bool enabled(Level level);
 // Writes one line "cwasi[<pid>] <level>: <message>". Thread-safe.
 void write(Level level, std::string_view message);
+
+// Logs a repeated failure (accept() out of fds, say) at most once every ten
+// seconds, with how many times it happened since: a flood of failures is not
+// a flood of log lines. Thread-safe.
+class RateLimited {
+ public:
+  void warn(std::string_view what);
+
+ private:
+  std::atomic<int64_t> last_ns_{INT64_MIN / 2};
+  std::atomic<uint64_t> count_{0};
+};
 
 }  // namespace cwasi::log
 

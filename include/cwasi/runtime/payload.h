@@ -28,6 +28,10 @@ class PayloadSource {
   uint64_t consumed_ = 0;
 };
 
+// Everything `source` holds, read in pieces: memory grows with the bytes
+// that actually arrive, not with what a peer announced.
+Result<std::vector<uint8_t>> readAll(PayloadSource& source);
+
 // A source over bytes already in memory (borrowed: they must outlive it).
 class SpanSource : public PayloadSource {
  public:
