@@ -56,7 +56,7 @@ Error errnoError(std::string_view what, int err) {
     case EAGAIN: code = Code::kUnavailable; break;
     default: break;
   }
-  return Error(code, std::string(what) + ": " + std::strerror(err));
+  return Error(code, std::string(what) + ": " + std::strerror(err)).withOsError(err);
 }
 
 }  // namespace cwasi

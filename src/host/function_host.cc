@@ -8,7 +8,6 @@
 #include "mailbox.h"
 
 namespace cwasi::host {
-namespace {
 
 using Clock = std::chrono::steady_clock;
 
@@ -43,6 +42,8 @@ struct LoadedFunction {
   Mutex mu;
   std::shared_ptr<const runtime::Module> loaded GUARDED_BY(mu);
 };
+
+namespace {
 
 // What a caller sees when a function it ran failed: a timeout stays a
 // timeout, the function's own verdict (Aborted) and an unavailable instance
@@ -192,7 +193,7 @@ struct FunctionHost::Impl : comm::LocalFunctions {
 
   // ---- the table ---------------------------------------------------------
 
-  Result<void> deploy(FunctionSpec spec) EXCLUDES(functions_mu) {
+  Result<std::shared_ptr<LoadedFunction>> prepare(FunctionSpec spec) {
     if (!comm::validName(spec.name)) {
       return invalidArgument("invalid function name '" + spec.name + "' (use [A-Za-z0-9._-])");
     }
@@ -203,6 +204,15 @@ struct FunctionHost::Impl : comm::LocalFunctions {
       return invalidArgument("function " + fn->spec.name + ": " + fn->spec.module.string() +
                              " is neither a command nor a reactor");
     }
+    return fn;
+  }
+
+  Result<void> deploy(FunctionSpec spec) EXCLUDES(functions_mu) {
+    TRY_ASSIGN(std::shared_ptr<LoadedFunction> fn, prepare(std::move(spec)));
+    return commit(std::move(fn));
+  }
+
+  Result<void> commit(std::shared_ptr<LoadedFunction> fn) EXCLUDES(functions_mu) {
     const std::string name = fn->spec.name;
     {
       MutexLock lock(functions_mu);
@@ -258,6 +268,17 @@ Result<Response> FunctionHost::invoke(std::string_view name, std::span<const uin
 }
 
 Result<void> FunctionHost::deploy(FunctionSpec spec) { return impl_->deploy(std::move(spec)); }
+
+Result<PreparedFunction> FunctionHost::prepare(FunctionSpec spec) {
+  TRY_ASSIGN(std::shared_ptr<LoadedFunction> fn, impl_->prepare(std::move(spec)));
+  return PreparedFunction(std::move(fn));
+}
+
+Result<void> FunctionHost::commit(PreparedFunction prepared) {
+  return impl_->commit(std::move(prepared.fn_));
+}
+
+const FunctionSpec& PreparedFunction::spec() const { return fn_->spec; }
 bool FunctionHost::remove(std::string_view name) { return impl_->remove(name); }
 
 void FunctionHost::unload(std::string_view name) {

@@ -1,5 +1,7 @@
 #include "cwasi/node/invoker.h"
 
+#include <cerrno>
+
 namespace cwasi::node {
 
 int httpStatusFor(const Error& e) {
@@ -10,7 +12,9 @@ int httpStatusFor(const Error& e) {
     case Code::kNotFound: return 404;
     case Code::kAlreadyExists:
     case Code::kFailedPrecondition: return 409;
-    case Code::kResourceExhausted: return 429;
+    case Code::kResourceExhausted:
+      // A full disk is the server's, not the client's rate (WebDAV's 507).
+      return e.osError() == ENOSPC || e.osError() == EDQUOT ? 507 : 429;
     case Code::kUnimplemented: return 501;
     case Code::kUnavailable: return 503;
     case Code::kDeadlineExceeded: return 504;

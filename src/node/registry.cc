@@ -139,8 +139,16 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::install(Deploymen
   spec.limits.memory_bytes = d.memory_bytes;
   spec.env.assign(d.env.begin(), d.env.end());
   spec.log = entry->log;
-  TRY(host_.deploy(std::move(spec)));
+  // A transaction: the module is loaded and checked, then its record
+  // written, and only then does it serve. A bad module or a full disk
+  // leaves the old function serving and its record as it was.
+  TRY_ASSIGN(host::PreparedFunction prepared, host_.prepare(std::move(spec)));
   if (persist) TRY(state_.saveFunction(d));
+  if (auto committed = host_.commit(std::move(prepared)); !committed.ok()) {
+    if (persist && previous) (void)state_.saveFunction(previous->deployment);
+    if (persist && !previous) state_.removeFunction(d.name);
+    return std::move(committed).error();
+  }
   entry->deployment = std::move(d);
   {
     MutexLock lock(mu_);

@@ -1,12 +1,16 @@
-// cwasid under the attacks of issue "Hardening", reproduced as they were
-// found: an unprivileged daemon with a 300-task and 256-fd limit facing 400
-// idle connections (it used to abort when it could not start a thread per
-// connection), then 100 clients sending 16 MiB bodies it never asked for
-// (it used to buffer them all before looking at the route: 1.6 GB).
+// cwasid under the attacks and accidents of issue "Hardening", reproduced as
+// they were found: an unprivileged daemon with a 300-task and 256-fd limit
+// facing 400 idle connections (it used to abort when it could not start a
+// thread per connection); 100 clients sending 16 MiB bodies it never asked
+// for (it used to buffer them all before looking at the route: 1.6 GB); a
+// deploy on a full disk (it used to swap the running code, then fail to save
+// the record, and answer 429).
 #include <gtest/gtest.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -108,6 +112,63 @@ TEST_F(HostileClients, UnwantedBodiesAreNotBuffered) {
   EXPECT_LT(after - before, 128 * 1024) << "peak RSS grew by " << (after - before) << " KiB";
   EXPECT_GE(answered.load(), 90);  // the rest may see a reset after their answer
   EXPECT_EQ(curl({d.url_with("/healthz")}).status, 200);
+}
+
+// The state dir on a 2 MiB tmpfs of its own, which the test fills up.
+class FullDisk : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dir = makeTempDir("cwasid-full-");
+    ASSERT_TRUE(dir.ok());
+    root_ = *dir;
+    fs::create_directories(root_ / "state");
+    ASSERT_EQ(::mount("tmpfs", (root_ / "state").c_str(), "tmpfs", 0, "size=2m,mode=0700"), 0)
+        << std::strerror(errno);
+    mounted_ = true;
+    daemon_ = Daemon::start(root_ / "state");
+    ASSERT_NE(daemon_, nullptr);
+  }
+  void TearDown() override {
+    if (daemon_) EXPECT_EQ(daemon_->stop(), 0);
+    daemon_.reset();
+    if (mounted_) EXPECT_EQ(::umount2((root_ / "state").c_str(), MNT_DETACH), 0);
+    fs::remove_all(root_);
+  }
+  // Writes a file until the disk is full.
+  void fill() {
+    std::ofstream out(root_ / "state" / "filler", std::ios::binary);
+    const std::string block(64 * 1024, 'f');
+    while (out.write(block.data(), block.size())) {
+    }
+  }
+
+  fs::path root_;
+  bool mounted_ = false;
+  std::unique_ptr<Daemon> daemon_;
+};
+
+TEST_F(FullDisk, ADeployThatCannotBeSavedChangesNothingAndSays507) {
+  Daemon& d = *daemon_;
+  ASSERT_EQ(d.deploy(spec("greet", "upper")).status, 202);
+  ASSERT_EQ(d.deploy(spec("other", "reverse")).status, 202);  // its module is stored now
+  fill();
+  // A new module: storing it fails.
+  Reply stored = d.deploy(spec("greet", "echo"), "PUT");
+  EXPECT_EQ(stored.status, 507) << stored.body;
+  EXPECT_NE(stored.body.find("No space left"), std::string::npos) << stored.body;
+  // A module already stored: it loads, but its record cannot be written.
+  Reply recorded = d.deploy(spec("greet", "reverse"), "PUT");
+  EXPECT_EQ(recorded.status, 507) << recorded.body;
+  // A new function: nothing of it remains.
+  EXPECT_EQ(d.deploy(spec("fresh", "reverse")).status, 507);
+  EXPECT_EQ(d.invoke("fresh", "x").status, 404);
+  // The old code serves all along, and after a restart.
+  EXPECT_EQ(d.invoke("greet", "abc").body, "ABC");
+  fs::remove(root_ / "state" / "filler");
+  EXPECT_EQ(d.stop(), 0);
+  daemon_ = Daemon::start(root_ / "state");
+  EXPECT_EQ(daemon_->invoke("greet", "abc").body, "ABC");
+  EXPECT_EQ(daemon_->invoke("fresh", "x").status, 404);
 }
 
 }  // namespace

@@ -45,10 +45,19 @@ class Error {
 
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  // The errno of the failed system call behind it (errnoError), or 0: what
+  // tells a full disk (ENOSPC) from other exhausted resources.
+  int osError() const { return os_error_; }
+  Error withOsError(int err) && {
+    os_error_ = err;
+    return std::move(*this);
+  }
 
   // Returns a copy whose message is "<context>: <message>", keeping the code.
   Error withContext(std::string_view context) const {
-    return Error(code_, std::string(context) + ": " + message_);
+    Error e(code_, std::string(context) + ": " + message_);
+    e.os_error_ = os_error_;
+    return e;
   }
 
   // "<CODE_NAME>: <message>", for logs.
@@ -57,6 +66,7 @@ class Error {
  private:
   Code code_;
   std::string message_;
+  int os_error_ = 0;
 };
 
 // Shorthands used at every call site that builds an error.

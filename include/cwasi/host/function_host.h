@@ -59,6 +59,19 @@ struct Response {
   bool cold_start = false;  // invoke(): the module had to be loaded first
 };
 
+struct LoadedFunction;
+
+// A function loaded and checked but not serving yet (FunctionHost::prepare).
+class PreparedFunction {
+ public:
+  const FunctionSpec& spec() const;
+
+ private:
+  friend class FunctionHost;
+  explicit PreparedFunction(std::shared_ptr<LoadedFunction> fn) : fn_(std::move(fn)) {}
+  std::shared_ptr<LoadedFunction> fn_;
+};
+
 class FunctionHost {
  public:
   // Loads every function, opens the listeners, publishes the registry
@@ -73,6 +86,11 @@ class FunctionHost {
   // finish on the old one; its mailbox carries over). The module is loaded
   // now: errors name it. Thread-safe.
   Result<void> deploy(FunctionSpec spec);
+  // deploy() in two steps, for a caller with more to do in between (write
+  // a record): prepare loads and checks the module and changes nothing;
+  // commit swaps it in (and publishes it), and fails only if publishing does.
+  Result<PreparedFunction> prepare(FunctionSpec spec);
+  Result<void> commit(PreparedFunction prepared);
   // Removes a function; in-flight calls finish. False when unknown.
   bool remove(std::string_view name);
   // Drops a function's compiled module (scale to zero); the next call loads
