@@ -22,7 +22,7 @@ usage:
               [--listen HOST:PORT] [--runtime-dir DIR] [--cluster FILE]
               [--mode-policy auto|embedded|local|remote|redis] [--redis HOST:PORT]
               [--token T] [--ring-kb N] [--max-connections N (256)]
-              [--peer-idle-timeout-ms N (120000)]
+              [--peer-idle-timeout-ms N (120000)] [--drain-timeout-ms N (10000)]
                                          host functions; serve calls to them
   cwasi call [--runtime-dir DIR] [--cluster FILE] [--mode-policy P] [--redis HOST:PORT]
              [--token T] [--timeout-ms N] TARGET < request

@@ -29,6 +29,9 @@ usage: cwasid [options]
   --body-timeout-ms N     idle while receiving a body (default 15000)
   --keepalive-timeout-ms N  idle between requests on a connection (default 60000)
   --handler-threads N     requests handled at once; more wait in order (default 32)
+  --drain-timeout-ms N    on SIGTERM, how long requests and async calls under way get
+                          to finish (default 10000); then cwasid exits regardless and
+                          says what it dropped
   --timeout-ms N          default function timeout (default 30000; past it 504)
   --scale-interval-ms N   autoscaler period (default 1000)
   --stable-window-ms N    scale-down averaging window (default 30000)
@@ -98,6 +101,8 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
       TRY_ASSIGN(c.http.body_timeout, millis(args, flag));
     } else if (flag == "--keepalive-timeout-ms") {
       TRY_ASSIGN(c.http.keepalive_timeout, millis(args, flag));
+    } else if (flag == "--drain-timeout-ms") {
+      TRY_ASSIGN(c.drain_timeout, millis(args, flag));
     } else if (flag == "--handler-threads") {
       TRY_ASSIGN(uint64_t v, args.number(flag));
       c.http.handler_threads = static_cast<int>(std::clamp<uint64_t>(v, 1, 1024));
@@ -162,6 +167,7 @@ int daemonCommand(const std::vector<std::string>& argv) {
   ::signal(SIGPIPE, SIG_IGN);
 
   const std::string state_dir = config->state_dir.string();
+  const std::chrono::milliseconds drain_timeout = config->drain_timeout;
   auto gateway = node::Gateway::start(std::move(*config));
   if (!gateway.ok()) return fail(kExitCannotRun, gateway.error().message());
   // One line for whoever started us (tests read the address from it).
@@ -170,8 +176,19 @@ int daemonCommand(const std::vector<std::string>& argv) {
   std::fflush(stdout);
   int sig = 0;
   sigwait(&set, &sig);
-  std::printf("cwasid: stopping (signal %d)\n", sig);
+  std::printf("cwasid: stopping (signal %d), draining for up to %lld ms\n", sig,
+              static_cast<long long>(drain_timeout.count()));
   std::fflush(stdout);
+  const auto report = (*gateway)->drain(std::chrono::steady_clock::now() + drain_timeout);
+  std::printf("cwasid: stopped: %s\n", report.describe().c_str());
+  std::fflush(stdout);
+  if (!report.clean()) {
+    // What still runs would keep us past the deadline: leave without it.
+    // Nothing is lost that a restart needs: the state dir is written
+    // atomically, and stale registry entries are recognised by pid.
+    std::fflush(stderr);
+    std::_Exit(0);
+  }
   gateway->reset();
   return 0;
 }

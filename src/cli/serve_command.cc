@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "args.h"
 #include "commands.h"
@@ -92,6 +93,7 @@ void applyEnvironment(host::HostConfig& c) {
 int serveCommand(const std::vector<std::string>& argv) {
   host::HostConfig config;
   config.engine.cache_dir = runtime::defaultCacheDir();
+  uint64_t drain_ms = 10000;
   Args args(argv);
   while (args.nextIsFlag()) {
     std::string flag = args.takeFlag();
@@ -101,6 +103,12 @@ int serveCommand(const std::vector<std::string>& argv) {
       auto f = parseFunction(*v);
       if (!f.ok()) return fail(kExitUsage, f.error().message());
       config.functions.push_back(std::move(*f));
+      continue;
+    }
+    if (flag == "--drain-timeout-ms") {
+      auto v = args.number(flag);
+      if (!v.ok()) return fail(kExitUsage, v.error().message());
+      drain_ms = *v;
       continue;
     }
     auto known = parseHostFlag(flag, args, config);
@@ -122,6 +130,15 @@ int serveCommand(const std::vector<std::string>& argv) {
   std::fflush(stdout);
   int sig = 0;
   sigwait(&set, &sig);
+  // Calls under way get the drain timeout to finish; past it we leave
+  // without them (registry entries are withdrawn first), and say so.
+  std::thread([drain_ms] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(drain_ms));
+    std::printf("cwasi serve: calls still running after %llu ms: stopped without them\n",
+                static_cast<unsigned long long>(drain_ms));
+    std::fflush(stdout);
+    std::_Exit(0);
+  }).detach();
   host->reset();  // withdraws the registry entries, joins every thread
   return 0;
 }

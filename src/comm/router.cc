@@ -58,14 +58,15 @@ struct Router::Impl {
   std::set<std::string> published GUARDED_BY(published_mu);
 
   ~Impl() {
-    // Stop serving before anything the servers use goes away.
-    redis_server.reset();
-    tcp_server.reset();
-    unix_server.reset();
+    // No new local callers find us; then stop serving before anything the
+    // servers use goes away.
     if (registry) {
       MutexLock lock(published_mu);
       for (const auto& name : published) registry->withdraw(name);
     }
+    redis_server.reset();
+    tcp_server.reset();
+    unix_server.reset();
     if (!unix_socket.empty()) ::unlink(unix_socket.c_str());
   }
 

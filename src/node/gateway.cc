@@ -1,5 +1,7 @@
 #include "cwasi/node/gateway.h"
 
+#include <thread>
+
 #include "cwasi/common/log.h"
 #include "cwasi/node/async_queue.h"
 #include "cwasi/node/auth.h"
@@ -72,5 +74,23 @@ Gateway::~Gateway() {
 const std::string& Gateway::address() const { return impl_->http->address(); }
 const std::string& Gateway::token() const { return impl_->token; }
 HttpServerStats Gateway::httpStats() const { return impl_->http->stats(); }
+
+Gateway::DrainReport Gateway::drain(std::chrono::steady_clock::time_point deadline) {
+  DrainReport r;
+  r.async_dropped = impl_->async->close();
+  r.requests_cut = impl_->http->drain(deadline);
+  while (impl_->async->busy() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  r.async_cut = impl_->async->busy();
+  return r;
+}
+
+std::string Gateway::DrainReport::describe() const {
+  if (clean() && async_dropped == 0) return "nothing was dropped";
+  return std::to_string(requests_cut) + " request(s) still running cut off, " +
+         std::to_string(async_dropped) + " queued async call(s) dropped, " +
+         std::to_string(async_cut) + " async call(s) or callback(s) cut off";
+}
 
 }  // namespace cwasi::node

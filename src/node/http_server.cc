@@ -146,6 +146,8 @@ struct HttpServer::Impl {
   log::RateLimited accept_log;
 
   std::atomic<size_t> connections{0};
+  std::atomic<size_t> handling{0};  // requests with the handler
+  std::atomic<bool> draining{false};
   std::atomic<uint64_t> accepted{0}, refused{0}, screened{0}, over_budget{0}, timed_out{0},
       accept_errors{0};
 
@@ -231,6 +233,9 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     keep_alive_ = msg.keep_alive();
     const bool has_body = !parser_->is_done();
+    if (server_.draining.load()) {
+      return respond(jsonError(503, "the server is shutting down"), false, has_body);
+    }
     if (server_.screen) {
       if (auto early = server_.screen(req_)) {
         server_.screened.fetch_add(1);
@@ -300,7 +305,11 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     req_.body = std::move(parser_->get().body());
     parser_.reset();
-    server_.pool.post([self = shared_from_this()] { self->runHandler(); });
+    server_.handling.fetch_add(1);
+    server_.pool.post([self = shared_from_this()] {
+      self->runHandler();
+      self->server_.handling.fetch_sub(1);
+    });
   }
 
   // On a handler thread; the session has no I/O pending meanwhile.
@@ -465,6 +474,20 @@ void HttpServer::Impl::onAccept(const boost::system::error_code& ec, tcp::socket
     std::make_shared<Session>(*this, std::move(socket))->start();
   }
   accept();
+}
+
+size_t HttpServer::drain(std::chrono::steady_clock::time_point deadline) {
+  Impl& s = *impl_;
+  s.draining.store(true);
+  asio::post(*s.io, [&s] {
+    boost::system::error_code ignored;
+    s.acceptor->close(ignored);
+    s.accept_pause->cancel();
+  });
+  while (s.handling.load() > 0 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return s.handling.load();
 }
 
 void HttpServer::Impl::stop() {

@@ -312,6 +312,29 @@ TEST_F(HostWithToken, ConnectionsPastTheCapAreRefusedAndServingGoesOn) {
   expectStillServing();
 }
 
+TEST(Stopping, ServeLeavesWithinTheDrainTimeoutEvenWithACallRunning) {
+  TempDir dir;
+  auto p = ChildProcess::start({binPath("cwasi").string(), "serve", "--runtime-dir",
+                                (dir.path() / "rt").string(), "--drain-timeout-ms", "500",
+                                "--function", "loop=" + functionPath("loop").string() +
+                                                  ",timeout-ms=60000"});
+  ASSERT_TRUE(p.ok());
+  auto line = p->readLine(std::chrono::seconds(60));
+  ASSERT_TRUE(line && line->rfind("cwasi serve: ready", 0) == 0);
+  auto caller = ChildProcess::start({binPath("cwasi").string(), "call", "--runtime-dir",
+                                     (dir.path() / "rt").string(), "--timeout-ms", "60000", "loop"});
+  ASSERT_TRUE(caller.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the loop runs
+  const auto start = Clock::now();
+  p->signal(SIGTERM);
+  EXPECT_EQ(p->wait(std::chrono::seconds(10)), 0);
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));
+  auto said = p->readLine(std::chrono::seconds(1));
+  ASSERT_TRUE(said.has_value());
+  EXPECT_NE(said->find("calls still running after 500 ms"), std::string::npos) << *said;
+  EXPECT_NE(caller->wait(std::chrono::seconds(10)), 0);  // its call was cut off
+}
+
 TEST_F(HostWithToken, UnixRejectsAHandshakeWithoutRingMemory) {
   Fd fd = unixConn();
   std::string token = testing::kToken;

@@ -85,6 +85,7 @@ class Daemon {
 
   int stop() { return process_->stop(); }
   int pid() const { return process_->pid(); }
+  testbed::ChildProcess& process() { return *process_; }
 
   // Our own client, for concurrency.
   HttpResponse fetch(const std::string& method, const std::string& target, const std::string& body,

@@ -6,6 +6,7 @@
 // deploy on a full disk (it used to swap the running code, then fail to save
 // the record, and answer 429).
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -169,6 +170,32 @@ TEST_F(FullDisk, ADeployThatCannotBeSavedChangesNothingAndSays507) {
   daemon_ = Daemon::start(root_ / "state");
   EXPECT_EQ(daemon_->invoke("greet", "abc").body, "ABC");
   EXPECT_EQ(daemon_->invoke("fresh", "x").status, 404);
+}
+
+TEST(Stopping, SigtermStopsWithinTheDrainTimeoutAndSaysWhatWasDropped) {
+  auto dir = makeTempDir("cwasid-stop-");
+  ASSERT_TRUE(dir.ok());
+  auto d = Daemon::start(*dir / "state", {"--drain-timeout-ms", "500", "--async-workers", "1"});
+  ASSERT_EQ(d->deploy(spec("loop", "loop", {{"timeout", "60s"}})).status, 202);
+  std::thread caller([&] {  // cut off when the daemon goes: no answer to check
+    (void)httpFetch(*parseHttpUrl(d->url_with("/function/loop")), "POST", {}, "", 20s);
+  });
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(curl({"-X", "POST", d->url_with("/async-function/loop")}).status, 202);
+  }
+  std::this_thread::sleep_for(300ms);  // the call and the first async call are running
+  const auto start = std::chrono::steady_clock::now();
+  d->process().signal(SIGTERM);
+  EXPECT_EQ(d->process().wait(10s), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);  // not the 60 s of the loops
+  std::string said;
+  while (auto line = d->process().readLine(1s)) said += *line + "\n";
+  EXPECT_NE(said.find("stopped: 1 request(s) still running cut off, 2 queued async call(s) "
+                      "dropped, 1 async call(s) or callback(s) cut off"),
+            std::string::npos)
+      << said;
+  caller.join();
+  fs::remove_all(*dir);
 }
 
 }  // namespace

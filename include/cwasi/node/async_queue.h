@@ -50,6 +50,11 @@ class AsyncQueue {
   // callback went out). Thread-safe.
   Result<void> submit(AsyncCall call);
   size_t queued() const { return calls_.queued(); }
+  // Stopping: new calls are refused and queued ones dropped (how many);
+  // the running ones and their callbacks go on.
+  size_t close() { return calls_.close(); }
+  // Calls running, and callbacks waiting or being sent.
+  size_t busy() const { return calls_.busy() + callbacks_.busy() + callbacks_.queued(); }
   uint64_t bytesHeld() const { return bytes_.used(); }
 
  private:

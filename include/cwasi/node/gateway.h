@@ -41,6 +41,9 @@ struct GatewayConfig {
   std::chrono::milliseconds scale_interval{1000};
   std::chrono::milliseconds stable_window{30000};
   AsyncConfig async;                 // queued async calls (count, bytes), workers
+  // How long stopping (SIGTERM) waits for work under way (cwasid's flag;
+  // the gateway itself takes the deadline in drain()).
+  std::chrono::milliseconds drain_timeout{10000};
   host::HostConfig host;             // functions come from the state dir, not from here
   // The daemon's clock (borrowed, outlives it); null: the machine's steady clock.
   const Clock* clock = nullptr;
@@ -52,13 +55,28 @@ class Gateway {
   // dir holds (a deployment that no longer loads is logged and skipped),
   // starts the autoscaler, async workers and the HTTP server.
   static Result<std::unique_ptr<Gateway>> start(GatewayConfig config);
-  // Stops the HTTP server first, then drains nothing: queued async calls are
-  // dropped (their callers got 202 only). Joins every thread.
+  // Stops the HTTP server first, then the rest; queued async calls are
+  // dropped (their callers got 202 only: the log says how many). Joins
+  // every thread: call drain() first to bound how long that takes.
   ~Gateway();
 
   const std::string& address() const;  // "127.0.0.1:8080"
   const std::string& token() const;
   HttpServerStats httpStats() const;
+
+  // What stopping left undone.
+  struct DrainReport {
+    size_t requests_cut = 0;      // still running at the deadline
+    size_t async_dropped = 0;     // queued async calls never run (their callers got 202)
+    size_t async_cut = 0;         // async calls or callbacks still under way at the deadline
+    bool clean() const { return requests_cut == 0 && async_cut == 0; }
+    std::string describe() const;
+  };
+  // Stops taking work (new connections and requests get refused, queued
+  // async calls are dropped) and waits for what runs until `deadline`.
+  // Once clean, destroying the gateway is quick; otherwise the caller
+  // decides (cwasid exits without waiting for the stragglers).
+  DrainReport drain(std::chrono::steady_clock::time_point deadline);
 
   struct Impl;
 

@@ -73,6 +73,10 @@ class HttpServer {
   ~HttpServer();
   const std::string& address() const;  // "127.0.0.1:8080"
   HttpServerStats stats() const;
+  // Stops accepting; a request that comes on an open connection gets a 503
+  // (and the connection closes). Waits until no handler runs or `deadline`;
+  // returns how many still run.
+  size_t drain(std::chrono::steady_clock::time_point deadline);
 
   struct Impl;
 

@@ -29,7 +29,7 @@ class WorkerPool {
   // Queues an item; false when `capacity` items already wait. Thread-safe.
   bool push(T item) EXCLUDES(mu_) {
     MutexLock lock(mu_);
-    if (stopping_ || queue_.size() >= capacity_) return false;
+    if (stopping_ || closed_ || queue_.size() >= capacity_) return false;
     queue_.push_back(std::move(item));
     changed_.notifyOne();
     return true;
@@ -39,6 +39,20 @@ class WorkerPool {
     return queue_.size();
   }
   size_t capacity() const { return capacity_; }
+  // Items being worked on now.
+  size_t busy() const EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    return busy_;
+  }
+  // Refuses new items and drops the waiting ones; how many were dropped.
+  // The items being worked on go on.
+  size_t close() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    closed_ = true;
+    const size_t dropped = queue_.size();
+    queue_.clear();
+    return dropped;
+  }
   // Lets the items being worked on finish, drops the waiting ones and joins
   // the threads; how many were dropped (0 once stopped).
   size_t stop() EXCLUDES(mu_) {
@@ -65,8 +79,11 @@ class WorkerPool {
         if (stopping_) return;
         item = std::move(queue_.front());
         queue_.pop_front();
+        ++busy_;
       }
       work_(std::move(item));
+      MutexLock lock(mu_);
+      --busy_;
     }
   }
 
@@ -76,6 +93,8 @@ class WorkerPool {
   CondVar changed_;
   std::deque<T> queue_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
+  bool closed_ GUARDED_BY(mu_) = false;
+  size_t busy_ GUARDED_BY(mu_) = 0;
   std::vector<std::thread> threads_;
 };
 
