@@ -25,6 +25,14 @@ int commBench(const BenchOptions& options);
 // client chaining calls.
 int gatewayBench(const BenchOptions& options);
 
+// cwasid next to nginx under 10,000 idle connections and unwanted 16 MiB
+// bodies (threads, RSS, a normal request's latency), and on the everyday
+// path under wrk.
+int hardeningBench(const BenchOptions& options);
+
+// A million invocations through cwasid, RSS, fds and threads sampled.
+int soakBench(const BenchOptions& options);
+
 // containerd-shim-cwasi-v1 against runc under one real containerd: ctr run
 // end to end, memory per idle task, image sizes.
 int shimBench(const BenchOptions& options);

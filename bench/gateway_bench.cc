@@ -14,6 +14,7 @@
 #include "cwasi/common/subprocess.h"
 #include "cwasi/node/http_server.h"
 #include "testbed/child_process.h"
+#include "servers.h"
 #include "stats.h"
 
 namespace cwasi::bench {
@@ -26,67 +27,6 @@ using namespace std::chrono_literals;
 
 fs::path fn(const std::string& name) { return fs::path(CWASI_FUNCTIONS_DIR) / (name + ".wasm"); }
 
-std::string fixed(double v, const char* fmt = "%.2f") {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
-}
-
-double toUs(double v, const std::string& unit) {
-  if (unit == "us") return v;
-  if (unit == "ms") return v * 1e3;
-  if (unit == "s") return v * 1e6;
-  return v / 1e3;  // ns
-}
-
-struct WrkResult {
-  Summary s;
-  double rps = 0;
-  bool ok = false;
-  long errors = 0;
-};
-
-// wrk --latency: 50/75/90/99th percentiles, mean, requests/sec.
-WrkResult wrk(const std::string& url, int connections, int threads, int seconds) {
-  WrkResult w;
-  SubprocessOptions o;
-  o.argv = {"wrk", "-t" + std::to_string(threads), "-c" + std::to_string(connections),
-            "-d" + std::to_string(seconds) + "s", "--latency", url};
-  o.timeout = std::chrono::seconds(seconds + 30);
-  auto r = runSubprocess(o);
-  if (!r.ok() || r->exit_code != 0) {
-    std::cerr << "wrk failed: " << (r.ok() ? r->err : r.error().message()) << "\n";
-    return w;
-  }
-  const std::string& out = r->out;
-  std::smatch m;
-  auto pct = [&](const char* p) {
-    std::regex re(std::string("\\s") + p + "%\\s+([0-9.]+)(us|ms|s)\\b");
-    return std::regex_search(out, m, re) ? toUs(std::stod(m[1]), m[2]) : 0.0;
-  };
-  w.s.p50_us = pct("50");
-  w.s.p90_us = pct("90");
-  w.s.p99_us = pct("99");
-  if (std::regex_search(out, m, std::regex("Latency\\s+([0-9.]+)(us|ms|s)"))) {
-    w.s.mean_us = toUs(std::stod(m[1]), m[2]);
-  }
-  if (std::regex_search(out, m, std::regex("([0-9]+) requests in"))) w.s.n = std::stoul(m[1]);
-  if (std::regex_search(out, m, std::regex("Requests/sec:\\s+([0-9.]+)"))) w.rps = std::stod(m[1]);
-  if (std::regex_search(out, m, std::regex("Non-2xx or 3xx responses: ([0-9]+)"))) w.errors = std::stol(m[1]);
-  w.ok = w.s.n > 0 && w.errors == 0;
-  if (!w.ok) std::cerr << "wrk against " << url << ":\n" << out;
-  return w;
-}
-
-Result<node::HttpResponse> fetch(const std::string& base, const std::string& method,
-                                 const std::string& target, const std::string& body,
-                                 const std::string& token = "") {
-  TRY_ASSIGN(auto url, node::parseHttpUrl(base + target));
-  node::Headers h;
-  if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
-  return node::httpFetch(url, method, h, body, 30s);
-}
-
 }  // namespace
 
 int gatewayBench(const BenchOptions& o) {
@@ -97,40 +37,19 @@ int gatewayBench(const BenchOptions& o) {
   if (!dir.ok()) return 1;
   std::vector<Row> rows;
 
-  // nginx, returning the same bytes.
-  const int nginx_port = testbed::freePort();
-  const std::string conf = "worker_processes auto; daemon off; pid " + (*dir / "nginx.pid").string() +
-                           "; error_log " + (*dir / "nginx.err").string() +
-                           ";\nevents { worker_connections 1024; }\nhttp { access_log off; "
-                           "server { listen 127.0.0.1:" + std::to_string(nginx_port) +
-                           "; location / { return 200 \"ok\"; } } }\n";
-  if (!writeFileAtomic(*dir / "nginx.conf", {reinterpret_cast<const uint8_t*>(conf.data()), conf.size()}).ok()) {
-    return 1;
-  }
-  auto nginx = testbed::ChildProcess::start(
-      {"nginx", "-p", dir->string(), "-c", (*dir / "nginx.conf").string()});
+  auto nginx = startNginx(*dir, "location / { return 200 \"ok\"; }");
   if (!nginx.ok()) {
-    std::cerr << "cannot start nginx: " << nginx.error().message() << "\n";
+    std::cerr << nginx.error().message() << "\n";
     return 1;
   }
-
-  auto daemon = testbed::ChildProcess::start(
-      {(fs::path(CWASI_BIN_DIR) / "cwasid").string(), "--gateway", "127.0.0.1:0", "--state-dir",
-       (*dir / "state").string(), "--runtime-dir", (*dir / "run").string()},
-      {{"CWASI_CACHE_DIR", (*dir / "cache").string()}});
-  if (!daemon.ok()) return 1;
-  auto line = daemon->readLine(30s);
-  std::smatch m;
-  std::string text = line.value_or("");
-  if (!std::regex_search(text, m, std::regex("gateway=(http://[0-9.:]+)"))) {
-    std::cerr << "cwasid did not start: " << text << "\n";
+  const int nginx_port = nginx->port;
+  auto daemon = startCwasid(*dir, {});
+  if (!daemon.ok()) {
+    std::cerr << daemon.error().message() << "\n";
     return 1;
   }
-  const std::string gw = m[1];
-  auto token_bytes = readFile(*dir / "state" / "token");
-  if (!token_bytes.ok()) return 1;
-  std::string token(token_bytes->begin(), token_bytes->end());
-  token.erase(token.find_last_not_of("\n ") + 1);
+  const std::string gw = daemon->url;
+  const std::string& token = daemon->token;
 
   for (const char* f : {"noop", "upper"}) {
     auto r = fetch(gw, "POST", "/system/functions",
@@ -139,12 +58,6 @@ int gatewayBench(const BenchOptions& o) {
       std::cerr << "deploy " << f << " failed\n";
       return 1;
     }
-  }
-  // Wait until nginx answers.
-  for (int i = 0; i < 100; ++i) {
-    auto r = fetch("http://127.0.0.1:" + std::to_string(nginx_port), "GET", "/", "");
-    if (r.ok() && r->status == 200) break;
-    std::this_thread::sleep_for(50ms);
   }
 
   // Throughput and latency under wrk.
@@ -237,8 +150,8 @@ int gatewayBench(const BenchOptions& o) {
   rows.push_back({"3-step chain, 1 KB", "workflow (steps embedded in cwasid)", wf_s,
                   fixed(chain_s.p50_us / wf_s.p50_us) + "x faster"});
 
-  daemon->stop();
-  nginx->stop();
+  daemon->process.stop();
+  nginx->process.stop();
   std::error_code ec;
   fs::remove_all(*dir, ec);
 

@@ -154,7 +154,7 @@ int runtimeBench(const BenchOptions& o) {
 
 int benchMain(const std::vector<std::string>& args) {
   if (args.empty()) {
-    std::cerr << "usage: cwasi-bench runtime|comm|gateway|shim|kubernetes [--quick] [--out DIR]\n";
+    std::cerr << "usage: cwasi-bench runtime|comm|gateway|hardening|soak|shim|kubernetes [--quick] [--out DIR]\n";
     return 2;
   }
   BenchOptions o;
@@ -171,6 +171,8 @@ int benchMain(const std::vector<std::string>& args) {
   if (args[0] == "runtime") return runtimeBench(o);
   if (args[0] == "comm") return commBench(o);
   if (args[0] == "gateway") return gatewayBench(o);
+  if (args[0] == "hardening") return hardeningBench(o);
+  if (args[0] == "soak") return soakBench(o);
   if (args[0] == "shim") return shimBench(o);
   if (args[0] == "kubernetes") return kubernetesBench(o);
   std::cerr << "cwasi-bench: unknown benchmark " << args[0] << "\n";

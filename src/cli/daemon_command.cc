@@ -164,6 +164,7 @@ int daemonCommand(const std::vector<std::string>& argv) {
   if (!config.ok()) return fail(kExitUsage, config.error().message());
 
   sigset_t set = blockStopSignals();
+  raiseFdLimit();
   ::signal(SIGPIPE, SIG_IGN);
 
   const std::string state_dir = config->state_dir.string();

@@ -120,6 +120,7 @@ int serveCommand(const std::vector<std::string>& argv) {
 
   // Signals are taken synchronously below: block them before threads start.
   sigset_t set = blockStopSignals();
+  raiseFdLimit();
 
   auto host = host::FunctionHost::start(std::move(config));
   if (!host.ok()) return fail(kExitCannotRun, host.error().message());

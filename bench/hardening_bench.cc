@@ -1,0 +1,264 @@
+// cwasi-bench hardening: cwasid and nginx side by side under what used to
+// break cwasid — 10,000 idle connections, 100 unauthenticated 16 MiB bodies —
+// and their throughput on the everyday path (wrk).
+// cwasi-bench soak: a million invocations through cwasid, its memory, threads
+// and fds sampled as they go.
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "bench.h"
+#include "cwasi/common/files.h"
+#include "cwasi/common/net.h"
+#include "servers.h"
+#include "stats.h"
+
+namespace cwasi::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+// A process and its children (nginx's workers), added up.
+ProcessUse treeUse(int pid) {
+  ProcessUse total = processUse(pid);
+  std::ifstream children("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
+                         "/children");
+  for (int child; children >> child;) {
+    ProcessUse u = processUse(child);
+    total.rss_kib += u.rss_kib;
+    total.threads += u.threads;
+    total.fds += u.fds;
+  }
+  return total;
+}
+
+std::string mib(long kib) { return fixed(kib / 1024.0, "%.0f") + " MB"; }
+
+int portOf(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
+
+// Requests, each on a new connection, timed by the client.
+Summary timedRequests(const std::string& base, const std::string& method, const std::string& path,
+                      int n, int* failures) {
+  std::vector<std::chrono::nanoseconds> samples;
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = Clock::now();
+    auto r = fetch(base, method, path, "");
+    samples.push_back(Clock::now() - t0);
+    if (!r.ok() || r->status != 200) ++*failures;
+  }
+  return summarize(samples);
+}
+
+struct Server {
+  std::string name;
+  std::string base;       // "http://127.0.0.1:PORT"
+  int pid;
+  std::string ready_path;  // a normal request
+  std::string method;
+};
+
+// Holds `n` idle connections to `s`, then measures it and a normal request.
+bool idleConnections(const Server& s, int n, std::vector<Row>& rows) {
+  const ProcessUse before = treeUse(s.pid);
+  std::vector<Fd> held;
+  held.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    auto fd = net::connectTcp({"127.0.0.1", static_cast<uint16_t>(portOf(s.base))}, net::in(5s));
+    if (!fd.ok()) {
+      std::cerr << s.name << ": connection " << i << ": " << fd.error().message() << "\n";
+      return false;
+    }
+    held.push_back(std::move(*fd));
+  }
+  std::this_thread::sleep_for(1s);
+  const ProcessUse during = treeUse(s.pid);
+  int failures = 0;
+  Summary normal = timedRequests(s.base, s.method, s.ready_path, 200, &failures);
+  size_t still_open = 0;
+  for (const Fd& fd : held) still_open += !net::peerClosed(fd.get());
+  rows.push_back({std::to_string(n) + " idle connections held", s.name + " " + s.ready_path, normal,
+                  std::to_string(during.threads) + " threads, RSS " + mib(during.rss_kib) + " (+" +
+                      mib(during.rss_kib - before.rss_kib) + "), " + std::to_string(still_open) +
+                      " held, " + std::to_string(failures) + " failed"});
+  return true;
+}
+
+// `n` clients each send a 16 MiB body to a route that wants none (no
+// token); the server's peak resident memory meanwhile.
+void unwantedBodies(const Server& s, const std::string& path, int n, std::vector<Row>& rows) {
+  const std::string body(16u << 20, 'x');
+  const ProcessUse before = treeUse(s.pid);
+  std::atomic<bool> done{false};
+  long peak = before.rss_kib;
+  std::thread sampler([&] {
+    while (!done.load()) {
+      peak = std::max(peak, treeUse(s.pid).rss_kib);
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  std::atomic<int> answered{0};
+  std::vector<std::chrono::nanoseconds> times(static_cast<size_t>(n));
+  std::vector<std::thread> clients;
+  for (int i = 0; i < n; ++i) {
+    clients.emplace_back([&, i] {
+      const auto t0 = Clock::now();
+      auto fd = net::connectTcp({"127.0.0.1", static_cast<uint16_t>(portOf(s.base))}, net::in(5s));
+      if (!fd.ok()) return;
+      const std::string head = "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                               std::to_string(body.size()) + "\r\n\r\n";
+      (void)net::sendAll(fd->get(), {reinterpret_cast<const uint8_t*>(head.data()), head.size()},
+                         net::in(10s));
+      (void)net::sendAll(fd->get(), {reinterpret_cast<const uint8_t*>(body.data()), body.size()},
+                         net::in(30s));
+      char buf[64];
+      ssize_t got = ::recv(fd->get(), buf, sizeof buf, 0);
+      if (got > 12 && std::string(buf, 12).find(" 401") != std::string::npos) ++answered;
+      times[static_cast<size_t>(i)] = Clock::now() - t0;
+    });
+  }
+  for (auto& t : clients) t.join();
+  done = true;
+  sampler.join();
+  rows.push_back({std::to_string(n) + " unauthenticated 16 MiB bodies", s.name + " POST " + path,
+                  summarize(times),
+                  "peak RSS " + mib(peak) + " (+" + mib(peak - before.rss_kib) + "), " +
+                      std::to_string(answered.load()) + " got their 401"});
+}
+
+void raiseOwnFdLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+bool deployNoop(const Cwasid& d) {
+  auto r = fetch(d.url, "POST", "/system/functions",
+                 json{{"service", "noop"},
+                      {"image", (fs::path(CWASI_FUNCTIONS_DIR) / "noop.wasm").string()},
+                      {"maxScale", 100}}
+                     .dump(),
+                 d.token);
+  if (r.ok() && r->status == 202) return true;
+  std::cerr << "deploying noop failed\n";
+  return false;
+}
+
+}  // namespace
+
+int hardeningBench(const BenchOptions& o) {
+  const int idle = o.quick ? 300 : 10000;
+  const int bodies = o.quick ? 10 : 100;
+  const int seconds = o.quick ? 1 : 10;
+  raiseOwnFdLimit();
+  auto dir = makeTempDir("cwasi-bench-hard-");
+  if (!dir.ok()) return 1;
+  std::vector<Row> rows;
+  auto nginx = startNginx(*dir,
+                          "client_header_timeout 60s; location / { return 200 \"ok\"; } "
+                          "location /system/ { client_max_body_size 16m; return 401; }",
+                          idle + 1000);
+  auto daemon = startCwasid(*dir, {"--max-connections", std::to_string(idle + 1000),
+                                   "--header-timeout-ms", "60000"});
+  if (!nginx.ok() || !daemon.ok() || !deployNoop(*daemon)) {
+    std::cerr << "cannot start the servers\n";
+    return 1;
+  }
+  const std::string nginx_url = "http://127.0.0.1:" + std::to_string(nginx->port);
+  const Server ng{"nginx", nginx_url, nginx->process.pid(), "/", "GET"};
+  const Server gw{"cwasid", daemon->url, daemon->process.pid(), "/healthz", "GET"};
+  const Server fn{"cwasid", daemon->url, daemon->process.pid(), "/function/noop", "POST"};
+  if (!idleConnections(ng, idle, rows) || !idleConnections(gw, idle, rows) ||
+      !idleConnections(fn, idle, rows)) {
+    return 1;
+  }
+  unwantedBodies(ng, "/system/functions", bodies, rows);
+  unwantedBodies(gw, "/system/functions", bodies, rows);
+
+  for (int conns : {1, 64}) {
+    double nginx_rps = 0;
+    const std::string group = "wrk -c" + std::to_string(conns);
+    for (const auto& [name, url] : std::vector<std::pair<std::string, std::string>>{
+             {"nginx: return 200 \"ok\"", nginx_url + "/"},
+             {"cwasid GET /healthz", daemon->url + "/healthz"},
+             {"cwasid /function/noop", daemon->url + "/function/noop"}}) {
+      WrkResult w = wrk(url, conns, conns == 1 ? 1 : 2, seconds);
+      if (!w.ok) return 1;
+      if (nginx_rps == 0) nginx_rps = w.rps;
+      rows.push_back({group, name, w.s,
+                      fixed(w.rps, "%.0f") + " req/s" +
+                          (nginx_rps == w.rps ? "" : ", " + fixed(100 * w.rps / nginx_rps, "%.0f") +
+                                                         "% of nginx")});
+    }
+  }
+  daemon->process.stop();
+  nginx->process.stop();
+  std::error_code ec;
+  fs::remove_all(*dir, ec);
+
+  const std::string header =
+      "# cwasi-bench hardening\n\ncwasid and nginx side by side, one run, same 2-core machine "
+      "(clients included). Idle connections: opened, held 1 s, then 200 normal requests each on "
+      "a new connection, timed by the client; threads and RSS of the server (nginx: master and "
+      "workers added up). Unwanted bodies: clients each send 16 MiB to a route that answers 401 "
+      "without them; peak RSS sampled every 5 ms. wrk: " + std::to_string(seconds) +
+      " s per case. " + (o.quick ? "Quick smoke run." : "Full run.") + "\n";
+  std::cout << header << "\n" << markdownTable(rows);
+  if (!o.out_dir.empty() && !writeReport(o.out_dir, "hardening", header, rows)) return 1;
+  return 0;
+}
+
+int soakBench(const BenchOptions& o) {
+  const uint64_t target = o.quick ? 20000 : 1000000;
+  auto dir = makeTempDir("cwasi-bench-soak-");
+  if (!dir.ok()) return 1;
+  auto daemon = startCwasid(*dir, {});
+  if (!daemon.ok() || !deployNoop(*daemon)) return 1;
+  std::vector<Row> rows;
+  const ProcessUse start = processUse(daemon->process.pid());
+  rows.push_back({"soak", "after 0 invocations", {}, "RSS " + mib(start.rss_kib) + ", " +
+                  std::to_string(start.fds) + " fds, " + std::to_string(start.threads) + " threads"});
+  uint64_t done = 0;
+  ProcessUse first{}, last{};
+  while (done < target) {
+    WrkResult w = wrk(daemon->url + "/function/noop", 16, 2, o.quick ? 1 : 5);
+    if (!w.ok) return 1;
+    done += w.s.n;
+    last = processUse(daemon->process.pid());
+    if (first.rss_kib == 0) first = last;
+    rows.push_back({"soak", "after " + std::to_string(done) + " invocations", w.s,
+                    fixed(w.rps, "%.0f") + " req/s, RSS " + mib(last.rss_kib) + ", " +
+                        std::to_string(last.fds) + " fds, " + std::to_string(last.threads) +
+                        " threads"});
+  }
+  rows.push_back({"soak", "first chunk → last", {},
+                  "RSS " + mib(first.rss_kib) + " → " + mib(last.rss_kib) + " (" +
+                      fixed(100.0 * (last.rss_kib - first.rss_kib) / std::max(1L, first.rss_kib),
+                            "%+.1f") +
+                      "%), fds " + std::to_string(first.fds) + " → " + std::to_string(last.fds) +
+                      ", threads " + std::to_string(first.threads) + " → " +
+                      std::to_string(last.threads)});
+  daemon->process.stop();
+  std::error_code ec;
+  fs::remove_all(*dir, ec);
+  const std::string header =
+      "# cwasi-bench soak\n\n" + std::to_string(done) +
+      " invocations of the noop function through cwasid (wrk -c16, chunks of " +
+      (o.quick ? "1" : "5") + " s); after each chunk the daemon's RSS, open fds and threads. " +
+      (o.quick ? "Quick smoke run." : "Full run.") + "\n";
+  std::cout << header << "\n" << markdownTable(rows);
+  if (!o.out_dir.empty() && !writeReport(o.out_dir, "soak", header, rows)) return 1;
+  return 0;
+}
+
+}  // namespace cwasi::bench
