@@ -30,6 +30,8 @@ bench: build
 	$(BUILD_DIR)/bin/cwasi-bench runtime --out bench/results
 	$(BUILD_DIR)/bin/cwasi-bench comm --out bench/results
 	$(BUILD_DIR)/bin/cwasi-bench gateway --out bench/results
+	$(BUILD_DIR)/bin/cwasi-bench hardening --out bench/results
+	$(BUILD_DIR)/bin/cwasi-bench soak --out bench/results
 	$(BUILD_DIR)/bin/cwasi-bench shim --out bench/results
 	$(BUILD_DIR)/bin/cwasi-bench kubernetes --out bench/results
 
