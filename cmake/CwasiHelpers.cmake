@@ -28,6 +28,14 @@ if(CWASI_SANITIZE)
     target_compile_options(cwasi_options INTERFACE -fno-sanitize-recover=undefined)
   endif()
 endif()
+if(CWASI_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "CWASI_FUZZ needs clang (libFuzzer): -DCMAKE_CXX_COMPILER=clang++")
+  endif()
+  # Coverage feedback from everything the fuzz targets reach; libFuzzer
+  # itself is linked into the fuzz targets only (fuzz/CMakeLists.txt).
+  target_compile_options(cwasi_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()
 
 function(cwasi_add_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
