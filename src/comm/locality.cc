@@ -9,6 +9,7 @@
 
 #include "cwasi/comm/frame.h"
 #include "cwasi/common/files.h"
+#include "cwasi/common/json_fields.h"
 #include "cwasi/common/log.h"
 
 namespace cwasi::comm {
@@ -48,7 +49,7 @@ void NodeRegistry::withdraw(const std::string& name) {
   auto current = readFile(dir_ / (name + ".json"));
   if (!current.ok()) return;
   json j = json::parse(current->begin(), current->end(), nullptr, false);
-  if (j.is_object() && j.value("pid", 0) == getpid()) {
+  if (jsonInteger<pid_t>(j, "pid", 0) == getpid()) {
     std::error_code ec;
     fs::remove(dir_ / (name + ".json"), ec);
   }
@@ -84,11 +85,13 @@ std::optional<RegistryEntry> NodeRegistry::read(const std::string& name) {
     return std::nullopt;
   }
   RegistryEntry e;
-  e.name = j.value("name", "");
-  e.socket = j.value("socket", "");
-  e.trust_domain = j.value("trust_domain", "default");
-  e.pid = j.value("pid", 0);
-  e.start_time = j.value("start_time", uint64_t{0});
+  // Any process of the node may write here: a field of the wrong type reads
+  // as missing (the entry is then stale), never as an exception.
+  e.name = jsonString(j, "name");
+  e.socket = jsonString(j, "socket");
+  e.trust_domain = jsonString(j, "trust_domain", "default");
+  e.pid = jsonInteger<pid_t>(j, "pid", 0);
+  e.start_time = jsonInteger<uint64_t>(j, "start_time", 0);
   bool alive = e.pid > 0 && (::kill(e.pid, 0) == 0 || errno == EPERM) &&
                processStartTime(e.pid) == e.start_time;
   if (!alive || e.socket.empty()) {

@@ -116,6 +116,11 @@ Result<Endpoint> parseEndpoint(std::string_view text) {
     ep.host = std::string(text.substr(0, colon));
     port = text.substr(colon + 1);
   }
+  // A bracket left in the host could not be told from the brackets around an
+  // IPv6 address once the endpoint is written out again (toString).
+  if (ep.host.find_first_of("[]") != std::string::npos) {
+    return invalidArgument("bad host in endpoint '" + std::string(text) + "'");
+  }
   unsigned v = 0;
   auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
   if (port.empty() || ec != std::errc() || p != port.data() + port.size() || v > 65535) {

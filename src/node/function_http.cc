@@ -1,6 +1,6 @@
 #include "cwasi/node/function_http.h"
 
-#include <strings.h>
+#include <algorithm>
 
 #include <nlohmann/json.hpp>
 
@@ -37,12 +37,17 @@ std::vector<std::pair<std::string, std::string>> requestEnv(const HttpRequest& r
   env.emplace_back("Http_Path", sub_path.empty() ? "/" : sub_path);
   env.emplace_back("Http_Query", req.query);
   env.emplace_back("Http_X_Call_Id", call_id);
+  const size_t set_here = env.size();
   for (const auto& [k, v] : req.headers) {
-    // Credentials meant for the gateway (or a proxy) never reach a function.
-    if (::strcasecmp(k.c_str(), "Authorization") == 0) continue;
-    if (::strcasecmp(k.c_str(), "Proxy-Authorization") == 0) continue;
-    if (::strcasecmp(k.c_str(), "X-Call-Id") == 0) continue;
-    env.emplace_back(envNameForHeader(k), v);
+    // Credentials meant for the gateway (or a proxy) never reach a function,
+    // nor does a header pose as a variable set above. Decided on the
+    // variable's name: "Authori.zation" or "Method" would otherwise get there.
+    std::string name = envNameForHeader(k);
+    if (name == "Http_Authorization" || name == "Http_Proxy_Authorization") continue;
+    const bool taken = std::any_of(env.begin(), env.begin() + static_cast<ptrdiff_t>(set_here),
+                                   [&](const auto& e) { return e.first == name; });
+    if (taken) continue;
+    env.emplace_back(std::move(name), v);
   }
   return env;
 }

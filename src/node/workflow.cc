@@ -13,15 +13,50 @@
 namespace cwasi::node {
 namespace {
 
+// Whether `s` is UTF-8 (RFC 3629: no overlong forms, surrogates or code
+// points past U+10FFFF): what the stored JSON of a workflow can hold.
+bool validUtf8(std::string_view s) {
+  static constexpr uint32_t kLeast[] = {0, 0x80, 0x800, 0x10000};  // by continuation bytes
+  for (size_t i = 0; i < s.size();) {
+    const auto lead = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    uint32_t cp = lead;
+    if (lead >= 0xf0 && lead < 0xf8) {
+      n = 3, cp = lead & 0x07;
+    } else if (lead >= 0xe0 && lead < 0xf0) {
+      n = 2, cp = lead & 0x0f;
+    } else if (lead >= 0xc0 && lead < 0xe0) {
+      n = 1, cp = lead & 0x1f;
+    } else if (lead >= 0x80) {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < kLeast[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+// YAML takes any bytes; a workflow's strings must be UTF-8 to be stored.
 Result<std::string> scalar(const YAML::Node& n, const std::string& what) {
   if (!n.IsScalar()) return invalidArgument(what + " must be a string");
-  return n.as<std::string>();
+  std::string s = n.as<std::string>();
+  if (!validUtf8(s)) return invalidArgument(what + " is not UTF-8 text");
+  return s;
 }
 
 Result<std::vector<std::string>> stringList(const YAML::Node& n, const std::string& what) {
   std::vector<std::string> out;
   if (!n || n.IsNull()) return out;
-  if (n.IsScalar()) return std::vector<std::string>{n.as<std::string>()};
+  if (n.IsScalar()) {
+    TRY_ASSIGN(std::string s, scalar(n, what));
+    return std::vector<std::string>{std::move(s)};
+  }
   if (!n.IsSequence()) return invalidArgument(what + " must be a list of strings");
   for (const auto& item : n) {
     TRY_ASSIGN(std::string s, scalar(item, what + " item"));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 namespace cwasi::oci {
 namespace {
@@ -39,12 +40,15 @@ std::string field(const uint8_t* p, size_t len) {
   return std::string(reinterpret_cast<const char*>(p), n);
 }
 
-// "./a/b" and "a/b/" both become "a/b"; absolute paths and ".." are refused.
+// "./a/b" and "a/b/" both become "a/b"; absolute paths, ".." and NUL are refused.
 Result<std::string> cleanPath(std::string path) {
   while (path.rfind("./", 0) == 0) path.erase(0, 2);
   while (!path.empty() && path.back() == '/') path.pop_back();
   if (path.empty() || path == ".") return std::string();
   if (path[0] == '/') return invalidArgument("tar: absolute path " + path);
+  // Only a PAX record can carry one; a file name never holds it (and would
+  // be cut there by every system call).
+  if (path.find('\0') != std::string::npos) return invalidArgument("tar: a path holds a NUL byte");
   size_t start = 0;
   while (start <= path.size()) {
     size_t end = path.find('/', start);
@@ -57,17 +61,25 @@ Result<std::string> cleanPath(std::string path) {
   return path;
 }
 
-// PAX extended header records: "LEN key=value\n".
+// PAX extended header records: "LEN key=value\n", LEN counting the whole
+// record in decimal. A malformed record ends the list (a length that is not
+// a number, or that does not cover the record, must not move us backwards).
 std::string paxPath(std::span<const uint8_t> data) {
-  std::string text(data.begin(), data.end()), path;
+  const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+  std::string path;
   size_t pos = 0;
   while (pos < text.size()) {
-    size_t space = text.find(' ', pos);
-    if (space == std::string::npos) break;
-    size_t len = std::strtoull(text.c_str() + pos, nullptr, 10);
-    if (len == 0 || pos + len > text.size()) break;
-    std::string record = text.substr(space + 1, pos + len - space - 2);
-    if (record.rfind("path=", 0) == 0) path = record.substr(5);
+    const size_t space = text.find(' ', pos);
+    if (space == std::string_view::npos || space == pos || space - pos > 9) break;
+    size_t len = 0;
+    for (size_t i = pos; i < space; ++i) {
+      if (text[i] < '0' || text[i] > '9') return path;
+      len = len * 10 + static_cast<size_t>(text[i] - '0');
+    }
+    // At least the length, the space and the newline.
+    if (len < space - pos + 2 || len > text.size() - pos || text[pos + len - 1] != '\n') break;
+    const std::string_view record = text.substr(space + 1, pos + len - space - 2);
+    if (record.starts_with("path=")) path = std::string(record.substr(5));
     pos += len;
   }
   return path;
@@ -139,7 +151,9 @@ Result<std::vector<uint8_t>> writeTar(const std::vector<TarEntry>& entries) {
     if (e.type == '5') name += '/';
     if (name.size() > 100) {
       size_t cut = name.rfind('/', name.size() - 2);
-      while (cut != std::string::npos && name.size() - cut - 1 > 100) cut = name.rfind('/', cut - 1);
+      while (cut != std::string::npos && name.size() - cut - 1 > 100) {
+        cut = cut == 0 ? std::string::npos : name.rfind('/', cut - 1);  // rfind from npos: the end
+      }
       if (cut == std::string::npos || cut > 155) return invalidArgument("tar: path too long: " + name);
       prefix = name.substr(0, cut);
       name = name.substr(cut + 1);

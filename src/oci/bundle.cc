@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cwasi/common/files.h"
+#include "cwasi/common/json_fields.h"
 
 namespace cwasi::oci {
 
@@ -33,8 +34,8 @@ Result<RuntimeSpec> parseRuntimeSpec(std::string_view text, const std::filesyste
   if (auto cwd = process.find("cwd"); cwd != process.end() && cwd->is_string()) s.cwd = *cwd;
   std::string root = "rootfs";
   if (auto r = j.find("root"); r != j.end() && r->is_object()) {
-    root = r->value("path", root);
-    s.root_readonly = r->value("readonly", false);
+    root = jsonString(*r, "path", root);
+    s.root_readonly = jsonBool(*r, "readonly", false);
   }
   s.root = std::filesystem::path(root).is_absolute() ? std::filesystem::path(root) : bundle / root;
   if (auto linux_ = j.find("linux"); linux_ != j.end() && linux_->is_object()) {
@@ -43,8 +44,8 @@ Result<RuntimeSpec> parseRuntimeSpec(std::string_view text, const std::filesyste
     }
     if (auto ns = linux_->find("namespaces"); ns != linux_->end() && ns->is_array()) {
       for (const auto& n : *ns) {
-        if (!n.is_object() || n.value("type", "") != "network") continue;
-        const std::string path = n.value("path", "");
+        if (jsonString(n, "type") != "network") continue;
+        const std::string path = jsonString(n, "path");
         if (!path.empty() && !std::filesystem::path(path).is_absolute()) {
           return invalidArgument("config.json: the network namespace path must be absolute");
         }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "archive.h"
+#include "cwasi/common/json_fields.h"
 #include "cwasi/common/sha256.h"
 #include "cwasi/oci/image.h"
 #include "layout.h"
@@ -95,7 +96,7 @@ Result<RegistryResponse> getManifest(const ImageReference& ref, const std::strin
 
 Result<std::vector<uint8_t>> getBlob(const ImageReference& ref, const json& descriptor,
                                      RegistryTransport& http) {
-  const std::string digest = descriptor.value("digest", "");
+  const std::string digest = jsonString(descriptor, "digest");
   if (!validDigest(digest)) return invalidArgument("pulled manifest names a bad digest '" + digest + "'");
   TRY_ASSIGN(RegistryResponse r, http.send({"GET", base(ref) + "/blobs/" + digest, {}, {}}));
   if (r.status != 200) return refusal("blob " + digest, r);
@@ -111,9 +112,9 @@ Result<json> pickManifest(const json& index) {
   const json& all = index["manifests"];
   for (const char* os : {"wasip1", "wasi", "linux"}) {
     for (const auto& m : all) {
-      const json p = m.value("platform", json::object());
-      const std::string arch = p.value("architecture", "");
-      if (p.value("os", "") == os && (arch == "wasm" || (std::string(os) == "linux" && arch == "amd64"))) {
+      const json p = jsonObject(m, "platform");
+      const std::string arch = jsonString(p, "architecture");
+      if (jsonString(p, "os") == os && (arch == "wasm" || (std::string(os) == "linux" && arch == "amd64"))) {
         return m;
       }
     }
@@ -188,13 +189,13 @@ Result<std::string> pushImage(std::span<const uint8_t> tarball, const ImageRefer
     if (manifest.is_discarded() || !manifest.contains("layers")) {
       return invalidArgument("image: a manifest in the archive is not an image manifest");
     }
-    std::vector<json> blobs = {manifest.value("config", json::object())};
+    std::vector<json> blobs = {jsonObject(manifest, "config")};
     for (const auto& l : manifest["layers"]) blobs.push_back(l);
     for (const auto& b : blobs) {
       TRY_ASSIGN(auto bytes, layout.blob(b));
       TRY(pushBlob(ref, b["digest"], bytes, http));
     }
-    const std::string media_type = desc.value("mediaType", kMediaTypeManifest);
+    const std::string media_type = jsonString(desc, "mediaType", kMediaTypeManifest);
     const std::string digest = desc["digest"];
     // One manifest: the tag names it. Several: each by digest, the index by the tag.
     TRY(pushManifest(ref, index["manifests"].size() == 1 ? tag : digest, media_type,
@@ -211,13 +212,13 @@ Result<std::vector<uint8_t>> pullImage(const ImageReference& ref, RegistryTransp
   TRY_ASSIGN(RegistryResponse top, getManifest(ref, ref.reference, http));
   json doc = json::parse(top.body.begin(), top.body.end(), nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return invalidArgument("the manifest is not JSON");
-  const std::string type = doc.value("mediaType", top.header("Content-Type"));
+  const std::string type = jsonString(doc, "mediaType", top.header("Content-Type"));
   json platform = {{"architecture", "wasm"}, {"os", "wasip1"}};
   std::vector<uint8_t> manifest_bytes = std::move(top.body);
   if (type == kMediaTypeIndex || type == kDockerManifestList || doc.contains("manifests")) {
     TRY_ASSIGN(json chosen, pickManifest(doc));
-    platform = chosen.value("platform", platform);
-    TRY_ASSIGN(RegistryResponse m, getManifest(ref, chosen.value("digest", ""), http));
+    platform = jsonObject(chosen, "platform", platform);
+    TRY_ASSIGN(RegistryResponse m, getManifest(ref, jsonString(chosen, "digest"), http));
     manifest_bytes = std::move(m.body);
     doc = json::parse(manifest_bytes.begin(), manifest_bytes.end(), nullptr, false);
     if (doc.is_discarded() || !doc.contains("layers")) return invalidArgument("the manifest is not JSON");
@@ -230,7 +231,7 @@ Result<std::vector<uint8_t>> pullImage(const ImageReference& ref, RegistryTransp
   entries.back().data.assign(layout_text.begin(), layout_text.end());
   entries.push_back({"blobs", '5', 0755, {}});
   entries.push_back({"blobs/sha256", '5', 0755, {}});
-  std::vector<json> blobs = {doc.value("config", json::object())};
+  std::vector<json> blobs = {jsonObject(doc, "config")};
   for (const auto& l : doc["layers"]) blobs.push_back(l);
   for (size_t i = 0; i < blobs.size(); ++i) {
     TRY_ASSIGN(auto bytes, getBlob(ref, blobs[i], http));
@@ -242,7 +243,7 @@ Result<std::vector<uint8_t>> pullImage(const ImageReference& ref, RegistryTransp
     }
     entries.push_back({"blobs/sha256/" + sha256Hex(bytes), '0', 0644, std::move(bytes)});
   }
-  const std::string media_type = doc.value("mediaType", std::string(kMediaTypeManifest)) ==
+  const std::string media_type = jsonString(doc, "mediaType", kMediaTypeManifest) ==
                                          kDockerManifest
                                      ? kDockerManifest
                                      : kMediaTypeManifest;

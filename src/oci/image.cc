@@ -7,6 +7,7 @@
 #include "archive.h"
 #include "layout.h"
 #include "cwasi/common/files.h"
+#include "cwasi/common/json_fields.h"
 #include "cwasi/common/sha256.h"
 
 namespace cwasi::oci {
@@ -20,11 +21,6 @@ Result<json> parseJson(std::span<const uint8_t> bytes, const std::string& what) 
   json j = json::parse(bytes.begin(), bytes.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return invalidArgument("image: " + what + " is not a JSON object");
   return j;
-}
-
-std::string str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 bool isWasmMediaType(const std::string& t) {
@@ -85,7 +81,7 @@ Result<WasmImage> fromManifest(const Layout& layout, const json& manifest, std::
   if (manifest.contains("config")) {
     const json& desc = manifest["config"];
     TRY_ASSIGN(auto bytes, layout.blob(desc));
-    if (str(desc, "mediaType") == kMediaTypeConfig) {
+    if (jsonString(desc, "mediaType") == kMediaTypeConfig) {
       TRY_ASSIGN(json config, parseJson(bytes, "image config"));
       if (auto c = config.find("config"); c != config.end() && c->is_object()) {
         for (const char* key : {"Entrypoint", "Cmd"}) {
@@ -103,7 +99,7 @@ Result<WasmImage> fromManifest(const Layout& layout, const json& manifest, std::
     return invalidArgument("image: manifest has no layers");
   }
   for (const json& layer : *layers) {
-    const std::string type = str(layer, "mediaType");
+    const std::string type = jsonString(layer, "mediaType");
     if (isWasmMediaType(type)) {
       TRY_ASSIGN(auto bytes, layout.blob(layer));
       image.module.assign(bytes.begin(), bytes.end());
@@ -135,7 +131,7 @@ Result<WasmImage> fromIndex(const Layout& layout, const json& index, int depth) 
   const json* chosen = &(*manifests)[0];
   for (const json& m : *manifests) {
     auto p = m.find("platform");
-    if (p != m.end() && p->is_object() && str(*p, "architecture") == "wasm") {
+    if (p != m.end() && p->is_object() && jsonString(*p, "architecture") == "wasm") {
       chosen = &m;
       break;
     }
@@ -144,10 +140,10 @@ Result<WasmImage> fromIndex(const Layout& layout, const json& index, int depth) 
   TRY_ASSIGN(json doc, parseJson(bytes, "manifest"));
   std::string ref;
   if (auto a = chosen->find("annotations"); a != chosen->end() && a->is_object()) {
-    ref = str(*a, "io.containerd.image.name");
-    if (ref.empty()) ref = str(*a, kAnnotationRefName);
+    ref = jsonString(*a, "io.containerd.image.name");
+    if (ref.empty()) ref = jsonString(*a, kAnnotationRefName);
   }
-  const std::string type = str(*chosen, "mediaType");
+  const std::string type = jsonString(*chosen, "mediaType");
   if (type == kMediaTypeIndex || doc.contains("manifests")) {
     if (depth >= kMaxIndexDepth) return invalidArgument("image: indexes nested too deeply");
     TRY_ASSIGN(WasmImage image, fromIndex(layout, doc, depth + 1));

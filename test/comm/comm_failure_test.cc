@@ -469,6 +469,27 @@ TEST(Resolver, StaleRegistryEntriesAreDetectedAndRemoved) {
   EXPECT_FALSE(registry.lookup("reused").has_value());
 }
 
+// Found by the node_registry fuzz target: a field of another type (here
+// "name": null) threw from lookup() and took the caller down.
+TEST(Resolver, RegistryEntriesOfAnyShapeReadAsAbsent) {
+  TempDir dir;
+  NodeRegistry registry(dir / "rt");
+  std::filesystem::create_directories(dir / "rt/functions");
+  const std::string self = std::to_string(::getpid());
+  for (const std::string& text : std::vector<std::string>{
+           R"({"name": null, "socket": null, "trust_domain": 7, "pid": -1})",
+           R"({"name": "f", "socket": "/s", "pid": ")" + self + R"(", "start_time": "0"})",
+           R"({"name": "f", "socket": "/s", "pid": 1e300, "start_time": -1})",
+           R"({"name": "f", "socket": "/s", "pid": 99999999999})", "[1, 2]"}) {
+    testing::writeText(dir / "rt/functions/f.json", text);
+    registry.invalidate("f");
+    EXPECT_FALSE(registry.lookup("f").has_value()) << text;
+    testing::writeText(dir / "rt/functions/f.json", text);
+    registry.withdraw("f");  // not ours: stays
+    EXPECT_TRUE(std::filesystem::exists(dir / "rt/functions/f.json")) << text;
+  }
+}
+
 TEST(Resolver, ClusterMapIsReloadedWhenItChanges) {
   TempDir dir;
   testing::writeText(dir / "c.json", R"({"functions": {"a": "h1:1"}})");

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace cwasi::node {
 namespace {
 
@@ -31,6 +33,25 @@ TEST(FunctionHttp, TheRequestBecomesTheWatchdogsEnvironmentWithoutCredentials) {
     EXPECT_EQ(v.find("cHJveHk6cGFzcw"), std::string::npos) << k;  // Proxy-Authorization
   }
   EXPECT_THAT(requestEnv(req, "", "c"), Contains(Pair("Http_Path", "/")));
+}
+
+// Found by the http_request fuzz target: "A%uthorization" became
+// Http_Authorization, and a header "Method" a second Http_Method.
+TEST(FunctionHttp, NoHeaderPosesAsCredentialsOrTheGatewaysVariables) {
+  HttpRequest req;
+  req.method = "GET";
+  req.headers = {{"A%uthorization", "Bearer token"}, {"Proxy.Authorization", "Basic x"},
+                 {"method", "DELETE"}, {"Path", "/admin"}, {"QUERY", "q"}, {"X-Call-Id.", "forged"},
+                 {"Accept", "*/*"}};
+  std::map<std::string, std::vector<std::string>> env;
+  for (const auto& [k, v] : requestEnv(req, "/p", "call-1")) env[k].push_back(v);
+  EXPECT_FALSE(env.contains("Http_Authorization"));
+  EXPECT_FALSE(env.contains("Http_Proxy_Authorization"));
+  EXPECT_EQ(env["Http_Method"], std::vector<std::string>{"GET"});
+  EXPECT_EQ(env["Http_Path"], std::vector<std::string>{"/p"});
+  EXPECT_EQ(env["Http_Query"], std::vector<std::string>{""});
+  EXPECT_EQ(env["Http_X_Call_Id"], std::vector<std::string>{"call-1"});
+  EXPECT_EQ(env["Http_Accept"], std::vector<std::string>{"*/*"});
 }
 
 TEST(FunctionHttp, OutcomesBecomeResponses) {

@@ -50,6 +50,22 @@ TEST(Workflow, InvalidGraphsAreRefused) {
   EXPECT_THAT(err("name: bad\nsequence: [\"no/slash\"]"), HasSubstr("invalid function name"));
 }
 
+// Found by the workflow fuzz target: YAML takes any bytes, and a step id
+// that was not UTF-8 made storing the workflow (JSON) throw.
+TEST(Workflow, StringsThatAreNotUtf8AreRefused) {
+  for (const std::string text : {"name: w\nsteps: [{id: \"a\xff\", function: f}]",
+                                 "name: w\ntrustDomain: \"\xc0\xaf\"\nsequence: [f]",
+                                 "name: w\nsteps: [{function: f}, {id: g, function: g, after: \"\xed\xa0\x80\"}]"}) {
+    auto w = parseWorkflow(text);
+    ASSERT_FALSE(w.ok()) << text;
+    EXPECT_THAT(w.error().message(), HasSubstr("not UTF-8"));
+  }
+  const std::string id = "gr\xc3\xb6\xc3\x9f" "e \xf0\x9f\x93\xa6";  // "größe 📦"
+  auto w = parseWorkflow("name: w\nsteps: [{id: \"" + id + "\", function: f}]");
+  ASSERT_TRUE(w.ok()) << w.error().message();
+  EXPECT_EQ(w->steps[0].id, id);
+}
+
 TEST(Workflow, FanOutRunsConcurrentlyAndFanInConcatenatesInOrder) {
   auto w = parseWorkflow(R"({"name": "d", "steps": [
       {"id": "s", "function": "id"},

@@ -145,5 +145,22 @@ TEST(Distribution, WhatAPulledImageClaimsIsChecked) {
   EXPECT_EQ(pullImage(ref, http).error().code(), Code::kDataLoss);
 }
 
+// Found by the oci_pull fuzz target: a field of another type ("mediaType": 5)
+// threw out of pullImage() instead of failing the pull.
+TEST(Distribution, ManifestsOfAnyShapeFailThePullCleanly) {
+  const std::string base = "http://r.io/v2/app";
+  auto ref = *parseImageReference("r.io/app:v1");
+  for (const char* manifest :
+       {R"({"mediaType": 5, "config": "x", "layers": [7]})",
+        R"({"manifests": [3, {"platform": 1, "digest": 2}]})",
+        R"({"mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [{"platform": {"os": 1}}]})",
+        R"({"config": {"digest": ["sha256:00"]}, "layers": {"a": {"digest": 1}}})"}) {
+    StubRegistry http;
+    http.answers["GET " + base + "/manifests/v1"] = {200, {{"Content-Type", "x"}}, bytesOf(manifest)};
+    auto pulled = pullImage(ref, http);
+    EXPECT_FALSE(pulled.ok()) << manifest;
+  }
+}
+
 }  // namespace
 }  // namespace cwasi::oci

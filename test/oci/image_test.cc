@@ -158,5 +158,52 @@ TEST(OciArchive, LongPathsRoundTrip) {
   EXPECT_EQ((*entries)[0].data, (std::vector<uint8_t>{1, 2, 3}));
 }
 
+// Found by the oci_image fuzz target: a long name whose only '/' came first
+// sent writeTar looking for a split point forever.
+TEST(OciArchive, ALongPathWithNoSplitPointIsRefused) {
+  for (const std::string& path : {"/" + std::string(150, 'a'), "/" + std::string(150, 'b') + "/"}) {
+    auto tar = writeTar({{path, '0', 0644, {1}}});
+    ASSERT_FALSE(tar.ok()) << path;
+    EXPECT_THAT(tar.error().message(), HasSubstr("path too long"));
+  }
+}
+
+std::vector<uint8_t> bytesOf(std::string_view s) { return {s.begin(), s.end()}; }
+
+TEST(OciArchive, PaxPathsNameTheNextEntry) {
+  auto tar = writeTar({{"PaxHeader", 'x', 0644, bytesOf("8 a=bcd\n18 path=long/name\n")},
+                       {"short", '0', 0644, {7}}});
+  ASSERT_TRUE(tar.ok());
+  auto entries = readTar(*tar, 1 << 20);
+  ASSERT_TRUE(entries.ok()) << entries.error().message();
+  ASSERT_EQ(entries->size(), 1u);
+  EXPECT_EQ((*entries)[0].path, "long/name");
+}
+
+// Found by the archive fuzz target: a PAX record length of "-1" (read as
+// 2^64-1) moved the reader back to where it started, forever.
+TEST(OciArchive, APaxRecordWithABadLengthEndsTheRecords) {
+  for (const char* pax : {"1-1 path=p/x\n", "-1 path=p/x\n", "0 path=x\n", "3 path=x\n",
+                          "99 path=x\n", "12 path=x\n\n"}) {
+    auto tar = writeTar({{"PaxHeader", 'x', 0644, bytesOf(pax)}, {"file", '0', 0644, {1}}});
+    ASSERT_TRUE(tar.ok());
+    auto entries = readTar(*tar, 1 << 20);
+    ASSERT_TRUE(entries.ok()) << pax;
+    ASSERT_EQ(entries->size(), 1u) << pax;
+    EXPECT_EQ((*entries)[0].path, "file") << pax;
+  }
+}
+
+// Found by the archive fuzz target: a PAX path may hold a NUL, which no file
+// name can (and which writeTar could not write back).
+TEST(OciArchive, APathWithANulIsRefused) {
+  auto tar = writeTar({{"PaxHeader", 'x', 0644, bytesOf(std::string("14 path=a\0b/c\n", 14))},
+                       {"file", '0', 0644, {1}}});
+  ASSERT_TRUE(tar.ok());
+  auto entries = readTar(*tar, 1 << 20);
+  ASSERT_FALSE(entries.ok());
+  EXPECT_THAT(entries.error().message(), HasSubstr("NUL"));
+}
+
 }  // namespace
 }  // namespace cwasi::oci

@@ -36,6 +36,19 @@ TEST(RuntimeSpec, BadSpecsSayWhatIsWrong) {
   EXPECT_FALSE(oci::readRuntimeSpec("/nonexistent-bundle").ok());
 }
 
+// Found by the runtime_spec fuzz target: root.path (or a namespace's type
+// or path) of another type threw out of the parser.
+TEST(RuntimeSpec, FieldsOfAnotherTypeReadAsMissing) {
+  auto s = oci::parseRuntimeSpec(R"({"process": {"args": ["/m.wasm"]},
+      "root": {"path": {"x": 1}, "readonly": "yes"},
+      "linux": {"namespaces": [{"type": 3}, {"type": "network", "path": 4}, 5]}})",
+                                 "/b");
+  ASSERT_TRUE(s.ok()) << s.error().message();
+  EXPECT_EQ(s->root, fs::path("/b/rootfs"));
+  EXPECT_FALSE(s->root_readonly);
+  EXPECT_TRUE(s->network_namespace.empty());
+}
+
 TEST(RuntimeSpec, ReadsWhatCriSaysOfAPodSandbox) {
   auto s = oci::parseRuntimeSpec(R"({"process": {"args": ["/pause"]},
       "annotations": {"io.kubernetes.cri.container-type": "sandbox"},

@@ -15,8 +15,9 @@
 namespace cwasi::node {
 
 // Http_Method, Http_Path (`sub_path`, "/" when empty), Http_Query,
-// Http_X_Call_Id and Http_<Header> for each header but Authorization and
-// Proxy-Authorization.
+// Http_X_Call_Id and Http_<Header> for each header but Authorization,
+// Proxy-Authorization and those whose variable would be one of the first
+// four.
 std::vector<std::pair<std::string, std::string>> requestEnv(const HttpRequest& req,
                                                             const std::string& sub_path,
                                                             const std::string& call_id);
