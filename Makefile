@@ -1,12 +1,17 @@
 # The two commands of the README: `make run` and `make test`. Both set up the
 # machine (scripts/setup.sh, idempotent) and build first.
 BUILD_DIR ?= build
+# The second build of `make test` and `make fuzz`: ASan+UBSan, with the
+# libFuzzer targets; no benchmarks. Wasmtime comes from the same Cargo cache.
+SANITIZE_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all setup configure build test run bench clean k8s cluster cluster-down
+.PHONY: all setup configure build test sanitize-configure sanitize-build sanitize-test fuzz run bench clean k8s cluster \
+	cluster-down
 
 all: build
 
@@ -22,6 +27,27 @@ build: configure
 
 test: build
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS)
+	$(MAKE) sanitize-test
+
+sanitize-configure: setup
+	cmake -S . -B $(SANITIZE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ $(CMAKE_FLAGS) \
+	  -DCWASI_FUZZ=ON -DCWASI_SANITIZE=address,undefined -DCWASI_BUILD_BENCH=OFF
+
+sanitize-build: sanitize-configure
+	cmake --build $(SANITIZE_DIR) -j $(JOBS)
+
+# The unit tests (no containerd, Kubernetes or network namespace) under
+# ASan+UBSan, then each fuzz target briefly (CWASI_FUZZ_SMOKE_SECONDS).
+sanitize-test: sanitize-build
+	UBSAN_OPTIONS=print_stacktrace=1 ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) -L unit
+	ctest --test-dir $(SANITIZE_DIR) --output-on-failure -j $(JOBS) -L fuzz
+
+# Each fuzz target for FUZZ_SECONDS on a copy of its corpus (fuzz/README.md).
+fuzz: sanitize-configure
+	cmake --build $(SANITIZE_DIR) -j $(JOBS) --target fuzzers
+	ls $(SANITIZE_DIR)/fuzz/*_fuzz | xargs -P $(JOBS) -I{} sh -c \
+	  'fuzz/run.sh {} fuzz/corpus/$$(basename {} _fuzz) $(FUZZ_SECONDS)'
 
 run: build
 	scripts/demo.sh $(BUILD_DIR)
@@ -50,4 +76,4 @@ cluster-down:
 	BUILD_DIR=$(BUILD_DIR) scripts/cluster.sh down
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)
