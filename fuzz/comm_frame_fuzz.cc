@@ -82,7 +82,7 @@ void serve(std::span<const uint8_t> in) {
   MemoryStream stream(in);
   Functions functions;
   std::atomic<bool> stopping{false};
-  serveFrames(stream, functions, kMaxPayload, stopping, "fuzz peer");
+  serveFrames(stream, functions, kMaxPayload, std::chrono::seconds(1), stopping, "fuzz peer");
 }
 
 void call(std::span<const uint8_t> in) {
