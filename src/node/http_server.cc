@@ -40,6 +40,8 @@ constexpr auto kAcceptPause = std::chrono::milliseconds(50);
 constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr size_t kLingerBytes = 1u << 20;
 constexpr size_t kFdReserve = 64;  // fds kept for everything but connections
+// A connection idle this long between requests gives back its read buffer.
+constexpr std::chrono::milliseconds kTrimAfter{1000};
 
 std::string serialize(const HttpResponse& r, bool keep_alive, bool head_only) {
   std::string out;
@@ -190,18 +192,34 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   const HttpServerConfig& config() const { return server_.config; }
 
-  // Idle: no buffer held, only a wait for the socket to turn readable.
+  // Waiting for a request: a wait for the socket to turn readable. A busy
+  // connection keeps its read buffer; one idle past kTrimAfter gives it
+  // back, so that idle connections hold no buffer at all.
   void waitForRequest(std::chrono::milliseconds timeout) {
     if (buffer_.size() > 0) return readHead();  // a pipelined request
-    buffer_.shrink_to_fit();
-    timer_.expires_after(timeout);
-    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec) return;  // cancelled: the request came
+    const bool trim_first = buffer_.capacity() > 0 && timeout > kTrimAfter;
+    waiting_ = true;
+    timer_.expires_after(trim_first ? kTrimAfter : timeout);
+    timer_.async_wait([self = shared_from_this(), trim_first,
+                       timeout](const boost::system::error_code& ec) {
+      // Cancelled, or expired just as the request came (its handler ran first).
+      if (ec || !self->waiting_) return;
+      if (trim_first) {
+        self->buffer_.shrink_to_fit();
+        self->stream_.socket().cancel();  // re-armed below, with what is left
+        self->rewait_ = timeout - kTrimAfter;
+        return;
+      }
       self->server_.timed_out.fetch_add(1);
       self->abort();
     });
     stream_.socket().async_wait(tcp::socket::wait_read,
                                 [self = shared_from_this()](const boost::system::error_code& ec) {
+                                  if (ec == asio::error::operation_aborted && self->rewait_) {
+                                    const auto left = *std::exchange(self->rewait_, std::nullopt);
+                                    return self->waitForRequest(left);
+                                  }
+                                  self->waiting_ = false;
                                   self->timer_.cancel();
                                   if (ec) return self->abort();
                                   self->readHead();
@@ -426,6 +444,8 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer::Impl& server_;
   beast::tcp_stream stream_;
   asio::steady_timer timer_;  // the idle wait and the budget wait
+  std::optional<std::chrono::milliseconds> rewait_;  // set when the buffer was trimmed
+  bool waiting_ = false;  // for a request, between requests
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   HttpRequest req_;
