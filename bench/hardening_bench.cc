@@ -3,14 +3,11 @@
 // and their throughput on the everyday path (wrk).
 // cwasi-bench soak: a million invocations through cwasid, its memory, threads
 // and fds sampled as they go.
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <atomic>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 #include "bench.h"
@@ -30,9 +27,7 @@ using namespace std::chrono_literals;
 // A process and its children (nginx's workers), added up.
 ProcessUse treeUse(int pid) {
   ProcessUse total = processUse(pid);
-  std::ifstream children("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) +
-                         "/children");
-  for (int child; children >> child;) {
+  for (int child : testbed::childrenOf(pid)) {
     ProcessUse u = processUse(child);
     total.rss_kib += u.rss_kib;
     total.threads += u.threads;
@@ -134,14 +129,6 @@ void unwantedBodies(const Server& s, const std::string& path, int n, std::vector
                       std::to_string(answered.load()) + " got their 401"});
 }
 
-void raiseOwnFdLimit() {
-  rlimit rl{};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-    rl.rlim_cur = rl.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &rl);
-  }
-}
-
 bool deployNoop(const Cwasid& d) {
   auto r = fetch(d.url, "POST", "/system/functions",
                  json{{"service", "noop"},
@@ -160,7 +147,7 @@ int hardeningBench(const BenchOptions& o) {
   const int idle = o.quick ? 300 : 10000;
   const int bodies = o.quick ? 10 : 100;
   const int seconds = o.quick ? 1 : 10;
-  raiseOwnFdLimit();
+  net::raiseFdLimit();
   auto dir = makeTempDir("cwasi-bench-hard-");
   if (!dir.ok()) return 1;
   std::vector<Row> rows;

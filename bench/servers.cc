@@ -3,7 +3,6 @@
 #include <dirent.h>
 
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <regex>
 #include <thread>
@@ -116,13 +115,9 @@ Result<Cwasid> startCwasid(const fs::path& dir, const std::vector<std::string>& 
 
 ProcessUse processUse(int pid) {
   ProcessUse u;
-  const std::string proc = "/proc/" + std::to_string(pid);
-  std::ifstream status(proc + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) u.rss_kib = std::atol(line.c_str() + 6);
-    if (line.rfind("Threads:", 0) == 0) u.threads = std::atol(line.c_str() + 8);
-  }
-  if (DIR* d = ::opendir((proc + "/fd").c_str())) {
+  u.rss_kib = testbed::procStatus(pid, "VmRSS");
+  u.threads = testbed::procStatus(pid, "Threads");
+  if (DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
     while (dirent* e = ::readdir(d)) u.fds += e->d_name[0] != '.';
     ::closedir(d);
   }

@@ -38,17 +38,6 @@ long pssKiB(int pid) {
   return 0;
 }
 
-std::vector<int> childrenOf(int pid) {
-  std::vector<int> out;
-  std::error_code ec;
-  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::ifstream in(t.path() / "children");
-    int c;
-    while (in >> c) out.push_back(c);
-  }
-  return out;
-}
-
 Result<size_t> buildAndImport(testbed::ContainerdProcess& c, const fs::path& binary,
                               const oci::BuildOptions& o, const fs::path& out) {
   TRY_ASSIGN(auto bytes, readFile(binary));
@@ -173,7 +162,7 @@ int shimBench(const BenchOptions& o) {
   }
   for (int pid : testbed::processesWithCmdline({"containerd-shim-runc-v2", ctd.socket()})) {
     runc_pss += pssKiB(pid);
-    for (int child : childrenOf(pid)) runc_pss += pssKiB(child);
+    for (int child : testbed::childrenOf(pid)) runc_pss += pssKiB(child);
     ++runc_shims;
   }
   auto stopAll = [&](const std::string& prefix) {

@@ -54,10 +54,6 @@ std::vector<uint8_t> readAllStdin();
 // long-running command to sigwait() on the set returned. Call before any
 // thread starts.
 sigset_t blockStopSignals();
-// Raises this process's soft limit of open files to its hard limit: a
-// server's connection caps are then what its flags say, not the shell's
-// default of 1024.
-void raiseFdLimit();
 
 // Prints "cwasi: <message>" on stderr (one line) and returns `exit_code`.
 int fail(int exit_code, const std::string& message);

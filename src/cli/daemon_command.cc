@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "cwasi/cli/cli.h"
+#include "cwasi/common/net.h"
 #include "cwasi/node/deployment.h"
 #include "cwasi/node/gateway.h"
 
@@ -58,6 +59,14 @@ Result<std::chrono::milliseconds> millis(Args& args, const std::string& flag) {
   return std::chrono::milliseconds(v);
 }
 
+// A size flag's value ("64Mi", "1G", bytes), at least `min`.
+Result<uint64_t> byteSize(Args& args, const std::string& flag, uint64_t min) {
+  TRY_ASSIGN(std::string v, args.value(flag));
+  auto bytes = node::parseByteSize(v);
+  if (!bytes.ok() || *bytes < min) return invalidArgument(flag + ": bad size '" + v + "'");
+  return *bytes;
+}
+
 Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& argv) {
   node::GatewayConfig c;
   c.state_dir = defaultStateDir();
@@ -86,15 +95,9 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
       if (v == 0) return invalidArgument(flag + " must be positive");
       c.http.max_connections = v;
     } else if (flag == "--async-queue-bytes") {
-      TRY_ASSIGN(std::string v, args.value(flag));
-      auto bytes = node::parseByteSize(v);
-      if (!bytes.ok()) return invalidArgument(flag + ": bad size '" + v + "'");
-      c.async.max_bytes = *bytes;
+      TRY_ASSIGN(c.async.max_bytes, byteSize(args, flag, 0));
     } else if (flag == "--max-inflight-bytes") {
-      TRY_ASSIGN(std::string v, args.value(flag));
-      auto bytes = node::parseByteSize(v);
-      if (!bytes.ok() || *bytes < 65536) return invalidArgument(flag + ": bad size '" + v + "'");
-      c.http.max_inflight_bytes = *bytes;
+      TRY_ASSIGN(c.http.max_inflight_bytes, byteSize(args, flag, 65536));
     } else if (flag == "--header-timeout-ms") {
       TRY_ASSIGN(c.http.header_timeout, millis(args, flag));
     } else if (flag == "--body-timeout-ms") {
@@ -119,11 +122,9 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
       TRY_ASSIGN(uint64_t v, args.number(flag));
       c.async.capacity = v;
     } else if (flag == "--max-instance-memory" || flag == "--default-memory-limit") {
-      TRY_ASSIGN(std::string v, args.value(flag));
-      auto bytes = node::parseByteSize(v);
-      if (!bytes.ok() || *bytes < 65536) return invalidArgument(flag + ": bad size '" + v + "'");
+      TRY_ASSIGN(uint64_t bytes, byteSize(args, flag, 65536));
       (flag == "--max-instance-memory" ? c.host.engine.total_memory_bytes
-                                       : c.host.engine.default_memory_bytes) = *bytes;
+                                       : c.host.engine.default_memory_bytes) = bytes;
     } else if (flag == "--max-instances") {
       TRY_ASSIGN(uint64_t v, args.number(flag));
       c.host.engine.max_instances = static_cast<uint32_t>(std::clamp<uint64_t>(v, 1, 10000));
@@ -164,7 +165,7 @@ int daemonCommand(const std::vector<std::string>& argv) {
   if (!config.ok()) return fail(kExitUsage, config.error().message());
 
   sigset_t set = blockStopSignals();
-  raiseFdLimit();
+  net::raiseFdLimit();
   ::signal(SIGPIPE, SIG_IGN);
 
   const std::string state_dir = config->state_dir.string();

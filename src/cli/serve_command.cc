@@ -11,6 +11,7 @@
 #include "args.h"
 #include "commands.h"
 #include "cwasi/cli/cli.h"
+#include "cwasi/common/net.h"
 #include "cwasi/host/function_host.h"
 
 namespace cwasi::cli {
@@ -120,7 +121,7 @@ int serveCommand(const std::vector<std::string>& argv) {
 
   // Signals are taken synchronously below: block them before threads start.
   sigset_t set = blockStopSignals();
-  raiseFdLimit();
+  net::raiseFdLimit();
 
   auto host = host::FunctionHost::start(std::move(config));
   if (!host.ok()) return fail(kExitCannotRun, host.error().message());

@@ -167,6 +167,8 @@ struct HttpServer::Impl {
 
   void accept();
   void onAccept(const boost::system::error_code& ec, tcp::socket socket);
+  // Closes the listener (on the I/O threads, where it is used).
+  void stopAccepting();
   void stop();
 };
 
@@ -499,24 +501,24 @@ void HttpServer::Impl::onAccept(const boost::system::error_code& ec, tcp::socket
 size_t HttpServer::drain(std::chrono::steady_clock::time_point deadline) {
   Impl& s = *impl_;
   s.draining.store(true);
-  asio::post(*s.io, [&s] {
-    boost::system::error_code ignored;
-    s.acceptor->close(ignored);
-    s.accept_pause->cancel();
-  });
+  s.stopAccepting();
   while (s.handling.load() > 0 && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return s.handling.load();
 }
 
-void HttpServer::Impl::stop() {
-  if (!acceptor) return;
+void HttpServer::Impl::stopAccepting() {
   asio::post(*io, [this] {
     boost::system::error_code ignored;
     acceptor->close(ignored);
     accept_pause->cancel();
   });
+}
+
+void HttpServer::Impl::stop() {
+  if (!acceptor) return;
+  stopAccepting();
   // Running handlers finish (their answers may go nowhere); queued ones go.
   pool.stop();
   io->stop();

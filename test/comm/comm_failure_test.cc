@@ -275,13 +275,7 @@ TEST_F(HostWithToken, TcpRejectsMalformedFramesAfterHello) {
 }
 
 TEST_F(HostWithToken, AFrameAnnouncingAGibibyteDoesNotReserveIt) {
-  auto peakKib = [&] {
-    std::ifstream in("/proc/" + std::to_string(host_->pid()) + "/status");
-    for (std::string line; std::getline(in, line);) {
-      if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
-    }
-    return -1L;
-  };
+  auto peakKib = [&] { return testbed::procStatus(host_->pid(), "VmHWM"); };
   expectStillServing();  // echo loaded and run once: what that costs is not the point
   const long before = peakKib();
   Fd fd = tcpAfterHello();

@@ -25,15 +25,6 @@ using namespace cwasi::node::testing;
 
 constexpr uid_t kNobody = 65534;
 
-// A line of /proc/PID/status in KiB ("VmHWM", "Threads"), or -1.
-long procStatus(int pid, const std::string& key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(key + ":", 0) == 0) return std::atol(line.c_str() + key.size() + 1);
-  }
-  return -1;
-}
-
 std::vector<Fd> connectMany(const std::string& address, int n) {
   auto ep = net::parseEndpoint(address);
   std::vector<Fd> fds;
@@ -76,7 +67,7 @@ TEST_F(HostileClients, FourHundredIdleConnectionsNeitherKillNorStarveTheDaemon) 
   std::vector<Fd> idle = connectMany(address(), 400);
   EXPECT_EQ(idle.size(), 400u);  // the kernel accepts them all; the daemon refuses past its fds
   std::this_thread::sleep_for(300ms);
-  EXPECT_LT(procStatus(d.pid(), "Threads"), 64);
+  EXPECT_LT(testbed::procStatus(d.pid(), "Threads"), 64);
   idle.resize(100);  // those it holds still leave room for a caller once others go
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(d.invoke("upper", "still here").body, "STILL HERE");
@@ -85,7 +76,7 @@ TEST_F(HostileClients, FourHundredIdleConnectionsNeitherKillNorStarveTheDaemon) 
 
 TEST_F(HostileClients, UnwantedBodiesAreNotBuffered) {
   Daemon& d = *daemon_;
-  const long before = procStatus(d.pid(), "VmHWM");
+  const long before = testbed::procStatus(d.pid(), "VmHWM");
   ASSERT_GT(before, 0);
   const std::string body(16u << 20, 'x');
   std::vector<std::thread> senders;
@@ -108,7 +99,7 @@ TEST_F(HostileClients, UnwantedBodiesAreNotBuffered) {
     });
   }
   for (auto& t : senders) t.join();
-  const long after = procStatus(d.pid(), "VmHWM");
+  const long after = testbed::procStatus(d.pid(), "VmHWM");
   // 100 × 16 MiB would be 1.6 GB; the bodies are never read into memory.
   EXPECT_LT(after - before, 128 * 1024) << "peak RSS grew by " << (after - before) << " KiB";
   EXPECT_GE(answered.load(), 90);  // the rest may see a reset after their answer

@@ -3,28 +3,23 @@
 // Real sockets on loopback, written byte by byte where the test needs it.
 #include "cwasi/node/http_server.h"
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <thread>
 
 #include "cwasi/common/mutex.h"
 #include "cwasi/common/net.h"
+#include "testbed/child_process.h"
 
 namespace cwasi::node {
 namespace {
 
 using namespace std::chrono_literals;
 
-size_t threadCount() {
-  size_t n = 0;
-  DIR* d = ::opendir("/proc/self/task");
-  while (dirent* e = d ? ::readdir(d) : nullptr) n += e->d_name[0] != '.';
-  if (d) ::closedir(d);
-  return n;
-}
+long threadCount() { return testbed::procStatus(::getpid(), "Threads"); }
 
 // A raw client connection.
 class Client {
@@ -148,7 +143,7 @@ class HttpServerTest : public ::testing::Test {
 
 TEST_F(HttpServerTest, IdleConnectionsCostNoThreads) {
   start();
-  const size_t before = threadCount();
+  const long before = threadCount();
   std::vector<std::unique_ptr<Client>> idle;
   for (int i = 0; i < 500; ++i) idle.push_back(std::make_unique<Client>(server_->address()));
   for (int i = 0; i < 200 && server_->stats().connections < 500; ++i) std::this_thread::sleep_for(10ms);

@@ -199,4 +199,24 @@ std::vector<int> processesWithCmdline(const std::vector<std::string>& parts) {
   return pids;
 }
 
+long procStatus(int pid, std::string_view key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.size() > key.size() && line.compare(0, key.size(), key) == 0 && line[key.size()] == ':') {
+      return std::atol(line.c_str() + key.size() + 1);
+    }
+  }
+  return -1;
+}
+
+std::vector<int> childrenOf(int pid) {
+  std::vector<int> out;
+  std::error_code ec;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
+    std::ifstream in(t.path() / "children");
+    for (int c; in >> c;) out.push_back(c);
+  }
+  return out;
+}
+
 }  // namespace cwasi::testbed

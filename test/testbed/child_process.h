@@ -9,6 +9,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cwasi/common/result.h"
@@ -48,6 +49,13 @@ int freePort();
 
 // Processes whose command line contains every one of `parts`.
 std::vector<int> processesWithCmdline(const std::vector<std::string>& parts);
+
+// A field of /proc/PID/status as a number ("VmRSS" and "VmHWM" in KiB,
+// "Threads"), or -1.
+long procStatus(int pid, std::string_view key);
+
+// The children of every thread of `pid`.
+std::vector<int> childrenOf(int pid);
 
 // A Redis server on a free loopback port, with no persistence, stopped with
 // its owner.

@@ -71,4 +71,9 @@ Result<PeerCred> peerCred(int fd);
 // True when the peer has closed or reset (without consuming data).
 bool peerClosed(int fd);
 
+// Raises this process's soft limit of open files to its hard limit: a
+// server's connection caps are then what its flags say, not the shell's
+// default of 1024.
+void raiseFdLimit();
+
 }  // namespace cwasi::net
