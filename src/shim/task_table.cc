@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "cwasi/common/sha256.h"
+#include "cwasi/node/deployment.h"
 #include "cwasi/shim/cgroups.h"
 
 namespace cwasi::shim {
@@ -73,14 +74,40 @@ runtime::RunContext runContextFor(const oci::RuntimeSpec& spec) {
   return rc;
 }
 
+// The value of the container's env var `name` (the first, when it is set
+// twice); null when it is not set.
+const std::string* envValue(const oci::RuntimeSpec& spec, std::string_view name) {
+  for (const auto& [k, v] : spec.env) {
+    if (k == name) return &v;
+  }
+  return nullptr;
+}
+
+// The function's trust domain: its cwasi.io/trust-domain annotation, else its
+// CWASI_TRUST_DOMAIN env var, else the default one. The env var is checked
+// even when the annotation wins: a typo never passes unnoticed.
+Result<std::optional<std::string>> trustDomainFor(const oci::RuntimeSpec& spec) {
+  std::optional<std::string> domain;
+  if (const std::string* v = envValue(spec, kEnvTrustDomain)) {
+    if (!node::dns1123Label(*v)) {
+      return invalidArgument(std::string(kEnvTrustDomain) +
+                             " must be a DNS-1123 label (lowercase letters, digits and '-', up "
+                             "to 63), not '" + *v + "'");
+    }
+    domain = *v;
+  }
+  if (auto d = spec.annotations.find(oci::kAnnotationTrustDomain); d != spec.annotations.end()) {
+    domain = d->second;
+  }
+  return domain;
+}
+
 TaskFunction taskFunctionFor(const oci::RuntimeSpec& spec, std::string name,
-                             std::filesystem::path module) {
+                             std::filesystem::path module, std::optional<std::string> domain) {
   TaskFunction fn;
   fn.name = std::move(name);
   fn.module = std::move(module);
-  if (auto d = spec.annotations.find(oci::kAnnotationTrustDomain); d != spec.annotations.end()) {
-    fn.trust_domain = d->second;
-  }
+  if (domain) fn.trust_domain = std::move(*domain);
   // Only a function given a name (annotation or env) is one that others call by name.
   fn.publish = givenFunctionName(spec).has_value();
   fn.limits.memory_bytes = spec.memory_limit;
@@ -102,26 +129,36 @@ std::optional<uint64_t> positive(std::string_view s, uint64_t max) {
 
 // The port an env var of the container names; nothing when it is not set.
 Result<std::optional<uint16_t>> portFrom(const oci::RuntimeSpec& spec, const char* name) {
-  for (const auto& [k, v] : spec.env) {
-    if (k != name) continue;
-    auto port = positive(v, 65535);
-    if (!port) return invalidArgument(std::string(name) + " must be a port (1-65535), not '" + v + "'");
-    return std::optional<uint16_t>(static_cast<uint16_t>(*port));
+  const std::string* v = envValue(spec, name);
+  if (v == nullptr) return std::optional<uint16_t>();
+  auto port = positive(*v, 65535);
+  if (!port) {
+    return invalidArgument(std::string(name) + " must be a port (1-65535), not '" + *v + "'");
   }
-  return std::optional<uint16_t>();
+  return std::optional<uint16_t>(static_cast<uint16_t>(*port));
 }
 
 // The container's own word on being served over HTTP: CWASI_HTTP_PORT (1 to
-// 65535) and CWASI_HTTP_TIMEOUT ("30s", "500ms" or milliseconds). Nothing
-// when it did not ask; InvalidArgument naming the variable when it asked
-// wrongly.
+// 65535), CWASI_HTTP_TIMEOUT ("30s", "500ms" or milliseconds) and
+// CWASI_MAX_INFLIGHT (1 to 10000). Nothing when it did not ask;
+// InvalidArgument naming the variable when it asked wrongly (a bad
+// CWASI_MAX_INFLIGHT even without a port: a typo never passes unnoticed).
 Result<std::optional<HttpTriggerConfig>> httpTriggerFor(const oci::RuntimeSpec& spec,
                                                         const std::string& function) {
   std::optional<HttpTriggerConfig> c;
+  std::optional<uint64_t> max_inflight;
+  if (const std::string* v = envValue(spec, kEnvMaxInflight)) {
+    max_inflight = positive(*v, 10000);
+    if (!max_inflight) {
+      return invalidArgument(std::string(kEnvMaxInflight) +
+                             " must be a number from 1 to 10000, not '" + *v + "'");
+    }
+  }
   TRY_ASSIGN(std::optional<uint16_t> port, portFrom(spec, kEnvHttpPort));
   if (!port) return c;
   c.emplace();
   c->port = *port;
+  if (max_inflight) c->max_inflight = static_cast<int>(*max_inflight);
   for (const auto& [k, v] : spec.env) {
     if (k != kEnvHttpTimeout) continue;
     std::string_view s = v;
@@ -219,8 +256,10 @@ Result<TaskParts> TaskTable::prepare(const CreateTask& request, const oci::Runti
   }
   TRY_ASSIGN(parts.http, httpTriggerFor(spec, function));
   TRY_ASSIGN(std::optional<uint16_t> comm_port, portFrom(spec, kEnvCommPort));
+  TRY_ASSIGN(std::optional<std::string> domain, trustDomainFor(spec));
   TRY_ASSIGN(auto module, modulePathIn(spec.root, spec.args[0]));
-  if (auto r = host_.load(taskFunctionFor(spec, function, std::move(module))); !r.ok()) {
+  if (auto r = host_.load(taskFunctionFor(spec, function, std::move(module), std::move(domain)));
+      !r.ok()) {
     return invalidArgument("module " + spec.args[0] + ": " + r.error().message());
   }
   if (comm_port) {

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cwasi/node/invoker.h"
+#include "node/node_parts.h"
 
 namespace cwasi::node {
 namespace {
@@ -110,6 +111,137 @@ TEST(Workflow, AFailingStepStopsTheWorkflow) {
   EXPECT_EQ(r.failed_step, w->steps[1].id);
   EXPECT_EQ(r.output.error().message(), "boom");
   EXPECT_EQ(calls.load(), 2);
+}
+
+// The workflow guest (functions/workflow): a DAG from its CWASI_WORKFLOW,
+// run inside a function host with cwasi_call, next to real functions. Its
+// output must be cwasid's engine's, byte for byte.
+class WorkflowGuest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(n_.deploy("upper", "upper"), nullptr);
+    ASSERT_NE(n_.deploy("reverse", "reverse"), nullptr);
+  }
+
+  // `w` as the guest reads it: "ID TARGET [AFTER ...]" lines.
+  static std::string definition(const Workflow& w) {
+    std::string text;
+    for (const WorkflowStep& s : w.steps) {
+      text += s.id + " " + s.function;
+      for (const std::string& after : s.after) text += " " + after;
+      text += "\n";
+    }
+    return text;
+  }
+
+  // Deploys the guest as `name` with `definition` (none: unset) and runs it.
+  Result<std::vector<uint8_t>> guest(const std::string& name,
+                                     const std::optional<std::string>& definition,
+                                     const std::string& input) {
+    nlohmann::json extra = {{"timeout", "60s"}};
+    if (definition) extra["envVars"] = {{"CWASI_WORKFLOW", *definition}};
+    auto e = n_.deploy(name, "workflow", extra);
+    if (e == nullptr) return internal("cannot deploy " + name);
+    return n_.invoke(*e, input).result;
+  }
+
+  // cwasid's engine on `w`: its steps are calls as a workflow route makes them.
+  WorkflowResult engine(const Workflow& w, const std::string& input) {
+    StepCall call = [&](const std::string& function, std::span<const uint8_t> in) {
+      return n_.invoker->step(function, in, w.trust_domain, n_.clock.now() + 60s).result;
+    };
+    return runWorkflow(w, {reinterpret_cast<const uint8_t*>(input.data()), input.size()}, call);
+  }
+
+  // Runs `w` both ways on `input`; the guest's output, checked equal to the engine's.
+  std::string both(const Workflow& w, const std::string& input) {
+    EXPECT_TRUE(parseWorkflow(toJson(w).dump()).ok()) << "not a valid workflow";
+    WorkflowResult reference = engine(w, input);
+    auto got = guest("wf-" + w.name, definition(w), input);
+    EXPECT_TRUE(reference.output.ok()) << reference.output.error().message();
+    EXPECT_TRUE(got.ok()) << got.error().message();
+    if (!got.ok() || !reference.output.ok()) return "";
+    EXPECT_EQ(*got, *reference.output);
+    return testing::text(got);
+  }
+
+  testing::NodeParts n_;
+};
+
+TEST_F(WorkflowGuest, RunsASequenceAsCwasidDoes) {
+  Workflow w{"seq", "default", {{"up", "upper", {}}, {"rev", "reverse", {"up"}}}};
+  EXPECT_EQ(both(w, "Hello, world"), "DLROW ,OLLEH");
+}
+
+TEST_F(WorkflowGuest, RunsAFanOutFanInDagAsCwasidDoes) {
+  Workflow w{"dag", "default",
+             {{"split", "upper", {}},
+              {"a", "reverse", {"split"}},
+              {"b", "upper", {"split"}},
+              {"join", "reverse", {"a", "b"}}}};
+  // join = reverse(reverse(upper(x)) + upper(upper(x)))
+  EXPECT_EQ(both(w, "abC d"), "D CBAABC D");
+}
+
+// Steps declared before the steps they follow, and two sinks: the output is
+// the sinks' in declaration order.
+TEST_F(WorkflowGuest, OrdersStepsByTheGraphAndConcatenatesSinksInDeclarationOrder) {
+  Workflow w{"shuffled", "default",
+             {{"join", "upper", {"b", "a"}},
+              {"a", "reverse", {"split"}},
+              {"raw", "reverse", {}},
+              {"split", "upper", {}},
+              {"b", "reverse", {"a"}}}};
+  EXPECT_EQ(both(w, "xyz"), "XYZZYXzyx");
+}
+
+TEST_F(WorkflowGuest, AFailingStepStopsItNamingTheStep) {
+  ASSERT_NE(n_.deploy("fails", "env-args", {{"envVars", {{"EXIT_CODE", "3"}}}}), nullptr);
+  Workflow missing{"missing", "default",
+                   {{"up", "upper", {}},
+                    {"gone", "no-such-fn", {"up"}},
+                    {"rev", "reverse", {"gone"}}}};
+  WorkflowResult reference = engine(missing, "x");
+  ASSERT_FALSE(reference.output.ok());
+  EXPECT_EQ(reference.failed_step, "gone");
+  auto got = guest("wf-missing", definition(missing), "x");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().message(), "workflow step gone (no-such-fn): cwasi status 1");
+
+  // A callee that ran and failed: its error text follows.
+  Workflow failing{"failing", "default", {{"up", "upper", {}}, {"f", "fails", {"up"}}}};
+  reference = engine(failing, "x");
+  ASSERT_FALSE(reference.output.ok());
+  EXPECT_EQ(reference.failed_step, "f");
+  got = guest("wf-failing", definition(failing), "x");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().message(),
+            "workflow step f (fails): cwasi status 7: " + reference.output.error().message());
+}
+
+TEST_F(WorkflowGuest, AMissingOrMalformedDefinitionIsAClearError) {
+  std::string many;
+  for (int i = 0; i <= 256; ++i) many += "s" + std::to_string(i) + " upper\n";
+  const std::vector<std::pair<std::optional<std::string>, std::string>> cases = {
+      {std::nullopt, "workflow: CWASI_WORKFLOW is not set"},
+      {"", "workflow: CWASI_WORKFLOW has no steps"},
+      {"\n  \n", "workflow: CWASI_WORKFLOW has no steps"},
+      {"a upper\nlonely\n", "workflow: CWASI_WORKFLOW line 2: expected 'ID TARGET [AFTER ...]'"},
+      {"a upper zz", "workflow: CWASI_WORKFLOW: step a follows unknown step zz"},
+      {"a upper\na reverse", "workflow: CWASI_WORKFLOW: step id a is used twice"},
+      {"a upper\nb upper a a", "workflow: CWASI_WORKFLOW: step b lists a twice"},
+      {"a upper b\nb reverse a\nc upper", "workflow: CWASI_WORKFLOW has a cycle"},
+      {"a upper a", "workflow: CWASI_WORKFLOW has a cycle"},
+      {many, "workflow: CWASI_WORKFLOW has more than 256 steps"},
+      {"a upper\nb upper" + std::string(5000, ' ') + "a",
+       "workflow: CWASI_WORKFLOW line 2 is longer than 4096 bytes"},
+  };
+  int i = 0;
+  for (const auto& [definition, message] : cases) {
+    auto got = guest("bad-" + std::to_string(i++), definition, "x");
+    ASSERT_FALSE(got.ok()) << message;
+    EXPECT_EQ(got.error().message(), message);
+  }
 }
 
 }  // namespace

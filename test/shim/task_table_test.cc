@@ -243,6 +243,78 @@ TEST_F(TaskTableTest, ABadHttpPortIsRefusedNamingTheVariable) {
   EXPECT_TRUE(host_.loaded().empty());
 }
 
+// Under Kubernetes a pod's annotations never reach a container's spec: the
+// operator says the trust domain in the env instead.
+TEST_F(TaskTableTest, CwasiTrustDomainSetsTheTrustDomainUnlessTheAnnotationDoes) {
+  auto c = request("env");
+  cwasi::testing::writeText(c.bundle / "config.json",
+      R"({"process": {"args": ["/module.wasm"], "env": ["CWASI_TRUST_DOMAIN=team-b"]},
+          "root": {"path": "rootfs"}})");
+  ASSERT_TRUE(tasks_.create(c).ok());
+  EXPECT_EQ(host_.loaded().at("task.env").trust_domain, "team-b");
+
+  auto both = request("both");
+  cwasi::testing::writeText(both.bundle / "config.json",
+      R"({"process": {"args": ["/module.wasm"], "env": ["CWASI_TRUST_DOMAIN=team-b"]},
+          "root": {"path": "rootfs"},
+          "annotations": {"cwasi.io/trust-domain": "team-a"}})");
+  ASSERT_TRUE(tasks_.create(both).ok());
+  EXPECT_EQ(host_.loaded().at("task.both").trust_domain, "team-a");
+}
+
+TEST_F(TaskTableTest, ABadTrustDomainIsRefusedNamingTheVariable) {
+  const std::vector<std::string> bads = {"",    "Team-A", "team_a", "-team",
+                                         "team-", "a.b",   std::string(64, 'a')};
+  for (const std::string& bad : bads) {
+    auto c = request("bad");
+    cwasi::testing::writeText(c.bundle / "config.json",
+        R"({"process": {"args": ["/module.wasm"], "env": ["CWASI_TRUST_DOMAIN=)" + bad +
+            R"("]}, "root": {"path": "rootfs"}, "annotations": {"cwasi.io/trust-domain": "ok"}})");
+    auto r = tasks_.create(c);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+    EXPECT_THAT(r.error().message(), HasSubstr("CWASI_TRUST_DOMAIN"));
+    EXPECT_THAT(r.error().message(), HasSubstr("'" + bad + "'"));
+  }
+  EXPECT_TRUE(host_.loaded().empty());
+  EXPECT_TRUE(events_.all().empty());
+}
+
+TEST_F(TaskTableTest, CwasiMaxInflightCapsTheHttpTrigger) {
+  host_.behave(FunctionKind::kReactor);
+  auto c = request("web");
+  cwasi::testing::writeText(c.bundle / "config.json",
+      R"({"process": {"args": ["/module.wasm"],
+                      "env": ["CWASI_HTTP_PORT=8081", "CWASI_MAX_INFLIGHT=7"]},
+          "root": {"path": "rootfs"}})");
+  ASSERT_TRUE(tasks_.create(c).ok());
+  ASSERT_TRUE(tasks_.start("web").ok());
+  for (int i = 0; i < 500 && host_.served().empty(); ++i) std::this_thread::sleep_for(1ms);
+  auto served = host_.served();
+  ASSERT_EQ(served.size(), 1u);
+  EXPECT_EQ(served[0].max_inflight, 7);
+  ASSERT_TRUE(tasks_.kill("web", 15).ok());
+  EXPECT_EQ(waitFor("web"), 143u);
+}
+
+TEST_F(TaskTableTest, ABadMaxInflightIsRefusedNamingTheVariable) {
+  for (const std::string bad : {"", "0", "-1", "10001", "many", "5 "}) {
+    for (const std::string port : {"\"CWASI_HTTP_PORT=8081\", ", ""}) {
+      auto c = request("bad");
+      cwasi::testing::writeText(c.bundle / "config.json",
+          R"({"process": {"args": ["/module.wasm"], "env": [)" + port + R"("CWASI_MAX_INFLIGHT=)" +
+              bad + R"("]}, "root": {"path": "rootfs"}})");
+      auto r = tasks_.create(c);
+      ASSERT_FALSE(r.ok()) << bad << " " << port;
+      EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+      EXPECT_THAT(r.error().message(), HasSubstr("CWASI_MAX_INFLIGHT"));
+      EXPECT_THAT(r.error().message(), HasSubstr("'" + bad + "'"));
+    }
+  }
+  EXPECT_TRUE(host_.loaded().empty());
+  EXPECT_TRUE(host_.served().empty());
+}
+
 TEST_F(TaskTableTest, DestroyingTheTableStopsWhatRuns) {
   host_.behave(FunctionKind::kReactor);
   {

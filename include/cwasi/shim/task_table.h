@@ -36,6 +36,13 @@ inline constexpr char kEnvFunction[] = "CWASI_FUNCTION";
 // The port on the pod's IP where the pod's shim serves calls from other
 // nodes (the cluster map's host:port for the pod's functions).
 inline constexpr char kEnvCommPort[] = "CWASI_COMM_PORT";
+// A container's function's trust domain (the embedding boundary): the
+// cwasi.io/trust-domain annotation's equivalent, for Kubernetes, where a
+// pod's annotations never reach its containers' specs. A DNS-1123 label.
+inline constexpr char kEnvTrustDomain[] = "CWASI_TRUST_DOMAIN";
+// The HTTP trigger's cap on requests in flight (1 to 10000; as many more
+// may wait), when CWASI_HTTP_PORT serves the function.
+inline constexpr char kEnvMaxInflight[] = "CWASI_MAX_INFLIGHT";
 
 // What containerd's Create says.
 struct CreateTask {
