@@ -11,7 +11,8 @@
 # Kubernetes v1.34 (scripts/k8s-build.sh, cached in ~/.cache/cwasi/k8s), Debian's
 # etcd, containerd (with runtime handlers runc and cwasi =
 # build/bin/containerd-shim-cwasi-v1), CNI plugins and docker-registry on
-# 127.0.0.1:5000. Everything lives under build/cluster (certificates, configs,
+# 127.0.0.1:5000, and cwasi itself (deploy/: CRDs, operator, node agent,
+# RuntimeClass; their images built and pushed to that registry). Everything lives under build/cluster (certificates, configs,
 # logs, pids, data) and /run/cwasi-cluster (sockets, runtime state); `up`
 # records the host's prior state (iptables chains, sysctls, directories,
 # netns) in build/cluster/before, `down` restores it. Certificates and the
@@ -345,9 +346,8 @@ cgroups_up() {  # N: the kubelet's cgroupRoot must exist in every hierarchy
   done
 }
 containerd_up() {  # N
-  local n=$1 dir run shim_dir
+  local n=$1 dir run
   dir=$(node_dir "$n") run=$(node_run "$n")
-  shim_dir=$(dirname "$SHIM")
   mkdir -p "$dir/containerd/root" "$run/containerd" "$dir/cni/net.d" "$dir/cni/ipam" "$dir/certs.d/$REGISTRY"
   local mirror="http://$REGISTRY"
   ((n > 1)) && mirror="http://$(node_ip 1):5000"
@@ -396,13 +396,14 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = "$dir/certs.d"
 EOF
-  # containerd finds containerd-shim-cwasi-v1 on its PATH; the shims inherit its environment:
-  # each node gets its own cwasi node registry (CWASI_RUNTIME_DIR, default /run/cwasi).
-  mkdir -p "$run/cwasi"
-  # The shims' node registry (local calls) and cluster map (remote calls:
-  # {"functions": {"NAME": "POD_IP:CWASI_COMM_PORT"}}, written by whoever
-  # places functions; reloaded on change).
-  PATH="$shim_dir:$PATH" CWASI_RUNTIME_DIR="$run/cwasi" CWASI_CLUSTER_FILE="$run/cwasi/cluster.json" \
+  # containerd finds containerd-shim-cwasi-v1 on its PATH, in the node's
+  # $run/bin, where the node agent (deploy/node-agent.yaml) installs it; the
+  # shims inherit containerd's environment: each node gets its own cwasi node
+  # registry (CWASI_RUNTIME_DIR, default /run/cwasi) and cluster map (remote
+  # calls: {"functions": {"NAME": "POD_IP:CWASI_COMM_PORT"}}, kept by the node
+  # agent from EndpointSlices; reloaded on change).
+  mkdir -p "$run/cwasi" "$run/bin"
+  PATH="$run/bin:$PATH" CWASI_RUNTIME_DIR="$run/cwasi" CWASI_CLUSTER_FILE="$run/cwasi/cluster.json" \
     start_daemon "containerd-node-$n" "$n" containerd --config "$dir/containerd/config.toml"
 }
 kubelet_up() {  # N
@@ -527,7 +528,8 @@ summary() {
   cat <<EOF
 cluster: up ($nodes node(s), Kubernetes $VERSION; state in $STATE)
   . $STATE/env && kubectl get nodes       # KUBECONFIG and the cached kubectl on PATH
-  runtime classes: runc (default), cwasi (handler cwasi -> containerd-shim-cwasi-v1 from $(dirname "$SHIM"))
+  runtime classes: runc (default), cwasi (handler cwasi -> containerd-shim-cwasi-v1, installed by the node agent)
+  cwasi: kubectl get fn,wf -A; the operator and node agents run in namespace cwasi-system (deploy/)
   registry: http://$REGISTRY (push: scripts/cluster/push-image.py OCI_DIR_OR_TAR $REGISTRY/NAME:TAG)
   sandbox image: $PAUSE_IMAGE
   logs: $LOGS/    stop: make cluster-down (scripts/cluster.sh down)
@@ -544,6 +546,7 @@ cmd_up() {
   for d in $(daemons_for "$nodes"); do alive "$d" || all=0; done
   if ((all)) && [[ -f "$STATE/up" ]]; then
     log "already up"
+    cwasi_up
     summary "$nodes"
     return
   fi
@@ -579,21 +582,10 @@ cmd_up() {
   done
   for ((n = 1; n <= nodes; n++)); do cni_up "$n"; done
   routes_up "$nodes"
-  kctl apply -f - > /dev/null <<EOF
-apiVersion: node.k8s.io/v1
-kind: RuntimeClass
-metadata:
-  name: cwasi
-handler: cwasi
-# The pod's shim (engine, runtime, the pod's guests) runs in the pod's
-# cgroup: its own footprint is the pod's overhead, added to the containers'
-# requests and limits, as Kata's RuntimeClass does for its VM.
-overhead:
-  podFixed: {memory: 32Mi, cpu: 10m}
-EOF
   for ((n = 1; n <= nodes; n++)); do
     wait_for 120 "node-$n Ready" "kubelet-node-$n" kctl wait --for=condition=Ready "node/node-$n" --timeout=2s
   done
+  cwasi_up
   cat > "$STATE/env" <<EOF
 # . $STATE/env   (scripts/cluster.sh up)
 export KUBECONFIG="$KCFG/admin.conf"
@@ -602,6 +594,77 @@ EOF
   date -Is > "$STATE/up"
   log "node(s) Ready in $((SECONDS - t0)) s ($((SECONDS - start)) s with setup and build checks)"
   summary "$nodes"
+}
+
+# --- cwasi: deploy/ (CRDs, RBAC, RuntimeClass, operator, node agent) --------
+# push_rootfs NAME ROOTFS ENTRYPOINT: a one-layer image of ROOTFS as
+# $REGISTRY/NAME:dev (rebuilt when a file changed, pushed when the registry
+# has another digest); prints the digest.
+push_rootfs() {
+  local name=$1 rootfs=$2 entry=$3 dir="$STATE/images/${1//\//_}"
+  if [[ ! -f "$dir/oci/index.json" ]] || [[ -n "$(find "$rootfs" -newer "$dir/oci/index.json" -print -quit)" ]]; then
+    "$HELPERS/oci-image.sh" "$dir/oci" dev "$rootfs" "$entry" > /dev/null
+  fi
+  local want; want=$(grep -o 'sha256:[0-9a-f]*' "$dir/oci/index.json" | head -1)
+  [[ "$(registry_digest "$name" dev)" == "$want" ]] || "$HELPERS/push-image.py" "$dir/oci" "$REGISTRY/$name:dev" > /dev/null
+  echo "$want"
+}
+registry_digest() {  # NAME TAG: the registry's manifest digest (nothing when absent)
+  curl -sfI -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REGISTRY/v2/$1/manifests/$2" |
+    tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" {print $2}' || true
+}
+go_binary() {  # CMD OUT: operator/cmd/CMD as a static binary (rewritten only when it changed)
+  (cd "$ROOT/operator" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" \
+    nice -n 10 go build -trimpath -ldflags "-s -w" -o "$2.tmp" "./cmd/$1") || die "go build ./cmd/$1 failed"
+  if cmp -s "$2.tmp" "$2"; then rm -f "$2.tmp"; else mv -f "$2.tmp" "$2"; fi
+}
+# cwasi_up: builds and pushes the operator, node agent (with the shim) and
+# workflow images, applies deploy/ through an overlay naming them by digest
+# and this cluster's node paths, and waits for the node agents (the shim
+# installed on every node) and the operator.
+cwasi_up() {
+  command -v go > /dev/null 2>&1 || export PATH="/usr/local/go/bin:$PATH"
+  local img="$STATE/images" op agent wf
+  mkdir -p "$img/operator/rootfs" "$img/node-agent/rootfs/cwasi"
+  go_binary operator "$img/operator/rootfs/operator"
+  go_binary node-agent "$img/node-agent/rootfs/node-agent"
+  cmp -s "$SHIM" "$img/node-agent/rootfs/cwasi/containerd-shim-cwasi-v1" ||
+    cp -f "$SHIM" "$img/node-agent/rootfs/cwasi/containerd-shim-cwasi-v1"
+  op=$(push_rootfs cwasi/operator "$img/operator/rootfs" /operator)
+  agent=$(push_rootfs cwasi/node-agent "$img/node-agent/rootfs" /node-agent)
+  "$BUILD_DIR/bin/cwasi" image build "$BUILD_DIR/functions/workflow.wasm" -t "$REGISTRY/cwasi/workflow:dev" \
+    -o "$img/workflow.tar" > /dev/null
+  "$BUILD_DIR/bin/cwasi" image push "$img/workflow.tar" "$REGISTRY/cwasi/workflow:dev" > /dev/null
+  wf=$(registry_digest cwasi/workflow dev)
+  [[ -n "$wf" ]] || die "the workflow image is not in the registry"
+  mkdir -p "$STATE/deploy"
+  cat > "$STATE/deploy/kustomization.yaml" <<EOF
+# Written by scripts/cluster.sh: deploy/ with this cluster's images and node paths.
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- $(realpath --relative-to="$STATE/deploy" "$ROOT/deploy")
+images:
+- {name: cwasi/operator, newName: $REGISTRY/cwasi/operator, digest: $op}
+- {name: cwasi/node-agent, newName: $REGISTRY/cwasi/node-agent, digest: $agent}
+patches:
+- target: {kind: Deployment, name: cwasi-operator}
+  patch: |-
+    - {op: replace, path: /spec/template/spec/containers/0/args/2, value: "--workflow-image=$REGISTRY/cwasi/workflow@$wf"}
+- target: {kind: DaemonSet, name: cwasi-node-agent}
+  patch: |-
+    - {op: replace, path: /spec/template/spec/containers/0/args, value: ["--node-name=\$(NODE_NAME)",
+       "--shim-dir=/host/shim/\$(NODE_NAME)/bin", "--containerd-config=/host/containerd/\$(NODE_NAME)/containerd/config.toml",
+       "--cluster-map=/host/cwasi/\$(NODE_NAME)/cwasi/cluster.json", "--health-addr=:8081"]}
+    - {op: replace, path: /spec/template/spec/volumes/0/hostPath/path, value: $RUN}
+    - {op: replace, path: /spec/template/spec/volumes/1/hostPath/path, value: $STATE}
+    - {op: replace, path: /spec/template/spec/volumes/2/hostPath/path, value: $RUN}
+EOF
+  kctl apply --server-side --force-conflicts -k "$STATE/deploy" > "$LOGS/deploy.log" 2>&1 ||
+    { cat "$LOGS/deploy.log"; die "kubectl apply -k deploy/ failed"; }
+  wait_for 180 "the node agents (the shim on every node)" deploy \
+    kctl -n cwasi-system rollout status daemonset/cwasi-node-agent --timeout=5s
+  wait_for 120 "the operator" deploy kctl -n cwasi-system rollout status deployment/cwasi-operator --timeout=5s
 }
 
 # --- down --------------------------------------------------------------------
