@@ -222,6 +222,9 @@ int serve(const Flags& f) {
   TaskHostConfig hc;
   hc.runtime_dir = runtimeDir();
   hc.cache_dir = runtime::defaultCacheDir();
+  // The cluster map the node agent keeps: CWASI_CLUSTER_FILE, else
+  // cluster.json in the runtime dir (the agent's default place on a node).
+  hc.cluster_file = hc.runtime_dir / "cluster.json";
   if (const char* map = std::getenv("CWASI_CLUSTER_FILE"); map && *map) hc.cluster_file = map;
   auto host = startFunctionHostTasks(hc);
   if (!host.ok()) {
