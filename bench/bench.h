@@ -40,6 +40,7 @@ int shimBench(const BenchOptions& options);
 // Wasm pods (cwasi) against native pods (runc) on the local cluster: apply →
 // Ready and → first HTTP response for 1 and 10 replicas, memory per pod.
 int kubernetesBench(const BenchOptions& options);
+int operatorBench(const BenchOptions& options);
 
 // Parses "SUBCOMMAND [--quick] [--out DIR]" and runs it.
 int benchMain(const std::vector<std::string>& args);
