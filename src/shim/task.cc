@@ -64,6 +64,20 @@ Result<void> Task::start() {
       case TaskState::kDeleted: return notFound("task " + id_ + " was deleted");
       default: return failedPrecondition("task " + id_ + " was already started");
     }
+  }
+  // An HTTP function serves once started: the trigger listens before the
+  // start is reported (a readiness probe run right then succeeds), and a
+  // port it cannot take fails the start itself, with the reason.
+  std::unique_ptr<HttpTrigger> trigger;
+  if (http_) {
+    auto started = host_.serveHttp(*http_);
+    if (!started.ok()) return started.error();
+    trigger = std::move(*started);
+  }
+  {
+    MutexLock lock(mu_);
+    if (state_ != TaskState::kCreated) return failedPrecondition("task " + id_ + " changed while starting");
+    trigger_ = std::move(trigger);
     state_ = TaskState::kRunning;
     changed_.notifyAll();
   }
@@ -86,7 +100,12 @@ void Task::run() {
   if (sandbox_) {
     r = static_cast<int>(sandbox_->wait());
   } else if (http_) {
-    r = serveHttp();
+    std::unique_ptr<HttpTrigger> trigger;
+    {
+      MutexLock lock(mu_);
+      trigger = std::move(trigger_);
+    }
+    r = serveHttp(std::move(trigger));
   } else if (kind.ok() && *kind == runtime::FunctionKind::kReactor) {
     // A reactor's task serves calls (cwasi.call from other functions) until
     // it is killed.
@@ -120,8 +139,7 @@ void Task::run() {
   events_.exited({id_, pid(), exit.status, exit.at});
 }
 
-Result<int> Task::serveHttp() {
-  TRY_ASSIGN(std::unique_ptr<HttpTrigger> trigger, host_.serveHttp(*http_));
+Result<int> Task::serveHttp(std::unique_ptr<HttpTrigger> trigger) {
   int signal = 0;
   {
     MutexLock lock(mu_);

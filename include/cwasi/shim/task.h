@@ -117,9 +117,9 @@ class Task {
  private:
   // The runner thread: the function's main, or a reactor's wait for a kill.
   void run();
-  // Serves the function over HTTP until killed; drains after a SIGTERM.
-  // Cancelled when it ends, the trigger's error when it cannot start.
-  Result<int> serveHttp();
+  // Serves the function over HTTP (the trigger start() opened) until
+  // killed; drains after a SIGTERM. Cancelled when it ends.
+  Result<int> serveHttp(std::unique_ptr<HttpTrigger> trigger);
   // The transition to stopped: records the exit, wakes the waiters.
   ExitInfo markStopped(uint32_t status) REQUIRES(mu_);
 
@@ -145,6 +145,7 @@ class Task {
   ExitInfo exit_ GUARDED_BY(mu_);
   // Moved into the runner at start.
   runtime::RunContext context_ GUARDED_BY(mu_);
+  std::unique_ptr<HttpTrigger> trigger_ GUARDED_BY(mu_);
   std::thread runner_ GUARDED_BY(mu_);
 };
 
