@@ -10,32 +10,8 @@
 # Available). The Service's ClusterIP is read with kubectl as soon as it
 # exists, then polled with curl every 10 ms.
 # Prints "SAMPLE group|case|milliseconds" lines.
-set -uo pipefail
-BUILD_DIR=$(cd "${1:?usage: operator_bench.sh BUILD_DIR REPS}" && pwd)
-REPS=${2:-5}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CLUSTER="$ROOT/scripts/cluster.sh"
-REG=127.0.0.1:5000
-started=0
-if ! BUILD_DIR="$BUILD_DIR" "$CLUSTER" status > /dev/null 2>&1; then
-  BUILD_DIR="$BUILD_DIR" "$CLUSTER" up 1 > /tmp/cwasi-obench-up.log 2>&1 || { tail /tmp/cwasi-obench-up.log >&2; exit 1; }
-  started=1
-fi
-cleanup() {
-  kubectl delete fn,deploy,svc -l cwasi-bench=1 --wait=true > /dev/null 2>&1
-  [[ $started -eq 1 ]] && BUILD_DIR="$BUILD_DIR" "$CLUSTER" down > /dev/null 2>&1
-}
-trap cleanup EXIT
-# shellcheck disable=SC1091
-. "$BUILD_DIR/cluster/env"
-
-tmp=$(mktemp -d)
-"$BUILD_DIR/bin/cwasi" image build "$BUILD_DIR/functions/hello.wasm" -t "$REG/bench/hello-wasm:1" \
-  -o "$tmp/hello.tar" > /dev/null && "$BUILD_DIR/bin/cwasi" image push "$tmp/hello.tar" "$REG/bench/hello-wasm:1" > /dev/null
-BUILD_DIR="$BUILD_DIR" "$CLUSTER" push-native cwasi/hello-http:1 "$ROOT/scripts/cluster/hello-http.c" hello-http > /dev/null
-rm -rf "$tmp"
-
-ms() { date +%s%3N; }
+# shellcheck source=cluster_bench.sh
+. "$(dirname "$0")/cluster_bench.sh"
 
 apply() {  # apply NAME RUNTIME
   if [[ $2 == cwasi ]]; then
