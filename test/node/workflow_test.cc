@@ -75,15 +75,22 @@ TEST(Workflow, FanOutRunsConcurrentlyAndFanInConcatenatesInOrder) {
       {"id": "j", "function": "id", "after": ["x", "y"]}]})");
   ASSERT_TRUE(w.ok());
   std::atomic<int> running{0}, peak{0};
+  // x and y each wait (up to 10 s) until the other has started: run one
+  // after the other, neither sees the other and the peak stays 1.
+  std::atomic<int> branches_started{0};
+  auto meet = [&] {
+    ++branches_started;
+    for (int i = 0; i < 1000 && branches_started.load() < 2; ++i) std::this_thread::sleep_for(10ms);
+  };
   StepCall call = [&](const std::string& f, std::span<const uint8_t> in) {
     int now = ++running;
     peak = std::max(peak.load(), now);
     std::vector<uint8_t> out(in.begin(), in.end());
     if (f == "slowupper") {
-      std::this_thread::sleep_for(50ms);  // y must start meanwhile
+      meet();
       for (auto& c : out) c = static_cast<uint8_t>(std::toupper(c));
     } else if (f == "rev") {
-      std::this_thread::sleep_for(50ms);
+      meet();
       std::reverse(out.begin(), out.end());
     }
     --running;
