@@ -110,7 +110,9 @@ int operatorBench(const BenchOptions& o) {
             "same objects written by hand for a native runc pod, with the same readiness probe "
             "(httpGet, 1 s period). The first response is polled with curl on the Service's "
             "ClusterIP (kube-proxy must have programmed it), read with kubectl once it exists. "
-            "Times include kubectl's own.\n\n"
+            "Times include kubectl's own. kube-proxy keeps its default minSyncPeriod (1 s): a pod "
+            "that turns ready within 1 s of its Service's creation reaches iptables 1 s after "
+            "that creation, for either runtime.\n\n"
          << "Goal: apply -> first response <= 1 s p50 (Wasm).\n\n";
   std::cout << header.str() << markdownTable(rows);
   if (!o.out_dir.empty() && !writeReport(o.out_dir, "operator", header.str(), rows)) return 1;
