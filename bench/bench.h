@@ -42,6 +42,11 @@ int shimBench(const BenchOptions& options);
 int kubernetesBench(const BenchOptions& options);
 int operatorBench(const BenchOptions& options);
 
+// The operator's reconcile throughput: 1,000 Functions to Ready on kwok's fake
+// nodes (test/kubernetes/scale_test.sh) at --workers 8 and 1, its CPU and
+// peak RSS, and a SIGKILL restart half-way through 1,000 more.
+int operatorScaleBench(const BenchOptions& options);
+
 // Parses "SUBCOMMAND [--quick] [--out DIR]" and runs it.
 int benchMain(const std::vector<std::string>& args);
 
