@@ -3,6 +3,12 @@ package controller
 import (
 	"context"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -11,6 +17,34 @@ import (
 
 // FieldOwner is the operator's field manager for server-side apply.
 const FieldOwner = "cwasi-operator"
+
+// strays says whether a live object left what the owner declares: another
+// controller, or labels or a spec (the part `spec` picks) that differ where
+// the declaration sets them (fields the API server defaulted are not a
+// difference).
+func strays[T client.Object](owner client.Object, spec func(T) any) func(live, want T) bool {
+	return func(live, want T) bool {
+		return !metav1.IsControlledBy(live, owner) ||
+			!equality.Semantic.DeepDerivative(want.GetLabels(), live.GetLabels()) ||
+			!equality.Semantic.DeepDerivative(spec(want), spec(live))
+	}
+}
+
+// announce records the transitions worth an event between two sets of
+// conditions: Degraded turning true or changing reason (a warning with its
+// message), Ready turning true (readyMessage says what is ready).
+func announce(rec record.EventRecorder, obj runtime.Object, before, after []metav1.Condition,
+	readyMessage func(ready *metav1.Condition) string) {
+	if d := meta.FindStatusCondition(after, CondDegraded); d != nil && d.Status == metav1.ConditionTrue {
+		if old := meta.FindStatusCondition(before, CondDegraded); old == nil || old.Status != metav1.ConditionTrue || old.Reason != d.Reason {
+			rec.Event(obj, corev1.EventTypeWarning, d.Reason, d.Message)
+		}
+	}
+	if ready := meta.FindStatusCondition(after, CondReady); ready != nil && ready.Status == metav1.ConditionTrue &&
+		!meta.IsStatusConditionTrue(before, CondReady) {
+		rec.Event(obj, corev1.EventTypeNormal, "Ready", readyMessage(ready))
+	}
+}
 
 // applyResult says what applying an owned object did.
 type applyResult int

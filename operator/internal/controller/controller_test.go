@@ -359,6 +359,15 @@ func degradedByPods(t *testing.T, c client.Client) {
 	if err := c.Create(ctx, function(ns, "missing", "r/fn/missing:1")); err != nil {
 		t.Fatal(err)
 	}
+	// Not degraded first: the warning must come on the transition, not only
+	// when the condition first appears.
+	eventually(t, "not Degraded", func() error {
+		f, err := getFunction(c, ns, "missing")
+		if err != nil {
+			return err
+		}
+		return expect(condition(f.Status.Conditions, CondDegraded) == "False/AsExpected", "%v", f.Status.Conditions)
+	})
 	p := testPod(ns, "missing-1", map[string]string{names.LabelOwnerFunction: "missing", names.LabelManagedBy: names.ManagedBy})
 	if err := c.Create(ctx, p); err != nil {
 		t.Fatal(err)

@@ -124,18 +124,12 @@ func (r *FunctionReconciler) updateStatus(ctx context.Context, fn *cwasiv1.Funct
 	if d := imageDigestOf(pods, containerName); d != "" {
 		st.ImageDigest = d
 	}
-	wasDegraded := meta.FindStatusCondition(st.Conditions, CondDegraded)
 	for _, c := range workloadConditions(dep, want, pods, fn.Generation) {
 		meta.SetStatusCondition(&st.Conditions, c)
 	}
-	if d := meta.FindStatusCondition(st.Conditions, CondDegraded); d.Status == metav1.ConditionTrue &&
-		(wasDegraded == nil || wasDegraded.Reason != d.Reason) {
-		r.Recorder.Event(fn, corev1.EventTypeWarning, d.Reason, d.Message)
-	}
-	if ready := meta.FindStatusCondition(st.Conditions, CondReady); ready.Status == metav1.ConditionTrue &&
-		!meta.IsStatusConditionTrue(before.Status.Conditions, CondReady) {
-		r.Recorder.Eventf(fn, corev1.EventTypeNormal, "Ready", "%s at %s", ready.Message, st.URL)
-	}
+	announce(r.Recorder, fn, before.Status.Conditions, st.Conditions, func(ready *metav1.Condition) string {
+		return ready.Message + " at " + st.URL
+	})
 	if equality.Semantic.DeepEqual(before.Status, fn.Status) {
 		return nil
 	}
@@ -143,19 +137,11 @@ func (r *FunctionReconciler) updateStatus(ctx context.Context, fn *cwasiv1.Funct
 }
 
 func deploymentDiffers(owner client.Object) func(live, want *appsv1.Deployment) bool {
-	return func(live, want *appsv1.Deployment) bool {
-		return !metav1.IsControlledBy(live, owner) ||
-			!equality.Semantic.DeepDerivative(want.Labels, live.Labels) ||
-			!equality.Semantic.DeepDerivative(want.Spec, live.Spec)
-	}
+	return strays(owner, func(d *appsv1.Deployment) any { return d.Spec })
 }
 
 func serviceDiffers(owner client.Object) func(live, want *corev1.Service) bool {
-	return func(live, want *corev1.Service) bool {
-		return !metav1.IsControlledBy(live, owner) ||
-			!equality.Semantic.DeepDerivative(want.Labels, live.Labels) ||
-			!equality.Semantic.DeepDerivative(want.Spec, live.Spec)
-	}
+	return strays(owner, func(s *corev1.Service) any { return s.Spec })
 }
 
 // SetupWithManager watches Functions, what they own, and their pods (a pod

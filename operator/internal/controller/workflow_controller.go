@@ -221,14 +221,9 @@ func (r *WorkflowReconciler) updateStatus(ctx context.Context, wf *cwasiv1.Workf
 		}
 		meta.SetStatusCondition(&st.Conditions, c)
 	}
-	if d := meta.FindStatusCondition(st.Conditions, CondDegraded); d.Status == metav1.ConditionTrue {
-		if old := meta.FindStatusCondition(before.Status.Conditions, CondDegraded); old == nil || old.Reason != d.Reason {
-			r.Recorder.Event(wf, corev1.EventTypeWarning, d.Reason, d.Message)
-		}
-	}
-	if meta.IsStatusConditionTrue(st.Conditions, CondReady) && !meta.IsStatusConditionTrue(before.Status.Conditions, CondReady) {
-		r.Recorder.Eventf(wf, corev1.EventTypeNormal, "Ready", "placement %s (%s calls) at %s", p.placement, modeOf(p.placement), st.URL)
-	}
+	announce(r.Recorder, wf, before.Status.Conditions, st.Conditions, func(*metav1.Condition) string {
+		return fmt.Sprintf("placement %s (%s calls) at %s", p.placement, modeOf(p.placement), st.URL)
+	})
 	if equality.Semantic.DeepEqual(before.Status, wf.Status) {
 		return nil
 	}
