@@ -271,20 +271,28 @@ EOF
 # image NAME:TAG SOURCE.c BINARY_PATH: builds a static binary with musl and
 # pushes a one-layer image of it to the local registry (if changed or missing).
 image() {
-  local ref=$1 src=$2 bin=$3 dir="$STATE/images/${1//[\/:]/_}"
-  local name=${ref%:*} tag=${ref##*:}
-  mkdir -p "$dir/rootfs"
-  if [[ ! -x "$dir/rootfs/$bin" || "$src" -nt "$dir/rootfs/$bin" ]]; then
-    musl-gcc -static -Os -s -Wall -o "$dir/rootfs/$bin" "$src"
-    rm -rf "$dir/oci"
+  local rootfs="$STATE/images/${1//[\/:]/_}/rootfs"
+  mkdir -p "$rootfs"
+  if [[ ! -x "$rootfs/$3" || "$2" -nt "$rootfs/$3" ]]; then
+    musl-gcc -static -Os -s -Wall -o "$rootfs/$3" "$2"
   fi
-  [[ -f "$dir/oci/index.json" ]] || "$HELPERS/oci-image.sh" "$dir/oci" "$tag" "$dir/rootfs" "/$bin" > /dev/null
+  push_rootfs "$1" "$rootfs" "/$3" > /dev/null
+}
+# push_rootfs NAME:TAG ROOTFS ENTRYPOINT: a one-layer image of ROOTFS as
+# $REGISTRY/NAME:TAG (rebuilt when a file changed, pushed when the registry
+# has another digest); prints the digest.
+push_rootfs() {
+  local ref=$1 rootfs=$2 entry=$3 dir="$STATE/images/${1//[\/:]/_}"
+  if [[ ! -f "$dir/oci/index.json" ]] || [[ -n "$(find "$rootfs" -newer "$dir/oci/index.json" -print -quit)" ]]; then
+    "$HELPERS/oci-image.sh" "$dir/oci" "${ref##*:}" "$rootfs" "$entry" > /dev/null
+  fi
   local want; want=$(grep -o 'sha256:[0-9a-f]*' "$dir/oci/index.json" | head -1)
-  local have; have=$(curl -sfI -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-    "http://$REGISTRY/v2/$name/manifests/$tag" | tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" {print $2}') || true
-  if [[ "$have" != "$want" ]]; then
-    "$HELPERS/push-image.py" "$dir/oci" "$REGISTRY/$name:$tag"
-  fi
+  [[ "$(registry_digest "${ref%:*}" "${ref##*:}")" == "$want" ]] || "$HELPERS/push-image.py" "$dir/oci" "$REGISTRY/$ref" >&2
+  echo "$want"
+}
+registry_digest() {  # NAME TAG: the registry's manifest digest (nothing when absent)
+  curl -sfI -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REGISTRY/v2/$1/manifests/$2" |
+    tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" {print $2}' || true
 }
 
 # --- control plane ---------------------------------------------------------
@@ -597,22 +605,6 @@ EOF
 }
 
 # --- cwasi: deploy/ (CRDs, RBAC, RuntimeClass, operator, node agent) --------
-# push_rootfs NAME ROOTFS ENTRYPOINT: a one-layer image of ROOTFS as
-# $REGISTRY/NAME:dev (rebuilt when a file changed, pushed when the registry
-# has another digest); prints the digest.
-push_rootfs() {
-  local name=$1 rootfs=$2 entry=$3 dir="$STATE/images/${1//\//_}"
-  if [[ ! -f "$dir/oci/index.json" ]] || [[ -n "$(find "$rootfs" -newer "$dir/oci/index.json" -print -quit)" ]]; then
-    "$HELPERS/oci-image.sh" "$dir/oci" dev "$rootfs" "$entry" > /dev/null
-  fi
-  local want; want=$(grep -o 'sha256:[0-9a-f]*' "$dir/oci/index.json" | head -1)
-  [[ "$(registry_digest "$name" dev)" == "$want" ]] || "$HELPERS/push-image.py" "$dir/oci" "$REGISTRY/$name:dev" > /dev/null
-  echo "$want"
-}
-registry_digest() {  # NAME TAG: the registry's manifest digest (nothing when absent)
-  curl -sfI -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REGISTRY/v2/$1/manifests/$2" |
-    tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" {print $2}' || true
-}
 go_binary() {  # CMD OUT: operator/cmd/CMD as a static binary (rewritten only when it changed)
   (cd "$ROOT/operator" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" \
     nice -n 10 go build -trimpath -ldflags "-s -w" -o "$2.tmp" "./cmd/$1") || die "go build ./cmd/$1 failed"
@@ -630,8 +622,8 @@ cwasi_up() {
   go_binary node-agent "$img/node-agent/rootfs/node-agent"
   cmp -s "$SHIM" "$img/node-agent/rootfs/cwasi/containerd-shim-cwasi-v1" ||
     cp -f "$SHIM" "$img/node-agent/rootfs/cwasi/containerd-shim-cwasi-v1"
-  op=$(push_rootfs cwasi/operator "$img/operator/rootfs" /operator)
-  agent=$(push_rootfs cwasi/node-agent "$img/node-agent/rootfs" /node-agent)
+  op=$(push_rootfs cwasi/operator:dev "$img/operator/rootfs" /operator)
+  agent=$(push_rootfs cwasi/node-agent:dev "$img/node-agent/rootfs" /node-agent)
   "$BUILD_DIR/bin/cwasi" image build "$BUILD_DIR/functions/workflow.wasm" -t "$REGISTRY/cwasi/workflow:dev" \
     -o "$img/workflow.tar" > /dev/null
   "$BUILD_DIR/bin/cwasi" image push "$img/workflow.tar" "$REGISTRY/cwasi/workflow:dev" > /dev/null
