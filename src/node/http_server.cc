@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <deque>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -154,6 +155,9 @@ struct HttpServer::Impl {
       accept_errors{0};
 
   std::unique_ptr<asio::io_context> io;
+  // The listener, its pause timer and their closing run on this strand:
+  // a drain and a stop each close it, perhaps on two I/O threads at once.
+  std::optional<asio::strand<asio::io_context::executor_type>> accept_strand;
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<asio::steady_timer> accept_pause;
   HandlerPool pool;
@@ -509,7 +513,7 @@ size_t HttpServer::drain(std::chrono::steady_clock::time_point deadline) {
 }
 
 void HttpServer::Impl::stopAccepting() {
-  asio::post(*io, [this] {
+  asio::post(*accept_strand, [this] {
     boost::system::error_code ignored;
     acceptor->close(ignored);
     accept_pause->cancel();
@@ -528,6 +532,7 @@ void HttpServer::Impl::stop() {
   // closing their sockets; the budget and counters they touch outlive it.
   acceptor.reset();
   accept_pause.reset();
+  accept_strand.reset();
   io.reset();
 }
 
@@ -551,12 +556,13 @@ Result<std::unique_ptr<HttpServer>> HttpServer::serve(const HttpServerConfig& co
   if (::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
     return errnoError("getsockname", errno);
   }
-  impl->acceptor = std::make_unique<tcp::acceptor>(*impl->io);
+  impl->accept_strand.emplace(asio::make_strand(*impl->io));
+  impl->acceptor = std::make_unique<tcp::acceptor>(*impl->accept_strand);
   boost::system::error_code ec;
   impl->acceptor->assign(ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), listener.get(), ec);
   if (ec) return internal("cannot serve on " + impl->address + ": " + ec.message());
   (void)listener.release();
-  impl->accept_pause = std::make_unique<asio::steady_timer>(*impl->io);
+  impl->accept_pause = std::make_unique<asio::steady_timer>(*impl->accept_strand);
   impl->accept();
   for (int i = 0; i < std::max(1, config.io_threads); ++i) {
     impl->io_threads.emplace_back([io = impl->io.get()] { io->run(); });
