@@ -6,6 +6,7 @@
 #include "args.h"
 #include "commands.h"
 #include "cwasi/comm/guest_abi.h"
+#include "cwasi/common/build_info.h"
 #include "cwasi/common/files.h"
 #include "cwasi/runtime/engine.h"
 
@@ -137,7 +138,8 @@ int runCli(const std::vector<std::string>& args) {
   if (cmd == "logs") return logsCommand(rest);
   if (cmd == "workflow") return workflowCommand(rest);
   if (cmd == "version" || cmd == "--version") {
-    std::printf("cwasi %s (Wasmtime %s)\n", CWASI_VERSION, runtime::wasmtimeVersion());
+    std::printf("cwasi %s (commit %s, Wasmtime %s)\n", kVersion, buildSha(),
+                runtime::wasmtimeVersion());
     return 0;
   }
   return fail(kExitUsage, "unknown command '" + cmd + "' (see cwasi --help)");
