@@ -88,6 +88,8 @@ Result<std::chrono::system_clock::time_point> parseRfc3339(const std::string& s)
       tm.tm_min > 59 || tm.tm_sec > 60) {
     return invalidArgument("'" + s + "' is not a valid time");
   }
+  // The clock counts nanoseconds in 64 bits: 1678 to 2262.
+  if (tm.tm_year < 1700 || tm.tm_year > 2200) return invalidArgument("'" + s + "' is out of range");
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   const std::time_t t = ::timegm(&tm) - offset;
