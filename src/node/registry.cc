@@ -147,12 +147,7 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::install(Deploymen
     entry->stats = std::make_shared<FunctionStats>();
     entry->log = std::make_shared<FunctionLog>();
   }
-  for (const auto& s : d.secrets) {
-    if (!state_.hasSecret(s)) {
-      return invalidArgument("secret '" + s + "' does not exist (create it first: faas-cli "
-                             "secret create " + s + ")");
-    }
-  }
+  TRY(secretsExist(d));
   host::FunctionSpec spec(d.name, state_.modulePath(d.module));
   spec.trust_domain = d.trust_domain;
   spec.limits.memory_bytes = d.memory_bytes;
@@ -194,6 +189,16 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::install(Deploymen
   return std::shared_ptr<const FunctionEntry>(entry);
 }
 
+Result<void> FunctionRegistry::secretsExist(const Deployment& d) const {
+  for (const auto& s : d.secrets) {
+    if (!state_.hasSecret(s)) {
+      return invalidArgument("secret '" + s + "' does not exist (create it first: faas-cli "
+                             "secret create " + s + ")");
+    }
+  }
+  return {};
+}
+
 void FunctionRegistry::collectModules() {
   std::set<std::string> in_use;
   MutexLock lock(mu_);
@@ -208,6 +213,7 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::deploy(Deployment
   MutexLock lock(change_mu_);
   const std::shared_ptr<const FunctionEntry> existing = find(d.name);
   if (update && !existing) return notFound("no function " + d.name + " to update");
+  TRY(secretsExist(d));
   if (!update && existing) {
     return alreadyExists("function " + d.name + " exists (use PUT to update it)");
   }

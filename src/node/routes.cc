@@ -337,9 +337,11 @@ HttpResponse Routes::secretsRoute(const HttpRequest& req) {
   if (!ns.empty() && ns != kFunctionNamespace) {
     return jsonError(400, "namespace: cwasid has one namespace, " + std::string(kFunctionNamespace));
   }
-  const bool has_value = body.contains("value") && body["value"].is_string();
+  // faas-cli sends a file's bytes as both; the raw bytes are the secret.
   const bool has_raw = body.contains("rawValue") && body["rawValue"].is_string();
-  if (has_value == has_raw) return jsonError(400, "give the secret's value or its rawValue, one of them");
+  if (!has_raw && !(body.contains("value") && body["value"].is_string())) {
+    return jsonError(400, "give the secret's value, or its bytes in base64 as rawValue");
+  }
   std::vector<uint8_t> value;
   if (has_raw) {
     auto decoded = base64Decode(body["rawValue"].get<std::string>());

@@ -128,16 +128,19 @@ TEST_F(OpenFaas, SecretsReachTheFunctionsThatNameThemReadOnly) {
   EXPECT_EQ(d.admin("POST", "/system/secrets", R"({"name": "db-pass", "value": "x"})").status, 409);
   EXPECT_EQ(d.admin("POST", "/system/secrets", R"({"name": "raw", "rawValue": "AAEC/w=="})").status, 201);
   EXPECT_EQ(d.admin("POST", "/system/secrets", R"({"name": "Bad_Name", "value": "x"})").status, 400);
-  EXPECT_EQ(d.admin("POST", "/system/secrets", R"({"name": "both", "value": "x", "rawValue": "eA=="})").status, 400);
+  EXPECT_EQ(d.admin("POST", "/system/secrets", R"({"name": "both", "value": "x", "rawValue": "eQ=="})").status, 201);
+  EXPECT_EQ(d.admin("POST", "/system/secrets", R"({"name": "neither"})").status, 400);
   EXPECT_EQ(d.admin("PUT", "/system/secrets", R"({"name": "nope", "value": "x"})").status, 404);
   Reply list = d.admin("GET", "/system/secrets");
-  EXPECT_EQ(json::parse(list.body), json::parse(R"([{"name": "db-pass", "namespace": "openfaas-fn"},
+  EXPECT_EQ(json::parse(list.body), json::parse(R"([{"name": "both", "namespace": "openfaas-fn"},
+                                                    {"name": "db-pass", "namespace": "openfaas-fn"},
                                                     {"name": "raw", "namespace": "openfaas-fn"}])"));
   EXPECT_THAT(list.body, Not(HasSubstr("hunter2")));
   struct stat st {};
   ASSERT_EQ(::stat((root_ / "state" / "secrets" / "db-pass").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(readText(root_ / "state" / "secrets" / "raw"), std::string("\x00\x01\x02\xff", 4));
+  EXPECT_EQ(readText(root_ / "state" / "secrets" / "both"), "y");  // faas-cli --from-file sends both
 
   ASSERT_EQ(d.deploy(spec("sr", "secret-reader", {{"secrets", {"db-pass"}}})).status, 202);
   Reply read = d.invoke("sr", "db-pass");
@@ -165,7 +168,7 @@ TEST_F(OpenFaas, SecretsReachTheFunctionsThatNameThemReadOnly) {
   EXPECT_EQ(again.admin("DELETE", "/system/secrets", R"({"name": "db-pass"})").status, 200);
   EXPECT_EQ(again.admin("DELETE", "/system/secrets", R"({"name": "db-pass"})").status, 404);
   EXPECT_FALSE(fs::exists(root_ / "state" / "secret-views" / "sr"));
-  EXPECT_EQ(json::parse(again.admin("GET", "/system/secrets").body).size(), 1u);
+  EXPECT_EQ(json::parse(again.admin("GET", "/system/secrets").body).size(), 2u);
 }
 
 class OpenFaasLogs : public DaemonTest {

@@ -118,6 +118,8 @@ class FunctionRegistry : public FunctionDirectory {
   Result<std::shared_ptr<const FunctionEntry>> install(Deployment d, bool persist)
       REQUIRES(change_mu_);
   void collectModules() REQUIRES(change_mu_);
+  // InvalidArgument naming the first secret `d` names that does not exist.
+  Result<void> secretsExist(const Deployment& d) const;
   ScalePolicy policyFor(const Deployment& d) const;
 
   host::FunctionHost& host_;
