@@ -148,6 +148,7 @@ Result<Deployment> parseDeployment(const json& j) {
   TRY_ASSIGN(d.env, stringMap(j, "envVars"));
   TRY_ASSIGN(d.labels, stringMap(j, "labels"));
   TRY_ASSIGN(d.annotations, stringMap(j, "annotations"));
+  TRY_ASSIGN(d.response, responseModeFrom(d.annotations));
   TRY_ASSIGN(std::string domain, stringField(j, "trustDomain"));
   if (!domain.empty()) d.trust_domain = domain;
 

@@ -45,6 +45,10 @@ constexpr size_t kFdReserve = 64;  // fds kept for everything but connections
 constexpr std::chrono::milliseconds kTrimAfter{1000};
 
 std::string serialize(const HttpResponse& r, bool keep_alive, bool head_only) {
+  // 204 and 304 never carry a body (RFC 7230 §3.3.3): bytes after their head
+  // would be read as the next response. A function may answer with either.
+  const bool no_body = r.status == 204 || r.status == 304;
+  head_only = head_only || no_body;
   std::string out;
   out.reserve(160 + (head_only ? 0 : r.body.size()));
   out += "HTTP/1.1 ";
@@ -53,8 +57,10 @@ std::string serialize(const HttpResponse& r, bool keep_alive, bool head_only) {
   out += statusReason(r.status);
   out += "\r\nServer: cwasi\r\nContent-Type: ";
   out += r.content_type;
-  out += "\r\nContent-Length: ";
-  out += std::to_string(r.body.size());
+  if (!no_body) {
+    out += "\r\nContent-Length: ";
+    out += std::to_string(r.body.size());
+  }
   out += keep_alive ? "\r\n" : "\r\nConnection: close\r\n";
   for (const auto& [k, v] : r.headers) {
     out += k;

@@ -5,6 +5,7 @@
 // fields, which win over labels when both are given:
 //   minScale, maxScale, targetConcurrency, maxInflight, timeout ("30s" or ms),
 //   scaleToZeroAfter, public (invocation without the token), trustDomain.
+// Annotations it reads: cwasi.io/response ("cgi" or "raw", see cgi.h).
 #pragma once
 
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "cwasi/common/result.h"
+#include "cwasi/node/cgi.h"
 
 namespace cwasi::node {
 
@@ -26,6 +28,9 @@ struct Deployment {
   std::map<std::string, std::string> env;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
+  // From the cwasi.io/response annotation: how the function's output
+  // becomes the HTTP response.
+  ResponseMode response = ResponseMode::kRaw;
   std::string trust_domain = "default";
   uint64_t memory_bytes = 0;               // 0: the engine's cap
   std::chrono::milliseconds timeout{0};    // 0: the daemon's default
