@@ -63,7 +63,7 @@ HttpResponse invocationResponse(const std::string& name, Invocation inv,
                                 std::chrono::milliseconds timeout) {
   HttpResponse r;
   if (inv.result.ok()) {
-    r.status = inv.head.status() != 0 ? inv.head.status() : 200;
+    r.status = httpStatusOf(inv);
     r.content_type = "application/octet-stream";
     for (const auto& [k, v] : inv.head.headers()) {
       if (strcasecmp(k.c_str(), "Content-Type") == 0) {

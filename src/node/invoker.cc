@@ -40,6 +40,11 @@ int httpStatusFor(const Error& e) {
   }
 }
 
+int httpStatusOf(const Invocation& inv) {
+  if (!inv.result.ok()) return httpStatusFor(inv.result.error());
+  return inv.head.status() != 0 ? inv.head.status() : 200;
+}
+
 Invoker::Invoker(const FunctionDirectory& functions, host::FunctionHost& host, Metrics& metrics,
                  const Clock& clock, std::chrono::milliseconds default_timeout)
     : functions_(functions),
@@ -62,10 +67,7 @@ Result<bool> Invoker::admit(const FunctionEntry* entry, Clock::TimePoint start,
 
 void Invoker::account(const std::string& function, const FunctionEntry* entry,
                       const Invocation& inv) {
-  const int status = !inv.result.ok() ? httpStatusFor(inv.result.error())
-                     : inv.head.status() != 0 ? inv.head.status()
-                                              : 200;
-  metrics_.invocation(function, status, std::chrono::duration<double>(inv.duration).count());
+  metrics_.invocation(function, httpStatusOf(inv), std::chrono::duration<double>(inv.duration).count());
   if (entry == nullptr) return;
   entry->stats->invocations.fetch_add(1, std::memory_order_relaxed);
   if (inv.cold_start) {

@@ -33,6 +33,10 @@ struct Invocation {
 // what it must be.
 int httpStatusFor(const Error& e);
 
+// The HTTP status an invocation answers with: the function's own when it
+// set one, 200 for any other success, httpStatusFor its error.
+int httpStatusOf(const Invocation& inv);
+
 class Invoker {
  public:
   // Everything borrowed must outlive the invoker.
