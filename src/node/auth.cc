@@ -4,33 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cwasi/common/base64.h"
+
 namespace cwasi::node {
 namespace {
-
-std::string base64Decode(std::string_view in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int v = value(c);
-    if (v < 0) break;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  return out;
-}
 
 bool constantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -52,9 +29,15 @@ bool Authorizer::allows(const HttpRequest& req) const {
   const std::string auth = req.header("Authorization");
   if (hasScheme(auth, "Bearer")) return constantTimeEquals(auth.substr(7), token_);
   if (hasScheme(auth, "Basic")) {
-    const std::string creds = base64Decode(auth.substr(6));
+    auto decoded = base64Decode(auth.substr(6));
+    if (!decoded.ok()) return false;
+    const std::string_view creds(reinterpret_cast<const char*>(decoded->data()), decoded->size());
     const size_t colon = creds.find(':');
-    return colon != std::string::npos && constantTimeEquals(creds.substr(colon + 1), token_);
+    if (colon == std::string_view::npos) return false;
+    // Both compared, whatever the first says: the time tells nothing.
+    const bool user_ok = constantTimeEquals(creds.substr(0, colon), user_);
+    const bool token_ok = constantTimeEquals(creds.substr(colon + 1), token_);
+    return user_ok && token_ok;
   }
   return false;
 }

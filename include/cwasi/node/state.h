@@ -4,6 +4,9 @@
 //   workflows/<name>.json  workflows
 //   modules/<sha256>.wasm  deployed modules, content-addressed, so that a
 //                          deployment does not depend on the file it came from
+//   secrets/<name>         OpenFaaS secrets' values (0600)
+//   secret-views/<fn>/     what a function sees at /var/openfaas/secrets:
+//                          copies of the secrets it names (0400)
 // Writes are atomic (write + rename); temporary files a crash left are
 // removed at open. Paths in records are relative: the dir may move. Not thread-safe: the gateway serialises
 // changes.
@@ -45,6 +48,16 @@ class StateDir {
   void removeFunction(const std::string& name);
   // Every stored deployment; unreadable ones are reported in `errors`.
   std::vector<Deployment> loadFunctions(std::vector<std::string>* errors);
+
+  std::vector<std::string> secretNames() const;
+  bool hasSecret(const std::string& name) const;
+  Result<void> saveSecret(const std::string& name, std::span<const uint8_t> value);
+  void removeSecret(const std::string& name);
+  // Makes `function`'s view hold exactly the secrets `names` (each must
+  // exist); returns the directory.
+  Result<std::filesystem::path> writeSecretView(const std::string& function,
+                                                const std::vector<std::string>& names);
+  void removeSecretView(const std::string& function);
 
   Result<void> saveWorkflow(const Workflow& w);
   void removeWorkflow(const std::string& name);
