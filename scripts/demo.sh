@@ -27,9 +27,10 @@ done
 export CWASI_ADMIN_TOKEN=$(cat "$CWASI_STATE_DIR/token")
 
 bold "deploying the example functions (cwasi deploy NAME MODULE)"
-for f in hello echo upper reverse wc env-args sleep noop; do
+for f in hello echo upper reverse wc env-args sleep noop redirect; do
   "$CWASI" deploy "$f" "$FN/$f.wasm" | head -1
 done
+"$CWASI" deploy content-type "$FN/content-type.wasm" --annotation cwasi.io/response=cgi | head -1
 "$CWASI" deploy upper-zero "$FN/upper.wasm" --min-scale 0 --scale-to-zero-after 30s | head -1
 "$CWASI" workflow deploy "$REPO/examples/shout.yaml"
 
@@ -52,6 +53,8 @@ Paste these in another terminal:
   curl -sS -d 'hello' $CWASI_GATEWAY/workflow/shout
   curl -sS -X PUT -H 'X-Trace: 1' -d '' '$CWASI_GATEWAY/function/env-args/some/path?q=1'
   curl -sS -i -d 'wake up' $CWASI_GATEWAY/function/upper-zero     # X-Cold-Start after 30 s idle
+  curl -sS -i -d 'https://example.org/' $CWASI_GATEWAY/function/redirect   # 302 + Location
+  curl -sS -i -d 'hello' $CWASI_GATEWAY/function/content-type           # CGI output: text/html
   curl -sS -i -H 'X-Callback-Url: http://127.0.0.1:9999/' -d 'later' $CWASI_GATEWAY/async-function/upper
   curl -sS -H "Authorization: Bearer \$CWASI_ADMIN_TOKEN" $CWASI_GATEWAY/system/functions
   curl -sS $CWASI_GATEWAY/metrics | grep -E '^(gateway|cwasi)_'

@@ -1,5 +1,5 @@
 /*
- * cwasi.h — the cwasi guest ABI, version 1, for C and C++ functions compiled
+ * cwasi.h — the cwasi guest ABI, version 2, for C and C++ functions compiled
  * to wasm32-wasi (clang --target=wasm32-wasi).
  *
  * Two kinds of function:
@@ -29,7 +29,18 @@
  * Versioning: every import lives in module "cwasi" and its name is part of
  * the ABI version. A later version adds imports under new names and keeps
  * these; a host that lacks an import refuses to load the module with
- * "unknown import", never misbehaves.
+ * "unknown import", never misbehaves. A function that uses none of a
+ * version's additions runs unchanged on hosts of that version and older.
+ *   1: cwasi_response_set, cwasi_call, cwasi_send, cwasi_recv.
+ *   2: cwasi_response_status and cwasi_response_header — the HTTP status and
+ *      headers of the response, for functions served over HTTP (cwasid's
+ *      /function/NAME, a pod's HTTP trigger). Without them a response is
+ *      200 with Content-Type application/octet-stream, as in version 1.
+ *
+ * Command functions shape their HTTP response with CGI output instead, when
+ * their deployment opts in (annotation cwasi.io/response: cgi): stdout starts
+ * with header lines ("Status: 302 Found", "Location: ...", "Content-Type:
+ * ..."), then a blank line, then the body (RFC 3875 §6).
  *
  * All pointers are addresses in the calling function's own linear memory;
  * the host checks every (pointer, length) pair against that memory and
@@ -45,7 +56,12 @@
 extern "C" {
 #endif
 
-#define CWASI_ABI_VERSION 1
+#define CWASI_ABI_VERSION 2
+
+/* Limits on a response's headers (cwasi_response_header): at most this many
+ * headers, and this many bytes of names and values in all. */
+#define CWASI_MAX_RESPONSE_HEADERS 64
+#define CWASI_MAX_RESPONSE_HEADER_BYTES 16384
 
 /* Status codes (errno-style: 0 is success). */
 #define CWASI_OK 0
@@ -79,6 +95,39 @@ extern "C" {
  */
 CWASI_IMPORT("response_set")
 int32_t cwasi_response_set(const void* body, uint32_t len);
+
+/*
+ * ABI version 2. Sets the HTTP status of the current response (the one
+ * cwasi_handle is producing). `status` must be 200 to 599: 1xx responses are
+ * interim and cannot be a function's answer. A later call replaces an earlier
+ * one; without any the status is 200. Returns CWASI_OK, or
+ * CWASI_ERR_INVALID_ARGUMENT (the status set before stays).
+ * The status shapes the HTTP answer only: the handler's own return value
+ * still decides success (non-zero is a failure, answered 500 as before), and
+ * a function that calls this one through cwasi_call sees only the body.
+ */
+CWASI_IMPORT("response_status")
+int32_t cwasi_response_status(int32_t status);
+
+/*
+ * ABI version 2. Adds the header `name: value` to the current response. The
+ * host copies both at once. Content-Type and Location hold one value: a later
+ * call replaces the earlier one (a Content-Type given replaces the default
+ * application/octet-stream). Any other name may be given several times and
+ * is sent as many times (Set-Cookie). Returns CWASI_OK, or
+ *   CWASI_ERR_INVALID_ARGUMENT: a range outside memory; a name that is not an
+ *     HTTP token (RFC 7230: letters, digits and !#$%&'*+-.^_`|~); a value
+ *     with CR, LF, NUL or another control character but tab; a header that
+ *     the gateway sets itself: Content-Length, Transfer-Encoding, Connection,
+ *     Keep-Alive, Upgrade, Trailer, TE, Proxy-Connection, Server,
+ *     X-Duration-Seconds, X-Cold-Start, X-Call-Id, X-Start-Time, X-Served-By;
+ *   CWASI_ERR_TOO_LARGE: past CWASI_MAX_RESPONSE_HEADERS headers or
+ *     CWASI_MAX_RESPONSE_HEADER_BYTES bytes.
+ * A refused header changes nothing: the response keeps the headers before it.
+ */
+CWASI_IMPORT("response_header")
+int32_t cwasi_response_header(const char* name, uint32_t name_len, const char* value,
+                              uint32_t value_len);
 
 /*
  * Calls function `target` synchronously with `request` and waits for its
@@ -143,6 +192,10 @@ static inline int32_t cwasi_call_str(const char* target, const void* request, ui
                                      uint8_t** response, uint32_t* response_len) {
   return cwasi_call(target, cwasi_strlen_(target), request, request_len, 0, response,
                     response_len);
+}
+/* Convenience: cwasi_response_header with NUL-terminated name and value. */
+static inline int32_t cwasi_response_header_str(const char* name, const char* value) {
+  return cwasi_response_header(name, cwasi_strlen_(name), value, cwasi_strlen_(value));
 }
 static inline int32_t cwasi_send_str(const char* target, const void* payload,
                                      uint32_t payload_len) {

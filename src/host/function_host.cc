@@ -120,9 +120,11 @@ struct FunctionHost::Impl : comm::LocalFunctions {
 
   // Runs a function to completion; the request is copied once, from its
   // source straight into the callee, and the response once, into `response`.
-  // Tells whether the module had to be loaded for it.
+  // Tells whether the module had to be loaded for it. The status and headers
+  // the function set go to `head` when given (only HTTP front ends use them).
   Result<bool> run(std::string_view name, runtime::PayloadSource& request,
-                   runtime::PayloadSink& response, const CallOptions& options) {
+                   runtime::PayloadSink& response, const CallOptions& options,
+                   runtime::ResponseHead* head = nullptr) {
     TRY_ASSIGN(std::shared_ptr<LoadedFunction> fn, get(name));
     auto loaded = fn->module(*engine);
     if (!loaded.ok()) return unavailable(loaded.error().message());
@@ -146,7 +148,7 @@ struct FunctionHost::Impl : comm::LocalFunctions {
       if (rc.limits.timeout.count() == 0 || left < rc.limits.timeout) rc.limits.timeout = left;
     }
     WatchedSink watched(response);
-    auto done = runtime::invoke(*engine, loaded->module, std::move(rc), request, watched);
+    auto done = runtime::invoke(*engine, loaded->module, std::move(rc), request, watched, head);
     if (!done.ok()) {
       if (watched.refused()) return std::move(done).error();
       return asFunctionFailure(spec.name, std::move(done).error());
@@ -264,8 +266,11 @@ Result<Response> FunctionHost::invoke(std::string_view name, std::span<const uin
                                       const CallOptions& options) {
   runtime::SpanSource source(request);
   runtime::VectorSink sink;
-  TRY_ASSIGN(bool cold, impl_->run(name, source, sink, impl_->withDeadline(options)));
-  return Response{std::move(sink.data), cold};
+  Response r;
+  TRY_ASSIGN(r.cold_start,
+             impl_->run(name, source, sink, impl_->withDeadline(options), &r.head));
+  r.body = std::move(sink.data);
+  return r;
 }
 
 Result<void> FunctionHost::deploy(FunctionSpec spec) { return impl_->deploy(std::move(spec)); }

@@ -53,7 +53,7 @@ void AsyncQueue::run(QueuedCall queued) {
     inv.result = notFound("no function " + call.function);
   }
   if (!call.callback) return;
-  const int status = inv.result.ok() ? 200 : httpStatusFor(inv.result.error());
+  const int status = httpStatusOf(inv);
   std::string body = inv.result.ok() ? std::string(inv.result->begin(), inv.result->end())
                                      : inv.result.error().message();
   Headers headers = {{"X-Call-Id", call.id},

@@ -231,6 +231,7 @@ Result<Deployment> parseDeployment(const json& j) {
   TRY_ASSIGN(d.env, stringMap(j, "envVars"));
   TRY_ASSIGN(d.labels, stringMap(j, "labels"));
   TRY_ASSIGN(d.annotations, stringMap(j, "annotations"));
+  TRY_ASSIGN(d.response, responseModeFrom(d.annotations));
   TRY_ASSIGN(d.secrets, stringList(j, "secrets"));
   for (size_t i = 0; i < d.secrets.size(); ++i) {
     if (!dns1123Label(d.secrets[i])) {

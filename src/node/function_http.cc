@@ -1,5 +1,7 @@
 #include "cwasi/node/function_http.h"
 
+#include <strings.h>
+
 #include <algorithm>
 
 #include <nlohmann/json.hpp>
@@ -61,8 +63,15 @@ HttpResponse invocationResponse(const std::string& name, Invocation inv,
                                 std::chrono::milliseconds timeout) {
   HttpResponse r;
   if (inv.result.ok()) {
-    r.status = 200;
+    r.status = httpStatusOf(inv);
     r.content_type = "application/octet-stream";
+    for (const auto& [k, v] : inv.head.headers()) {
+      if (strcasecmp(k.c_str(), "Content-Type") == 0) {
+        r.content_type = v;
+      } else {
+        r.headers.emplace_back(k, v);
+      }
+    }
     r.body.assign(inv.result->begin(), inv.result->end());
   } else {
     const Error& e = inv.result.error();

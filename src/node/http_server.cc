@@ -47,6 +47,10 @@ constexpr std::chrono::milliseconds kTrimAfter{1000};
 constexpr std::chrono::milliseconds kFollowPoll{100};
 
 std::string serialize(const HttpResponse& r, bool keep_alive, bool head_only) {
+  // 204 and 304 never carry a body (RFC 7230 §3.3.3): bytes after their head
+  // would be read as the next response. A function may answer with either.
+  const bool no_body = r.status == 204 || r.status == 304;
+  head_only = head_only || no_body;
   std::string out;
   out.reserve(160 + (head_only ? 0 : r.body.size()));
   out += "HTTP/1.1 ";
@@ -55,7 +59,7 @@ std::string serialize(const HttpResponse& r, bool keep_alive, bool head_only) {
   out += statusReason(r.status);
   out += "\r\nServer: cwasi\r\nContent-Type: ";
   out += r.content_type;
-  if (!r.more) {  // else the body ends when the connection does
+  if (!no_body && !r.more) {  // a body that goes on ends when the connection does
     out += "\r\nContent-Length: ";
     out += std::to_string(r.body.size());
   }

@@ -2,7 +2,24 @@
 
 #include <cerrno>
 
+#include "cwasi/node/cgi.h"
+
 namespace cwasi::node {
+namespace {
+
+// The function's CGI output split into `inv`'s head and body; what the
+// function set through the ABI stays, CGI's status and headers come on top.
+Result<void> applyCgi(Invocation& inv) {
+  const std::vector<uint8_t>& output = *inv.result;
+  TRY_ASSIGN(CgiOutput cgi,
+             parseCgiOutput({reinterpret_cast<const char*>(output.data()), output.size()}));
+  if (cgi.head.status() != 0) TRY(inv.head.setStatus(cgi.head.status()));
+  for (const auto& [k, v] : cgi.head.headers()) TRY(inv.head.addHeader(k, v));
+  inv.result = std::vector<uint8_t>(cgi.body.begin(), cgi.body.end());
+  return {};
+}
+
+}  // namespace
 
 int httpStatusFor(const Error& e) {
   switch (e.code()) {
@@ -18,8 +35,14 @@ int httpStatusFor(const Error& e) {
     case Code::kUnimplemented: return 501;
     case Code::kUnavailable: return 503;
     case Code::kDeadlineExceeded: return 504;
+    case Code::kDataLoss: return 502;
     default: return 500;  // the function failed (Aborted), or ours did
   }
+}
+
+int httpStatusOf(const Invocation& inv) {
+  if (!inv.result.ok()) return httpStatusFor(inv.result.error());
+  return inv.head.status() != 0 ? inv.head.status() : 200;
 }
 
 Invoker::Invoker(const FunctionDirectory& functions, host::FunctionHost& host, Metrics& metrics,
@@ -44,8 +67,7 @@ Result<bool> Invoker::admit(const FunctionEntry* entry, Clock::TimePoint start,
 
 void Invoker::account(const std::string& function, const FunctionEntry* entry,
                       const Invocation& inv) {
-  const int status = inv.result.ok() ? 200 : httpStatusFor(inv.result.error());
-  metrics_.invocation(function, status, std::chrono::duration<double>(inv.duration).count());
+  metrics_.invocation(function, httpStatusOf(inv), std::chrono::duration<double>(inv.duration).count());
   if (entry == nullptr) return;
   entry->stats->invocations.fetch_add(1, std::memory_order_relaxed);
   if (inv.cold_start) {
@@ -89,6 +111,13 @@ Invocation Invoker::invoke(const FunctionEntry& entry, std::span<const uint8_t> 
     }
     inv.cold_start = inv.cold_start || r->cold_start;
     inv.result = std::move(r->body);
+    inv.head = std::move(r->head);
+    if (d.response == ResponseMode::kCgi) {
+      if (auto applied = applyCgi(inv); !applied.ok()) {
+        inv.head.clear();
+        inv.result = dataLoss("invalid CGI output: " + applied.error().message());
+      }
+    }
   });
 }
 

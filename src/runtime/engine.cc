@@ -119,6 +119,53 @@ HostFunction responseSetFunction() {
   return f;
 }
 
+// cwasi.response_status(status) -> status (ABI v2): the HTTP status of the
+// current response. A refused status leaves the one set before.
+HostFunction responseStatusFunction() {
+  HostFunction f;
+  f.module = "cwasi";
+  f.name = "response_status";
+  f.params = {ValType::kI32};
+  f.results = {ValType::kI32};
+  f.fn = [](HostCall& call) -> Result<void> {
+    Instance::Impl& impl = RuntimeInternals::of(call.instance());
+    auto set = impl.response_head.setStatus(call.argI32(0));
+    call.setI32(0, set.ok() ? abi::kOk : abi::kErrInvalidArgument);
+    return {};
+  };
+  return f;
+}
+
+// cwasi.response_header(name, name_len, value, value_len) -> status (ABI v2):
+// adds a header to the current response. The bytes are copied now: the guest
+// may reuse its buffers at once.
+HostFunction responseHeaderFunction() {
+  HostFunction f;
+  f.module = "cwasi";
+  f.name = "response_header";
+  f.params = {ValType::kI32, ValType::kI32, ValType::kI32, ValType::kI32};
+  f.results = {ValType::kI32};
+  f.fn = [](HostCall& call) -> Result<void> {
+    auto mem = call.memory();
+    auto name = mem.string(call.argU32(0), call.argU32(1));
+    auto value = mem.string(call.argU32(2), call.argU32(3));
+    if (!name.ok() || !value.ok()) {
+      call.setI32(0, abi::kErrInvalidArgument);
+      return {};
+    }
+    Instance::Impl& impl = RuntimeInternals::of(call.instance());
+    auto added = impl.response_head.addHeader(*name, *value);
+    int32_t status = abi::kOk;
+    if (!added.ok()) {
+      status = added.error().code() == Code::kResourceExhausted ? abi::kErrTooLarge
+                                                                : abi::kErrInvalidArgument;
+    }
+    call.setI32(0, status);
+    return {};
+  };
+  return f;
+}
+
 std::string externKindName(wasm_externkind_t k) {
   switch (k) {
     case WASM_EXTERN_FUNC: return "func";
@@ -260,6 +307,8 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineConfig config) {
     return fromWasmtime(Code::kInternal, "cannot define WASI", err);
   }
   impl->host_functions.push_back(std::make_unique<HostFunction>(responseSetFunction()));
+  impl->host_functions.push_back(std::make_unique<HostFunction>(responseStatusFunction()));
+  impl->host_functions.push_back(std::make_unique<HostFunction>(responseHeaderFunction()));
   for (auto& f : config.host_functions) {
     impl->host_functions.push_back(std::make_unique<HostFunction>(std::move(f)));
   }

@@ -371,6 +371,7 @@ const std::string& Instance::capturedStdout() const { return impl_->out.text; }
 const std::string& Instance::capturedStderr() const { return impl_->err.text; }
 
 bool Instance::poisoned() const { return impl_->poisoned; }
+const ResponseHead& Instance::responseHead() const { return impl_->response_head; }
 
 GuestMemory Instance::memory() {
   if (!impl_->memory) return {};
@@ -420,6 +421,7 @@ Result<Response> Instance::handleAt(uint32_t ptr, uint32_t len) {
   }
   impl_->response_ptr = 0;
   impl_->response_len = 0;
+  impl_->response_head.clear();
   wasmtime_val_raw_t v[2];
   v[0].i32 = static_cast<int32_t>(ptr);
   v[1].i32 = static_cast<int32_t>(len);

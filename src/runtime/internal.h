@@ -92,6 +92,8 @@ struct Instance::Impl {
   bool poisoned = false;
   // cwasi.response_set's range, read when cwasi_handle returns.
   uint32_t response_ptr = 0, response_len = 0;
+  // cwasi.response_status's and cwasi.response_header's, reset with it.
+  ResponseHead response_head;
 
   ~Impl();
   wasmtime_context_t* activeContext() const { return caller_ctx ? caller_ctx : ctx; }

@@ -25,7 +25,8 @@ Result<std::unique_ptr<Instance>> instantiate(Engine& engine, std::shared_ptr<co
 }
 
 Result<void> invokeCommand(Engine& engine, std::shared_ptr<const Module> module,
-                           RunContext context, PayloadSource& request, PayloadSink& response) {
+                           RunContext context, PayloadSource& request, PayloadSink& response,
+                           ResponseHead* head) {
   TRY_ASSIGN(std::vector<uint8_t> input, readAll(request));
   context.input = StdinBytes{std::move(input)};
   if (!std::holds_alternative<OutputCapture>(context.output)) context.output = OutputCapture{};
@@ -34,11 +35,14 @@ Result<void> invokeCommand(Engine& engine, std::shared_ptr<const Module> module,
   const std::string& out = instance->capturedStdout();
   std::span<const uint8_t> body(reinterpret_cast<const uint8_t*>(out.data()), out.size());
   if (status != 0) return functionFailed(body, "exited with status", status);
-  return response.write(body);
+  TRY(response.write(body));
+  if (head) *head = instance->responseHead();
+  return {};
 }
 
 Result<void> invokeReactor(Engine& engine, std::shared_ptr<const Module> module,
-                           RunContext context, PayloadSource& request, PayloadSink& response) {
+                           RunContext context, PayloadSource& request, PayloadSink& response,
+                           ResponseHead* head) {
   if (request.size() > UINT32_MAX) return resourceExhausted("request larger than 4 GiB");
   TRY_ASSIGN(auto instance, instantiate(engine, std::move(module), std::move(context)));
   const auto len = static_cast<uint32_t>(request.size());
@@ -47,18 +51,20 @@ Result<void> invokeReactor(Engine& engine, std::shared_ptr<const Module> module,
   TRY(request.readInto(dst));  // the one copy: source -> linear memory
   TRY_ASSIGN(Response r, instance->handleAt(ptr, len));
   if (r.status != 0) return functionFailed(r.body, "cwasi_handle returned status", r.status);
-  return response.write(r.body);
+  TRY(response.write(r.body));
+  if (head) *head = instance->responseHead();
+  return {};
 }
 
 }  // namespace
 
 Result<void> invoke(Engine& engine, std::shared_ptr<const Module> module, RunContext context,
-                    PayloadSource& request, PayloadSink& response) {
+                    PayloadSource& request, PayloadSink& response, ResponseHead* head) {
   switch (module->kind()) {
     case FunctionKind::kCommand:
-      return invokeCommand(engine, std::move(module), std::move(context), request, response);
+      return invokeCommand(engine, std::move(module), std::move(context), request, response, head);
     case FunctionKind::kReactor:
-      return invokeReactor(engine, std::move(module), std::move(context), request, response);
+      return invokeReactor(engine, std::move(module), std::move(context), request, response, head);
     case FunctionKind::kUnknown: break;
   }
   return failedPrecondition(module->name() +

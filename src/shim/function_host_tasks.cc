@@ -88,6 +88,7 @@ class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
     entry->deployment.name = c.function;
     entry->deployment.timeout = c.timeout;
     entry->deployment.max_inflight = c.max_inflight;
+    if (c.cgi_response) entry->deployment.response = node::ResponseMode::kCgi;
     node::ScalePolicy policy;
     policy.min_replicas = 1;  // the pod is the replica: never cold, never scaled
     policy.max_replicas = 1;

@@ -140,9 +140,11 @@ Result<std::optional<uint16_t>> portFrom(const oci::RuntimeSpec& spec, const cha
 
 // The container's own word on being served over HTTP: CWASI_HTTP_PORT (1 to
 // 65535), CWASI_HTTP_TIMEOUT ("30s", "500ms" or milliseconds) and
-// CWASI_MAX_INFLIGHT (1 to 10000). Nothing when it did not ask;
-// InvalidArgument naming the variable when it asked wrongly (a bad
-// CWASI_MAX_INFLIGHT even without a port: a typo never passes unnoticed).
+// CWASI_MAX_INFLIGHT (1 to 10000), and the annotation cwasi.io/response or
+// CWASI_RESPONSE ("cgi": its output is CGI). Nothing when it did not ask; InvalidArgument
+// naming the variable or annotation when it asked wrongly (a bad
+// CWASI_MAX_INFLIGHT or cwasi.io/response even without a port: a typo never
+// passes unnoticed).
 Result<std::optional<HttpTriggerConfig>> httpTriggerFor(const oci::RuntimeSpec& spec,
                                                         const std::string& function) {
   std::optional<HttpTriggerConfig> c;
@@ -154,10 +156,20 @@ Result<std::optional<HttpTriggerConfig>> httpTriggerFor(const oci::RuntimeSpec& 
                              " must be a number from 1 to 10000, not '" + *v + "'");
     }
   }
+  // Checked even without a port, the variable even when the annotation wins:
+  // a typo never passes unnoticed.
+  node::ResponseMode response = node::ResponseMode::kRaw;
+  if (const std::string* v = envValue(spec, kEnvResponse)) {
+    TRY_ASSIGN(response, node::parseResponseMode(*v, kEnvResponse));
+  }
+  if (spec.annotations.contains(node::kAnnotationResponse)) {
+    TRY_ASSIGN(response, node::responseModeFrom(spec.annotations));
+  }
   TRY_ASSIGN(std::optional<uint16_t> port, portFrom(spec, kEnvHttpPort));
   if (!port) return c;
   c.emplace();
   c->port = *port;
+  c->cgi_response = response == node::ResponseMode::kCgi;
   if (max_inflight) c->max_inflight = static_cast<int>(*max_inflight);
   for (const auto& [k, v] : spec.env) {
     if (k != kEnvHttpTimeout) continue;

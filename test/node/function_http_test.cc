@@ -73,5 +73,33 @@ TEST(FunctionHttp, OutcomesBecomeResponses) {
   EXPECT_THAT(r.body, HasSubstr("\"function\":\"f\""));
 }
 
+TEST(FunctionHttp, TheFunctionsStatusAndHeadersShapeTheResponse) {
+  Invocation inv;
+  inv.result = std::vector<uint8_t>{'<', 'p', '>'};
+  ASSERT_TRUE(inv.head.setStatus(201).ok());
+  ASSERT_TRUE(inv.head.addHeader("Content-Type", "text/html").ok());
+  ASSERT_TRUE(inv.head.addHeader("Set-Cookie", "a=1").ok());
+  ASSERT_TRUE(inv.head.addHeader("Set-Cookie", "b=2").ok());
+  HttpResponse r = invocationResponse("f", inv, std::chrono::milliseconds(100));
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.content_type, "text/html");  // replaces application/octet-stream
+  EXPECT_EQ(r.body, "<p>");
+  EXPECT_THAT(r.headers, Contains(Pair("Set-Cookie", "a=1")));
+  EXPECT_THAT(r.headers, Contains(Pair("Set-Cookie", "b=2")));
+  EXPECT_THAT(r.headers, ::testing::Not(Contains(Pair("Content-Type", ::testing::_))));
+  EXPECT_EQ(r.header("X-Cold-Start"), "false");  // the gateway's own stay
+}
+
+TEST(FunctionHttp, AnErrorIgnoresTheHeadAndInvalidCgiOutputIsA502) {
+  Invocation inv;
+  ASSERT_TRUE(inv.head.setStatus(302).ok());
+  inv.result = dataLoss("invalid CGI output: header line 1 has no colon");
+  HttpResponse r = invocationResponse("f", inv, std::chrono::milliseconds(100));
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_THAT(r.body, HasSubstr("header line 1 has no colon"));
+  EXPECT_THAT(r.body, HasSubstr("\"function\":\"f\""));
+}
+
 }  // namespace
 }  // namespace cwasi::node

@@ -110,6 +110,9 @@ class HttpServerTest : public ::testing::Test {
             MutexLock lock(mu_);
             while (!released_) released_cv_.wait(mu_);
           }
+          // A function may answer these with a body: the server must not send it.
+          if (req.path == "/no-content") return HttpResponse::text(204, "dropped");
+          if (req.path == "/not-modified") return HttpResponse::text(304, "dropped");
           return HttpResponse::text(200, "got " + std::to_string(req.body.size()));
         },
         [](const HttpRequest& head) -> std::optional<HttpResponse> {
@@ -299,6 +302,25 @@ TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrderAndHeadHasNoBody) {
   std::string head = c.readAll(500ms);
   EXPECT_NE(head.find("Content-Length: 5"), std::string::npos) << head;
   EXPECT_EQ(head.find("got 0"), std::string::npos) << head;
+}
+
+TEST_F(HttpServerTest, NoContentAndNotModifiedNeverCarryABody) {
+  start();
+  Client c(server_->address());
+  c.send(get("/no-content") + get("/not-modified") + get("/b"));
+  const std::string all = c.readAll(500ms);
+  EXPECT_EQ(all.find("dropped"), std::string::npos) << all;
+  const size_t first = all.find("\r\n\r\n");
+  ASSERT_NE(first, std::string::npos) << all;
+  const std::string no_content = all.substr(0, first);
+  EXPECT_EQ(no_content.rfind("HTTP/1.1 204 No Content\r\n", 0), 0u) << all;
+  EXPECT_EQ(no_content.find("Content-Length"), std::string::npos) << all;
+  // Each next response starts where the head before it ends.
+  const size_t second = all.find("\r\n\r\n", first + 4);
+  ASSERT_NE(second, std::string::npos) << all;
+  EXPECT_EQ(all.compare(first + 4, 25, "HTTP/1.1 304 Not Modified"), 0) << all;
+  EXPECT_EQ(all.compare(second + 4, 15, "HTTP/1.1 200 OK"), 0) << all;
+  EXPECT_NE(all.find("got 0"), std::string::npos) << all;
 }
 
 }  // namespace

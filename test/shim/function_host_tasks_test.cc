@@ -181,6 +181,60 @@ TEST_F(HttpTriggerTest, ServesTheFunctionWithTheDaemonsSemantics) {
   EXPECT_EQ(probe.first, 200);
 }
 
+// curl -i: the response's head and body as one text.
+std::string curlHeadAndBody(const std::string& url, const std::string& data) {
+  std::string cmd = "curl -s -i -m 10 --data-binary '" + data + "' '" + url + "'";
+  std::string out;
+  if (FILE* f = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+    ::pclose(f);
+  }
+  return out;
+}
+
+TEST_F(HttpTriggerTest, AReactorsStatusAndHeadersAreTheTriggersResponse) {
+  ASSERT_TRUE(host_->load(function("redirect", "redirect")).ok());
+  HttpTriggerConfig c;
+  c.function = "redirect";
+  c.port = 0;
+  auto trigger = host_->serveHttp(c);
+  ASSERT_TRUE(trigger.ok()) << trigger.error().toString();
+  const std::string out = curlHeadAndBody("http://" + (*trigger)->address() + "/", "/elsewhere");
+  EXPECT_THAT(out, ::testing::StartsWith("HTTP/1.1 302 Found\r\n"));
+  EXPECT_THAT(out, HasSubstr("\r\nLocation: /elsewhere\r\n"));
+  EXPECT_THAT(out, HasSubstr("\r\nX-Call-Id: "));
+}
+
+TEST_F(HttpTriggerTest, CgiOutputIsParsedWhenThePodAsksForIt) {
+  ASSERT_TRUE(host_->load(function("page", "content-type")).ok());
+  ASSERT_TRUE(host_->load(function("cat", "cat")).ok());
+  HttpTriggerConfig c;
+  c.port = 0;
+  c.cgi_response = true;
+  c.function = "page";
+  auto page = host_->serveHttp(c);
+  ASSERT_TRUE(page.ok()) << page.error().toString();
+  c.function = "cat";
+  auto cat = host_->serveHttp(c);
+  ASSERT_TRUE(cat.ok()) << cat.error().toString();
+
+  const std::string out = curlHeadAndBody("http://" + (*page)->address() + "/", "hi");
+  EXPECT_THAT(out, ::testing::StartsWith("HTTP/1.1 200 OK\r\n"));
+  EXPECT_THAT(out, HasSubstr("\r\nContent-Type: text/html; charset=utf-8\r\n"));
+  EXPECT_THAT(out, HasSubstr("\r\nSet-Cookie: lang=en; Path=/\r\n"));
+  EXPECT_THAT(out, HasSubstr("<code>hi</code>"));
+
+  auto bad = curl("http://" + (*cat)->address() + "/", "no header section");
+  EXPECT_EQ(bad.first, 502);
+  EXPECT_THAT(bad.second, HasSubstr("invalid CGI output: no blank line ends the header section"));
+  EXPECT_THAT(bad.second, HasSubstr("\"function\":\"cat\""));
+  auto good = curl("http://" + (*cat)->address() + "/", "Status: 404\n\ngone");
+  EXPECT_EQ(good.first, 404);
+  EXPECT_EQ(good.second, "gone");
+}
+
 TEST_F(HttpTriggerTest, TimeoutsAreA504AndTooLargeBodiesA413) {
   HttpTriggerConfig c;
   c.function = "loop";

@@ -315,6 +315,48 @@ TEST_F(TaskTableTest, ABadMaxInflightIsRefusedNamingTheVariable) {
   EXPECT_TRUE(host_.served().empty());
 }
 
+TEST_F(TaskTableTest, CwasiResponseCgiMakesTheTriggerReadCgiOutput) {
+  host_.behave(FunctionKind::kReactor);
+  const std::vector<std::pair<std::string, bool>> specs = {
+      {R"("env": ["CWASI_HTTP_PORT=8081"]}, "annotations": {"cwasi.io/response": "cgi"})", true},
+      {R"("env": ["CWASI_HTTP_PORT=8081", "CWASI_RESPONSE=cgi"]})", true},
+      {R"("env": ["CWASI_HTTP_PORT=8081", "CWASI_RESPONSE=cgi"]}, "annotations": {"cwasi.io/response": "raw"})", false},
+      {R"("env": ["CWASI_HTTP_PORT=8081"]})", false},
+  };
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const std::string id = "web" + std::to_string(i);
+    auto c = request(id);
+    cwasi::testing::writeText(c.bundle / "config.json",
+        R"({"process": {"args": ["/module.wasm"], )" + specs[i].first + R"(, "root": {"path": "rootfs"}})");
+    ASSERT_TRUE(tasks_.create(c).ok()) << specs[i].first;
+    ASSERT_TRUE(tasks_.start(id).ok());
+    for (int k = 0; k < 500 && host_.served().size() <= i; ++k) std::this_thread::sleep_for(1ms);
+    auto served = host_.served();
+    ASSERT_EQ(served.size(), i + 1);
+    EXPECT_EQ(served[i].cgi_response, specs[i].second) << specs[i].first;
+    ASSERT_TRUE(tasks_.kill(id, 15).ok());
+    EXPECT_EQ(waitFor(id), 143u);
+  }
+}
+
+TEST_F(TaskTableTest, ABadResponseModeIsRefusedNamingTheAnnotationOrVariable) {
+  const std::vector<std::pair<std::string, std::string>> specs = {
+      {R"("env": []}, "annotations": {"cwasi.io/response": "wagi"})", "annotation cwasi.io/response"},
+      {R"("env": ["CWASI_RESPONSE=CGI"]})", "CWASI_RESPONSE"},
+      {R"("env": ["CWASI_RESPONSE=x"]}, "annotations": {"cwasi.io/response": "cgi"})", "CWASI_RESPONSE"},
+  };
+  for (const auto& [spec, named] : specs) {
+    auto c = request("bad");
+    cwasi::testing::writeText(c.bundle / "config.json",
+        R"({"process": {"args": ["/module.wasm"], )" + spec + R"(, "root": {"path": "rootfs"}})");
+    auto r = tasks_.create(c);
+    ASSERT_FALSE(r.ok()) << spec;
+    EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+    EXPECT_THAT(r.error().message(), HasSubstr(named));
+  }
+  EXPECT_TRUE(host_.loaded().empty());
+}
+
 TEST_F(TaskTableTest, DestroyingTheTableStopsWhatRuns) {
   host_.behave(FunctionKind::kReactor);
   {

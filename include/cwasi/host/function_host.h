@@ -57,6 +57,9 @@ struct HostConfig : comm::RouterConfig {
 // A function's response to one invocation.
 struct Response {
   std::vector<uint8_t> body;
+  // The status and headers the function set (guest ABI v2); empty when it
+  // set none.
+  runtime::ResponseHead head;
   bool cold_start = false;  // invoke(): the module had to be loaded first
 };
 

@@ -7,6 +7,7 @@
 // are given:
 //   minScale, maxScale, targetConcurrency, maxInflight, timeout ("30s" or ms),
 //   scaleToZeroAfter, public (invocation without the token), trustDomain.
+// Annotations it reads: cwasi.io/response ("cgi" or "raw", see cgi.h).
 // A field cwasid does not know or cannot honour ("constraints": one node has
 // nothing to place) is refused, naming it, never dropped.
 #pragma once
@@ -20,6 +21,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "cwasi/common/result.h"
+#include "cwasi/node/cgi.h"
 
 namespace cwasi::node {
 
@@ -44,6 +46,9 @@ struct Deployment {
   std::map<std::string, std::string> env;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
+  // From the cwasi.io/response annotation: how the function's output
+  // becomes the HTTP response.
+  ResponseMode response = ResponseMode::kRaw;
   std::vector<std::string> secrets;  // files under /var/openfaas/secrets
   std::string env_process;           // OpenFaaS's fprocess: the function's argv[0]
   Resources limits;

@@ -22,8 +22,10 @@ std::vector<std::pair<std::string, std::string>> requestEnv(const HttpRequest& r
                                                             const std::string& sub_path,
                                                             const std::string& call_id);
 
-// 200 with the function's output, or the error as {"error", "function"} JSON
-// with its status (504 names the timeout); X-Duration-Seconds, X-Cold-Start.
+// The function's output with the status and headers it gave (200 and
+// application/octet-stream when it gave none), or the error as
+// {"error", "function"} JSON with its status (504 names the timeout, 502 bad
+// CGI output); X-Duration-Seconds, X-Cold-Start.
 HttpResponse invocationResponse(const std::string& name, Invocation inv,
                                 std::chrono::milliseconds timeout);
 

@@ -21,12 +21,21 @@ namespace cwasi::node {
 // One invocation's outcome: the response or the error, and what it cost.
 struct Invocation {
   Result<std::vector<uint8_t>> result{std::vector<uint8_t>()};
+  // The response's status and headers, as the function gave them (guest ABI
+  // v2, or its CGI output); empty when it gave none.
+  runtime::ResponseHead head;
   bool cold_start = false;
   std::chrono::steady_clock::duration duration{0};
 };
 
 // The HTTP status that stands for an error (the one place codes map to HTTP).
+// DataLoss is 502: what an upstream gave (a function's CGI output) is not
+// what it must be.
 int httpStatusFor(const Error& e);
+
+// The HTTP status an invocation answers with: the function's own when it
+// set one, 200 for any other success, httpStatusFor its error.
+int httpStatusOf(const Invocation& inv);
 
 class Invoker {
  public:
@@ -35,8 +44,10 @@ class Invoker {
           const Clock& clock, std::chrono::milliseconds default_timeout);
 
   // Runs a deployed function: admitted by its scaler, with its timeout (or
-  // the default), `env` added to its environment. Errors: the admission's
-  // (ResourceExhausted: too many waiting; DeadlineExceeded), the function's.
+  // the default), `env` added to its environment. A deployment with
+  // ResponseMode::kCgi has its output parsed as CGI. Errors: the admission's
+  // (ResourceExhausted: too many waiting; DeadlineExceeded), the function's,
+  // DataLoss for CGI output that does not parse.
   Invocation invoke(const FunctionEntry& entry, std::span<const uint8_t> body,
                     std::vector<std::pair<std::string, std::string>> env);
   // One workflow step: a call to `function` wherever it runs, from

@@ -2,12 +2,16 @@
 // (a test checks that the two agree).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 namespace cwasi::runtime::abi {
 
-inline constexpr int32_t kVersion = 1;
+// The version the host implements; it serves guests built against any
+// version up to it (a version only adds imports). 2 added
+// cwasi.response_status and cwasi.response_header.
+inline constexpr int32_t kVersion = 2;
 inline constexpr std::string_view kModule = "cwasi";
 
 // Status codes returned to guests.
@@ -20,6 +24,11 @@ inline constexpr int32_t kErrInvalidArgument = 5;
 inline constexpr int32_t kErrInternal = 6;
 inline constexpr int32_t kErrFunctionFailed = 7;
 inline constexpr int32_t kErrUnsupported = 8;
+
+// Limits of cwasi.response_header (the SDK header repeats them; the host
+// enforces them in ResponseHead).
+inline constexpr size_t kMaxResponseHeaders = 64;
+inline constexpr size_t kMaxResponseHeaderBytes = 16u << 10;
 
 // Exports of a reactor function.
 inline constexpr std::string_view kAllocExport = "cwasi_alloc";

@@ -21,6 +21,7 @@
 #include "cwasi/runtime/guest_memory.h"
 #include "cwasi/runtime/module.h"
 #include "cwasi/runtime/payload.h"
+#include "cwasi/runtime/response_head.h"
 
 namespace cwasi::runtime {
 
@@ -144,6 +145,11 @@ class Instance {
   // The instance's exported "memory", bounds-checked. Empty if none.
   GuestMemory memory();
 
+  // The status and headers the guest gave (cwasi_response_status,
+  // cwasi_response_header) in its latest cwasi_handle call, or in its main;
+  // empty when it gave none. Valid until the instance runs again.
+  const ResponseHead& responseHead() const;
+
   // Everything written to stdout/stderr under OutputCapture.
   const std::string& capturedStdout() const;
   const std::string& capturedStderr() const;
@@ -164,12 +170,14 @@ class Instance {
 // once: a command gets `request` on stdin and its stdout is the response (the
 // context's input and output are replaced); a reactor gets `request` copied
 // straight from its source into its linear memory and its cwasi_handle's
-// response goes to `response`. The response is written only on success.
+// response goes to `response`. The response is written only on success, and
+// so is `head` (when given): the status and headers the function set through
+// the guest ABI, empty when it set none.
 // Errors: a non-zero exit code or handler status is Aborted, with the
 // function's output as the message (or "... status N" when it wrote none);
 // Unavailable when no instance slot is free; otherwise the instance's errors
 // (DeadlineExceeded, Cancelled, ResourceExhausted, Aborted for a trap...).
 Result<void> invoke(Engine& engine, std::shared_ptr<const Module> module, RunContext context,
-                    PayloadSource& request, PayloadSink& response);
+                    PayloadSource& request, PayloadSink& response, ResponseHead* head = nullptr);
 
 }  // namespace cwasi::runtime

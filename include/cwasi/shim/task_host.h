@@ -43,6 +43,9 @@ struct HttpTriggerConfig {
   std::chrono::milliseconds timeout{30000};  // per request (504 past it)
   uint64_t max_body_bytes = 16u << 20;       // 413 past it
   int max_inflight = 100;                    // requests at once; as many may wait
+  // The pod's cwasi.io/response annotation is "cgi": the function's output is
+  // CGI (headers, a blank line, the body), as in cwasid.
+  bool cgi_response = false;
 };
 
 // A running HTTP trigger. Dropping it stops serving at once.

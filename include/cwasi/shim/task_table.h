@@ -43,6 +43,10 @@ inline constexpr char kEnvTrustDomain[] = "CWASI_TRUST_DOMAIN";
 // The HTTP trigger's cap on requests in flight (1 to 10000; as many more
 // may wait), when CWASI_HTTP_PORT serves the function.
 inline constexpr char kEnvMaxInflight[] = "CWASI_MAX_INFLIGHT";
+// How the HTTP trigger reads the function's output: "raw" (the body, the
+// default) or "cgi" (headers, a blank line, the body). The cwasi.io/response
+// annotation's equivalent, for Kubernetes; the annotation wins.
+inline constexpr char kEnvResponse[] = "CWASI_RESPONSE";
 
 // What containerd's Create says.
 struct CreateTask {
