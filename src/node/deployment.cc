@@ -142,8 +142,10 @@ Result<Deployment> parseDeployment(const json& j) {
   }
   TRY_ASSIGN(d.module, stringField(j, "storedModule"));
   TRY_ASSIGN(d.digest, stringField(j, "digest"));
+  TRY_ASSIGN(d.image_digest, stringField(j, "imageDigest"));
   if (d.image.empty() && d.module.empty()) {
-    return invalidArgument("image (a .wasm/.wat path or an OCI image tarball) is required");
+    return invalidArgument("image (an image reference, or the absolute path of a .wasm/.wat "
+                           "module or an OCI image tarball on the daemon's host) is required");
   }
   TRY_ASSIGN(d.env, stringMap(j, "envVars"));
   TRY_ASSIGN(d.labels, stringMap(j, "labels"));
@@ -227,6 +229,7 @@ json toJson(const Deployment& d) {
             {"timeout", d.timeout.count()},
             {"scaleToZeroAfter", d.scale_to_zero_after.count()},
             {"public", d.is_public}};
+  if (!d.image_digest.empty()) j["imageDigest"] = d.image_digest;
   if (d.memory_bytes != 0) j["limits"] = {{"memory", std::to_string(d.memory_bytes)}};
   return j;
 }

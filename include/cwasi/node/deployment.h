@@ -1,5 +1,6 @@
 // A function deployment as the daemon's API takes it: OpenFaaS's
-// FunctionDeployment JSON ("service", "image", "envVars", "labels",
+// FunctionDeployment JSON ("service", "image" — an absolute path on the
+// daemon's host or an image reference —, "envVars", "labels",
 // "annotations", "limits.memory") with the scaling labels it knows
 // (com.openfaas.scale.min/max/target/zero/zero-duration), plus cwasi's own
 // fields, which win over labels when both are given:
@@ -20,9 +21,10 @@ namespace cwasi::node {
 
 struct Deployment {
   std::string name;
-  std::string image;   // what the user gave: module path or OCI image tarball
+  std::string image;   // what the user gave: module path, OCI image tarball or reference
   std::string module;  // the stored module the daemon loads (state dir)
   std::string digest;  // sha256 of the module
+  std::string image_digest;  // an image reference's manifest digest when deployed ("sha256:...")
   std::map<std::string, std::string> env;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
