@@ -102,6 +102,10 @@ Result<RegistryConfig> loadRegistryConfig(const std::filesystem::path& file) {
 bool isImageReference(std::string_view image) { return !image.empty() && image.front() != '/'; }
 
 Result<ImagePuller::Pulled> ImagePuller::pull(std::string_view image, uint64_t max_bytes) const {
+  if (image.rfind("./", 0) == 0 || image.rfind("../", 0) == 0) {
+    return invalidArgument("image '" + std::string(image) +
+                           "' is a relative path: give the absolute path on the daemon's host");
+  }
   auto parsed = oci::normalizeImageReference(image);
   if (!parsed.ok()) {
     return invalidArgument("image '" + std::string(image) +
