@@ -119,10 +119,16 @@ Result<ImagePuller::Pulled> ImagePuller::pull(std::string_view image, uint64_t m
   // Docker Hub itself speaks HTTPS only: reachable through a mirror, or not at all.
   if (ref.registry != "docker.io") hosts.push_back(ref.registry);
   if (hosts.empty()) {
-    return failedPrecondition("image " + name + ": no mirror is configured for docker.io, and "
-                              "cwasid speaks plain HTTP only (a \"mirrors\" entry in "
-                              "--registry-config, or name a registry: HOST:PORT/" +
-                              ref.repository + ")");
+    // Most likely a file meant: say how to give one.
+    const bool file_like = std::string_view(image).find(".wasm") != std::string_view::npos ||
+                           std::string_view(image).find(".wat") != std::string_view::npos ||
+                           std::string_view(image).find(".tar") != std::string_view::npos;
+    return invalidArgument(
+        "image " + name + " cannot be pulled: no mirror is configured for docker.io, and "
+        "cwasid speaks plain HTTP only (add a \"mirrors\" entry to --registry-config, or name "
+        "a registry: HOST:PORT/" + ref.repository + ")" +
+        (file_like ? "; a module file must be given by its absolute path on the daemon's host"
+                   : ""));
   }
   const auto deadline = std::chrono::steady_clock::now() + config_.pull_timeout;
   auto transportFor = [&](const std::string& host) {

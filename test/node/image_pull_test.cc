@@ -277,7 +277,7 @@ TEST_F(ImagesFromARegistry, PullsThatCannotBeDoneSayWhy) {
   EXPECT_THAT(unreachable.body, HasSubstr("registry " + nobody));
   // A name without a registry and no mirror for docker.io.
   Reply hub = deploy("upper", "fn/upper:v1");
-  EXPECT_EQ(hub.status, 409) << hub.body;
+  EXPECT_EQ(hub.status, 400) << hub.body;
   EXPECT_THAT(hub.body, HasSubstr("no mirror is configured for docker.io"));
   // Neither an absolute path nor a reference.
   EXPECT_EQ(deploy("upper", "Not A Reference").status, 400);

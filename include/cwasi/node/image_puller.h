@@ -57,8 +57,8 @@ class ImagePuller {
     bool from_cache = false;      // read from the state dir, no blob downloaded
   };
   // The module `image` names, at most `max_bytes` pulled. Errors name the
-  // image and the registry: InvalidArgument (a bad reference, not a Wasm
-  // image), NotFound (no such repository or tag), PermissionDenied (refused
+  // image and the registry: InvalidArgument (a bad reference, a docker.io
+  // name without a mirror, not a Wasm image), NotFound (no such repository or tag), PermissionDenied (refused
   // credentials, or none where needed), Unavailable (unreachable, too slow),
   // ResourceExhausted (too large).
   Result<Pulled> pull(std::string_view image, uint64_t max_bytes) const;
