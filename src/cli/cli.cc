@@ -6,42 +6,29 @@
 #include "args.h"
 #include "commands.h"
 #include "cwasi/comm/guest_abi.h"
+#include "cwasi/common/build_info.h"
 #include "cwasi/common/files.h"
 #include "cwasi/runtime/engine.h"
 
 namespace cwasi::cli {
 namespace {
 
-constexpr const char* kUsage = R"(cwasi — serverless WebAssembly functions
+// One usage per subcommand: `cwasi X --help` prints X's, `cwasi --help` all
+// of them.
+struct Subcommand {
+  const char* name;
+  const char* usage;
+  int (*run)(const std::vector<std::string>&);
+  const char* alias = nullptr;
+};
 
-usage:
-  cwasi run [options] MODULE [ARGS...]   run a function (command or reactor)
-  cwasi compile [--fuel] MODULE -o OUT   precompile a module ahead of time
-  cwasi inspect MODULE                   show kind, imports, exports, size
-  cwasi serve --function NAME=MODULE[,domain=D,timeout-ms=N,memory-mb=N]...
-              [--listen HOST:PORT] [--runtime-dir DIR] [--cluster FILE]
-              [--mode-policy auto|embedded|local|remote|redis] [--redis HOST:PORT]
-              [--token T] [--ring-kb N] [--max-connections N (256)]
-              [--peer-idle-timeout-ms N (120000)] [--drain-timeout-ms N (10000)]
-                                         host functions; serve calls to them
-  cwasi call [--runtime-dir DIR] [--cluster FILE] [--mode-policy P] [--redis HOST:PORT]
-             [--token T] [--timeout-ms N] TARGET < request
-                                         call a function wherever it runs
-  cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]
-  cwasi image push IMAGE.tar REGISTRY/REPO[:TAG] | pull REF -o IMAGE.tar [--plain-http]
-                                         package a function as an OCI image
-  cwasi daemon [options]                 the node daemon, as cwasid (cwasid --help)
-  cwasi version
+int versionCommand(const std::vector<std::string>&) {
+  std::printf("cwasi %s (commit %s, Wasmtime %s)\n", kVersion, buildSha(),
+              runtime::wasmtimeVersion());
+  return 0;
+}
 
-platform (clients of cwasid; --gateway URL or $CWASI_GATEWAY, default
-http://127.0.0.1:8080; --admin-token T, $CWASI_ADMIN_TOKEN or the state dir's):
-  cwasi deploy NAME MODULE|IMAGE.tar [--env K=V] [--memory 64Mi] [--timeout 30s]
-               [--min-scale N] [--max-scale N] [--target N] [--max-inflight N]
-               [--scale-to-zero-after 5m] [--private] [--label K=V] [-f deployment.json]
-  cwasi invoke NAME [--async [--callback URL]] [-H 'K: V'] [--query Q] < request
-  cwasi ls [--json] | cwasi rm NAME | cwasi scale NAME --replicas N | cwasi logs NAME [--tail N]
-  cwasi workflow deploy FILE | invoke NAME < input | ls | rm NAME
-
+constexpr const char* kRunOptions = R"(
 run options:
   --dir HOST[::GUEST]   grant a host directory, read-write (as GUEST, default HOST)
   --dir-ro HOST[::GUEST] grant a host directory read-only
@@ -57,6 +44,87 @@ stdin and writes its response to stdout. Exit codes: the guest's own, or 124
 timeout, 125 usage, 126 cannot run the module, 127 module not found,
 130 interrupted, 134 trap, 137 memory or fuel limit.
 )";
+
+constexpr const char* kPlatform = R"(
+(a client of cwasid: --gateway URL or $CWASI_GATEWAY, default http://127.0.0.1:8080;
+--admin-token T, $CWASI_ADMIN_TOKEN or the state dir's)
+)";
+
+const Subcommand kSubcommands[] = {
+    {"run", "cwasi run [options] MODULE [ARGS...]   run a function (command or reactor)",
+     runCommand},
+    {"compile", "cwasi compile [--fuel] MODULE -o OUT   precompile a module ahead of time",
+     compileCommand},
+    {"inspect", "cwasi inspect MODULE                   show kind, imports, exports, size",
+     inspectCommand},
+    {"serve", R"(cwasi serve --function NAME=MODULE[,domain=D,timeout-ms=N,memory-mb=N]...
+              [--listen HOST:PORT] [--runtime-dir DIR] [--cluster FILE]
+              [--mode-policy auto|embedded|local|remote|redis] [--redis HOST:PORT]
+              [--token T] [--ring-kb N] [--max-connections N (256)]
+              [--peer-idle-timeout-ms N (120000)] [--drain-timeout-ms N (10000)]
+                                         host functions; serve calls to them)",
+     serveCommand},
+    {"call", R"(cwasi call [--runtime-dir DIR] [--cluster FILE] [--mode-policy P] [--redis HOST:PORT]
+             [--token T] [--timeout-ms N] TARGET < request
+                                         call a function wherever it runs)",
+     callCommand},
+    {"image", R"(cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]
+       cwasi image push IMAGE.tar REGISTRY/REPO[:TAG] | pull REF -o IMAGE.tar [--plain-http]
+                                         package a function as an OCI image)",
+     imageCommand},
+    {"daemon", "cwasi daemon [options]                 the node daemon, as cwasid (cwasid --help)",
+     daemonCommand},
+    {"deploy", R"(cwasi deploy NAME MODULE|IMAGE.tar [--env K=V] [--memory 64Mi] [--timeout 30s]
+             [--min-scale N] [--max-scale N] [--target N] [--max-inflight N]
+             [--scale-to-zero-after 5m] [--private] [--label K=V] [-f deployment.json])",
+     deployCommand},
+    {"invoke", "cwasi invoke NAME [--async [--callback URL]] [-H 'K: V'] [--query Q] < request",
+     invokeCommand},
+    {"ls", "cwasi ls [--json]                      the functions deployed", listCommand, "list"},
+    {"rm", "cwasi rm NAME                          remove a function", removeCommand, "remove"},
+    {"scale", "cwasi scale NAME --replicas N", scaleCommand},
+    {"logs", "cwasi logs NAME [--tail N]             a function's stderr", logsCommand},
+    {"workflow", "cwasi workflow deploy FILE | invoke NAME < input | ls | rm NAME", workflowCommand},
+    {"version", "cwasi version", versionCommand, "--version"},
+};
+
+bool isPlatform(std::string_view name) {
+  for (const char* p : {"deploy", "invoke", "ls", "rm", "scale", "logs", "workflow"}) {
+    if (name == p) return true;
+  }
+  return false;
+}
+
+std::string usageOf(const Subcommand& c) {
+  std::string out = std::string("usage: ") + c.usage + "\n";
+  if (std::string_view(c.name) == "run") out += kRunOptions;
+  if (isPlatform(c.name)) out += kPlatform;
+  return out;
+}
+
+std::string fullUsage() {
+  std::string out = "cwasi — serverless WebAssembly functions\n\nusage:\n";
+  for (const auto& c : kSubcommands) {
+    if (isPlatform(c.name) && std::string_view(c.name) == "deploy") {
+      out += std::string("\nplatform") + kPlatform + "\n";
+    }
+    out += std::string("  ") + c.usage + "\n";
+  }
+  out += kRunOptions;
+  out += "\n`cwasi COMMAND --help` shows one command's usage.\n";
+  return out;
+}
+
+// `--help` or `-h` asks for the usage; for run, only before the module (what
+// follows it is the guest's).
+bool asksForHelp(const Subcommand& c, const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") return true;
+    if (std::string_view(c.name) == "run") return false;
+    if (a == "--") return false;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -117,28 +185,19 @@ int runDaemon(const std::vector<std::string>& args) { return daemonCommand(args)
 
 int runCli(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    std::fputs(fullUsage().c_str(), args.empty() ? stderr : stdout);
     return args.empty() ? kExitUsage : 0;
   }
   const std::string& cmd = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (cmd == "run") return runCommand(rest);
-  if (cmd == "compile") return compileCommand(rest);
-  if (cmd == "inspect") return inspectCommand(rest);
-  if (cmd == "serve") return serveCommand(rest);
-  if (cmd == "call") return callCommand(rest);
-  if (cmd == "daemon") return daemonCommand(rest);
-  if (cmd == "image") return imageCommand(rest);
-  if (cmd == "deploy") return deployCommand(rest);
-  if (cmd == "invoke") return invokeCommand(rest);
-  if (cmd == "ls" || cmd == "list") return listCommand(rest);
-  if (cmd == "rm" || cmd == "remove") return removeCommand(rest);
-  if (cmd == "scale") return scaleCommand(rest);
-  if (cmd == "logs") return logsCommand(rest);
-  if (cmd == "workflow") return workflowCommand(rest);
-  if (cmd == "version" || cmd == "--version") {
-    std::printf("cwasi %s (Wasmtime %s)\n", CWASI_VERSION, runtime::wasmtimeVersion());
-    return 0;
+  for (const auto& c : kSubcommands) {
+    if (cmd != c.name && !(c.alias && cmd == c.alias)) continue;
+    // The daemon prints its own (cwasid --help).
+    if (std::string_view(c.name) != "daemon" && asksForHelp(c, rest)) {
+      std::fputs(usageOf(c).c_str(), stdout);
+      return 0;
+    }
+    return c.run(rest);
   }
   return fail(kExitUsage, "unknown command '" + cmd + "' (see cwasi --help)");
 }

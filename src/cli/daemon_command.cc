@@ -22,6 +22,9 @@ usage: cwasid [options]
   --state-dir DIR         deployments, workflows, modules, token (default $CWASI_STATE_DIR,
                           $XDG_STATE_HOME/cwasi or ~/.local/state/cwasi)
   --admin-token T         the /system/* token (default: generated once, in STATE_DIR/token)
+  --admin-user NAME       Basic auth's user name with the token as password (default admin)
+  --max-log-follows N     logs followed at once (faas-cli logs); past it 429 (default 64)
+  --log-follow-timeout-ms N  how long one follow lasts (default 1800000)
   --max-body-mb N         request body cap (default 16; larger gets 413)
   --max-connections N     open HTTP connections (default 10000, and what the fd limit
                           allows); past it a new connection gets 503
@@ -98,6 +101,16 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
       c.state_dir = v;
     } else if (flag == "--admin-token") {
       TRY_ASSIGN(c.token, args.value(flag));
+    } else if (flag == "--admin-user") {
+      TRY_ASSIGN(c.admin_user, args.value(flag));
+      if (c.admin_user.empty() || c.admin_user.find(':') != std::string::npos) {
+        return invalidArgument(flag + " must be a name without ':'");
+      }
+    } else if (flag == "--max-log-follows") {
+      TRY_ASSIGN(uint64_t v, args.number(flag));
+      c.max_log_follows = v;
+    } else if (flag == "--log-follow-timeout-ms") {
+      TRY_ASSIGN(c.log_follow_timeout, millis(args, flag));
     } else if (flag == "--max-body-mb") {
       TRY_ASSIGN(uint64_t v, args.number(flag));
       if (v == 0 || v > 4096) return invalidArgument(flag + " must be 1..4096");

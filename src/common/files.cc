@@ -66,7 +66,7 @@ Result<std::vector<uint8_t>> readRegularFile(const fs::path& path, uint64_t max_
   return data;
 }
 
-Result<void> writeFileAtomic(const fs::path& path, std::span<const uint8_t> data) {
+Result<void> writeFileAtomic(const fs::path& path, std::span<const uint8_t> data, unsigned mode) {
   std::string tmpl = path.string() + ".tmp.XXXXXX";
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
   if (fd < 0) return errnoError("cannot create temporary file for " + path.string(), errno);
@@ -82,7 +82,7 @@ Result<void> writeFileAtomic(const fs::path& path, std::span<const uint8_t> data
     }
     off += static_cast<size_t>(n);
   }
-  if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0 || ::rename(tmpl.c_str(), path.c_str()) != 0) {
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0 || ::fsync(fd) != 0 || ::rename(tmpl.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmpl.c_str());
     return errnoError("cannot publish " + path.string(), err);

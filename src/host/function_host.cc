@@ -133,6 +133,7 @@ struct FunctionHost::Impl : comm::LocalFunctions {
     rc.args = {spec.name};
     rc.env = spec.env;
     rc.env.insert(rc.env.end(), options.env.begin(), options.env.end());
+    rc.preopens = spec.preopens;
     rc.limits = spec.limits;
     rc.host_data = &ctx;
     if (spec.log) rc.error_output = runtime::OutputTo{spec.log.get()};

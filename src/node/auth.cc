@@ -29,9 +29,15 @@ bool Authorizer::allows(const HttpRequest& req) const {
   const std::string auth = req.header("Authorization");
   if (hasScheme(auth, "Bearer")) return constantTimeEquals(auth.substr(7), token_);
   if (hasScheme(auth, "Basic")) {
-    const std::string creds = base64Decode(auth.substr(6));
+    auto decoded = base64Decode(auth.substr(6));
+    if (!decoded.ok()) return false;
+    const std::string_view creds(reinterpret_cast<const char*>(decoded->data()), decoded->size());
     const size_t colon = creds.find(':');
-    return colon != std::string::npos && constantTimeEquals(creds.substr(colon + 1), token_);
+    if (colon == std::string_view::npos) return false;
+    // Both compared, whatever the first says: the time tells nothing.
+    const bool user_ok = constantTimeEquals(creds.substr(0, colon), user_);
+    const bool token_ok = constantTimeEquals(creds.substr(colon + 1), token_);
+    return user_ok && token_ok;
   }
   return false;
 }

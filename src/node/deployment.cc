@@ -1,6 +1,7 @@
 #include "cwasi/node/deployment.h"
 
 #include <algorithm>
+#include <span>
 
 #include <nlohmann/json.hpp>
 
@@ -122,8 +123,84 @@ bool dns1123Label(std::string_view name) {
   return std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '-'; });
 }
 
+namespace {
+
+// Every field a deployment (or its stored record) may carry.
+constexpr const char* kFields[] = {
+    "service", "name", "image", "module", "storedModule", "digest", "imageDigest", "namespace",
+    "envProcess", "envVars", "secrets", "constraints", "labels", "annotations", "limits", "requests",
+    "readOnlyRootFilesystem", "createdAt", "trustDomain", "minScale", "maxScale",
+    "targetConcurrency", "maxInflight", "timeout", "scaleToZeroAfter", "public"};
+
+Result<void> onlyKnownFields(const json& j, std::span<const char* const> known, const std::string& in) {
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
+    if (std::find_if(known.begin(), known.end(), [&](const char* f) { return key == f; }) ==
+        known.end()) {
+      return invalidArgument(in + key + ": cwasid does not support this field");
+    }
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> stringList(const json& j, const char* field) {
+  std::vector<std::string> out;
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return out;
+  if (!it->is_array()) return invalidArgument(std::string(field) + " must be a list of strings");
+  for (const auto& v : *it) {
+    if (!v.is_string()) return invalidArgument(std::string(field) + " must be a list of strings");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+// "limits" or "requests": {memory, cpu}, checked, kept as given.
+Result<Resources> resources(const json& j, const char* field, uint64_t* bytes, int* millis) {
+  Resources r;
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return r;
+  if (!it->is_object()) return invalidArgument(std::string(field) + " must be an object");
+  static constexpr const char* kKnown[] = {"memory", "cpu"};
+  TRY(onlyKnownFields(*it, kKnown, std::string(field) + "."));
+  TRY_ASSIGN(r.memory, stringField(*it, "memory"));
+  TRY_ASSIGN(r.cpu, stringField(*it, "cpu"));
+  if (!r.memory.empty()) {
+    auto b = parseByteSize(r.memory);
+    if (!b.ok()) return invalidArgument(std::string(field) + ".memory: " + b.error().message());
+    // Linear memory grows by 64 KiB pages; less than one would read as "no limit".
+    if (*b < 65536) return invalidArgument(std::string(field) + ".memory: '" + r.memory + "' is below 64Ki");
+    *bytes = *b;
+  }
+  if (!r.cpu.empty()) {
+    auto m = parseCpu(r.cpu);
+    if (!m.ok()) return invalidArgument(std::string(field) + ".cpu: " + m.error().message());
+    *millis = *m;
+  }
+  return r;
+}
+
+}  // namespace
+
+Result<int> parseCpu(const std::string& s) {
+  const bool milli = !s.empty() && s.back() == 'm';
+  TRY_ASSIGN(auto number, decimalPrefix(milli ? s.substr(0, s.size() - 1) : s, "cpu"));
+  if (!number.second.empty()) return invalidArgument("bad cpu '" + s + "' (use cores, 0.5, or millicores, 500m)");
+  const double m = milli ? number.first : number.first * 1000;
+  if (m < 1) return invalidArgument("cpu '" + s + "' is below 1m");
+  if (m > 1e6) return invalidArgument("cpu '" + s + "' is too large");
+  return static_cast<int>(m + 0.5);
+}
+
+int Deployment::inflightCap() const {
+  int cap = max_inflight > 0 ? max_inflight : max_scale * target_concurrency;
+  if (cpu_millis > 0) cap = std::min(cap, (cpu_millis + 999) / 1000);
+  return cap;
+}
+
 Result<Deployment> parseDeployment(const json& j) {
   if (!j.is_object()) return invalidArgument("a deployment must be a JSON object");
+  TRY(onlyKnownFields(j, kFields, ""));
   Deployment d;
   TRY_ASSIGN(d.name, stringField(j, "service"));
   if (d.name.empty()) {
@@ -136,6 +213,11 @@ Result<Deployment> parseDeployment(const json& j) {
                            "a letter or digit, up to 63 (a DNS-1123 label, as Kubernetes and "
                            "OpenFaaS require)");
   }
+  TRY_ASSIGN(std::string ns, stringField(j, "namespace"));
+  if (!ns.empty() && ns != kFunctionNamespace) {
+    return invalidArgument("namespace: cwasid has one namespace, " + std::string(kFunctionNamespace) +
+                           "; got '" + ns + "'");
+  }
   TRY_ASSIGN(d.image, stringField(j, "image"));
   if (d.image.empty()) {
     TRY_ASSIGN(d.image, stringField(j, "module"));
@@ -147,22 +229,45 @@ Result<Deployment> parseDeployment(const json& j) {
     return invalidArgument("image (an image reference, or the absolute path of a .wasm/.wat "
                            "module or an OCI image tarball on the daemon's host) is required");
   }
+  TRY_ASSIGN(d.env_process, stringField(j, "envProcess"));
   TRY_ASSIGN(d.env, stringMap(j, "envVars"));
   TRY_ASSIGN(d.labels, stringMap(j, "labels"));
   TRY_ASSIGN(d.annotations, stringMap(j, "annotations"));
+  TRY_ASSIGN(d.secrets, stringList(j, "secrets"));
+  for (size_t i = 0; i < d.secrets.size(); ++i) {
+    if (!dns1123Label(d.secrets[i])) {
+      return invalidArgument("secrets: '" + d.secrets[i] + "' is not a secret name (a DNS-1123 label)");
+    }
+    if (std::find(d.secrets.begin(), d.secrets.begin() + static_cast<ptrdiff_t>(i), d.secrets[i]) !=
+        d.secrets.begin() + static_cast<ptrdiff_t>(i)) {
+      return invalidArgument("secrets: '" + d.secrets[i] + "' is named twice");
+    }
+  }
+  TRY_ASSIGN(std::vector<std::string> constraints, stringList(j, "constraints"));
+  if (!constraints.empty()) {
+    return invalidArgument("constraints: cwasid runs functions on this one node and places "
+                           "nothing; deploy without them (the Kubernetes operator places "
+                           "functions)");
+  }
+  TRY_ASSIGN(d.created_at, stringField(j, "createdAt"));
   TRY_ASSIGN(std::string domain, stringField(j, "trustDomain"));
   if (!domain.empty()) d.trust_domain = domain;
+  if (auto it = j.find("readOnlyRootFilesystem"); it != j.end() && !it->is_null()) {
+    if (!it->is_boolean()) return invalidArgument("readOnlyRootFilesystem must be true or false");
+    d.read_only_root_filesystem = it->get<bool>();
+  }
 
-  if (auto it = j.find("limits"); it != j.end() && !it->is_null()) {
-    if (!it->is_object()) return invalidArgument("limits must be an object");
-    TRY_ASSIGN(std::string memory, stringField(*it, "memory"));
-    if (!memory.empty()) {
-      auto bytes = parseByteSize(memory);
-      if (!bytes.ok()) return invalidArgument("limits.memory: " + bytes.error().message());
-      // Linear memory grows by 64 KiB pages; less than one would read as "no limit".
-      if (*bytes < 65536) return invalidArgument("limits.memory: '" + memory + "' is below 64Ki");
-      d.memory_bytes = *bytes;
-    }
+  TRY_ASSIGN(d.limits, resources(j, "limits", &d.memory_bytes, &d.cpu_millis));
+  uint64_t requested_bytes = 0;
+  int requested_millis = 0;
+  TRY_ASSIGN(d.requests, resources(j, "requests", &requested_bytes, &requested_millis));
+  if (d.memory_bytes != 0 && requested_bytes > d.memory_bytes) {
+    return invalidArgument("requests.memory (" + d.requests.memory + ") exceeds limits.memory (" +
+                           d.limits.memory + ")");
+  }
+  if (d.cpu_millis != 0 && requested_millis > d.cpu_millis) {
+    return invalidArgument("requests.cpu (" + d.requests.cpu + ") exceeds limits.cpu (" +
+                           d.limits.cpu + ")");
   }
 
   // Labels first, then explicit fields override.
@@ -176,6 +281,14 @@ Result<Deployment> parseDeployment(const json& j) {
   if (auto it = l.find("com.openfaas.scale.target"); it != l.end()) {
     TRY_ASSIGN(d.target_concurrency,
                intValue(it->second, "label com.openfaas.scale.target", 1, 100000));
+  }
+  if (auto it = l.find("com.openfaas.scale.type"); it != l.end()) {
+    if (it->second == "rps") {
+      d.scale_metric = ScaleMetric::kRps;
+    } else if (it->second != "capacity") {
+      return invalidArgument("label com.openfaas.scale.type: cwasid scales by 'capacity' (in "
+                             "flight) or 'rps', not '" + it->second + "'");
+    }
   }
   if (auto it = l.find("com.openfaas.scale.zero"); it != l.end() && it->second == "true") {
     d.min_scale = 0;
@@ -222,6 +335,7 @@ json toJson(const Deployment& d) {
             {"labels", d.labels},
             {"annotations", d.annotations},
             {"trustDomain", d.trust_domain},
+            {"createdAt", d.created_at},
             {"minScale", d.min_scale},
             {"maxScale", d.max_scale},
             {"targetConcurrency", d.target_concurrency},
@@ -230,7 +344,17 @@ json toJson(const Deployment& d) {
             {"scaleToZeroAfter", d.scale_to_zero_after.count()},
             {"public", d.is_public}};
   if (!d.image_digest.empty()) j["imageDigest"] = d.image_digest;
-  if (d.memory_bytes != 0) j["limits"] = {{"memory", std::to_string(d.memory_bytes)}};
+  if (!d.env_process.empty()) j["envProcess"] = d.env_process;
+  if (!d.secrets.empty()) j["secrets"] = d.secrets;
+  if (d.read_only_root_filesystem) j["readOnlyRootFilesystem"] = true;
+  auto resourcesJson = [](const Resources& r) {
+    json out = json::object();
+    if (!r.memory.empty()) out["memory"] = r.memory;
+    if (!r.cpu.empty()) out["cpu"] = r.cpu;
+    return out;
+  };
+  if (json l = resourcesJson(d.limits); !l.empty()) j["limits"] = l;
+  if (json r = resourcesJson(d.requests); !r.empty()) j["requests"] = r;
   return j;
 }
 

@@ -57,9 +57,10 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
   g.async = std::make_unique<AsyncQueue>(*g.registry, *g.invoker, c.async);
   g.autoscaler = std::make_unique<Autoscaler>(*g.registry, *g.host, g.metrics, *g.clock,
                                               c.scale_interval);
-  g.auth = std::make_unique<Authorizer>(g.token);
+  g.auth = std::make_unique<Authorizer>(g.token, c.admin_user);
   g.routes = std::make_unique<Routes>(RouteParts{*g.registry, *g.invoker, *g.async, g.metrics,
-                                                 *g.host, *g.auth, *g.clock, c.default_timeout});
+                                                 *g.host, *g.auth, *g.clock, c.default_timeout,
+                                                 c.max_log_follows, c.log_follow_timeout});
   Routes* routes = g.routes.get();
   TRY_ASSIGN(g.http, HttpServer::start(
                          c.http, [routes](HttpRequest& req) { return routes->handle(req); },

@@ -43,6 +43,8 @@ constexpr size_t kLingerBytes = 1u << 20;
 constexpr size_t kFdReserve = 64;  // fds kept for everything but connections
 // A connection idle this long between requests gives back its read buffer.
 constexpr std::chrono::milliseconds kTrimAfter{1000};
+// A body that goes on (HttpResponse::more) is asked for more this often.
+constexpr std::chrono::milliseconds kFollowPoll{100};
 
 std::string serialize(const HttpResponse& r, bool keep_alive, bool head_only) {
   std::string out;
@@ -53,8 +55,10 @@ std::string serialize(const HttpResponse& r, bool keep_alive, bool head_only) {
   out += statusReason(r.status);
   out += "\r\nServer: cwasi\r\nContent-Type: ";
   out += r.content_type;
-  out += "\r\nContent-Length: ";
-  out += std::to_string(r.body.size());
+  if (!r.more) {  // else the body ends when the connection does
+    out += "\r\nContent-Length: ";
+    out += std::to_string(r.body.size());
+  }
   out += keep_alive ? "\r\n" : "\r\nConnection: close\r\n";
   for (const auto& [k, v] : r.headers) {
     out += k;
@@ -348,6 +352,12 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     const bool head_only = req_.method == "HEAD";
     req_ = HttpRequest{};  // the body's bytes go back to the budget
+    if (head_only) response.more.reset();
+    if (response.more) {
+      keep_alive_ = false;
+      more_ = response.more;
+      more_until_ = Clock::now() + response.more_for;
+    }
     setOut(serialize(response, keep_alive_, head_only));
     // Most responses fit the socket buffer: sent from here, with no hop back
     // to the I/O thread before the client has its answer.
@@ -394,9 +404,40 @@ class Session : public std::enable_shared_from_this<Session> {
     reserved_ = 0;
     out_ = std::string();
     sent_ = 0;
+    if (more_) return follow();
     if (!keep_alive_) return unread_body_ ? linger() : abort();
     stream_.expires_never();
     waitForRequest(config().keepalive_timeout);
+  }
+
+  // The rest of a body that goes on: asked for every kFollowPoll, written as
+  // it comes, until it ends, its time is up, or the client leaves (a read
+  // completes: the client closed, or sent what nobody asked for).
+  void follow() {
+    if (!following_) {
+      following_ = true;
+      if (!discard_) discard_ = std::make_unique<std::array<char, 16384>>();
+      stream_.socket().async_read_some(asio::buffer(*discard_),
+                                       [self = shared_from_this()](beast::error_code, size_t) {
+                                         self->more_.reset();
+                                         self->abort();
+                                       });
+    }
+    std::optional<std::string> chunk = more_->next();
+    if (!chunk || Clock::now() >= more_until_) {
+      more_.reset();
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return abort();
+    }
+    if (!chunk->empty()) {
+      setOut(std::move(*chunk));
+      return writeRest();
+    }
+    timer_.expires_after(kFollowPoll);
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec && self->more_) self->follow();
+    });
   }
 
   void readFailed(beast::error_code ec) {
@@ -462,6 +503,9 @@ class Session : public std::enable_shared_from_this<Session> {
   size_t sent_ = 0;
   std::unique_ptr<std::array<char, 16384>> discard_;
   size_t lingered_ = 0;
+  std::shared_ptr<BodySource> more_;  // a body that goes on (HttpResponse::more)
+  Clock::time_point more_until_;
+  bool following_ = false;
 };
 
 }  // namespace

@@ -54,7 +54,8 @@ Result<RegistryConfig> parseRegistryConfig(std::string_view text) {
       RegistryCredentials cred;
       if (auto a = entry.find("auth"); a != entry.end() && !a->is_null()) {
         if (!a->is_string()) return invalidArgument(what + ".auth must be a string");
-        const std::string decoded = base64Decode(a->get<std::string>());
+        auto bytes = base64Decode(a->get<std::string>());
+        const std::string decoded = bytes.ok() ? std::string(bytes->begin(), bytes->end()) : "";
         const size_t colon = decoded.find(':');
         if (colon == std::string::npos || colon == 0) {
           return invalidArgument(what + ".auth must be the base64 of USER:PASSWORD");

@@ -1,5 +1,6 @@
 #include "cwasi/node/registry.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -12,8 +13,7 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string rfc3339Now() {
-  const auto now = std::chrono::system_clock::now();
+std::string rfc3339(std::chrono::system_clock::time_point now) {
   const std::time_t t = std::chrono::system_clock::to_time_t(now);
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
@@ -25,6 +25,8 @@ std::string rfc3339Now() {
   std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms.count()));
   return out;
 }
+
+std::string rfc3339Now() { return rfc3339(std::chrono::system_clock::now()); }
 
 // The largest image or module a deployment may name.
 constexpr uint64_t kMaxImageBytes = 256ull << 20;
@@ -79,13 +81,14 @@ Result<std::vector<uint8_t>> moduleFromFile(const std::string& image) {
 
 void FunctionLog::write(std::string_view text) {
   if (text.empty()) return;
-  const std::string ts = rfc3339Now();
+  const auto now = std::chrono::system_clock::now();
+  const std::string ts = rfc3339(now);
   MutexLock lock(mu_);
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string_view::npos) end = text.size();
-    if (end > pos) lines_.push_back({ts, std::string(text.substr(pos, end - pos))});
+    if (end > pos) lines_.push_back({++last_seq_, now, ts, std::string(text.substr(pos, end - pos))});
     pos = end + 1;
   }
   while (lines_.size() > max_lines_) lines_.pop_front();
@@ -94,6 +97,14 @@ void FunctionLog::write(std::string_view text) {
 std::vector<FunctionLog::Line> FunctionLog::tail(size_t n) const {
   MutexLock lock(mu_);
   const size_t skip = lines_.size() > n ? lines_.size() - n : 0;
+  return {lines_.begin() + static_cast<std::ptrdiff_t>(skip), lines_.end()};
+}
+
+std::vector<FunctionLog::Line> FunctionLog::after(uint64_t seq) const {
+  MutexLock lock(mu_);
+  // Numbers are consecutive: line `seq` is at seq - front.seq.
+  const uint64_t front = lines_.empty() ? 1 : lines_.front().seq;
+  const uint64_t skip = seq < front ? 0 : std::min<uint64_t>(lines_.size(), seq - front + 1);
   return {lines_.begin() + static_cast<std::ptrdiff_t>(skip), lines_.end()};
 }
 
@@ -124,6 +135,7 @@ ScalePolicy FunctionRegistry::policyFor(const Deployment& d) const {
   ScalePolicy p;
   p.min_replicas = d.min_scale;
   p.max_replicas = d.max_scale;
+  p.by_rate = d.scale_metric == ScaleMetric::kRps;
   p.target = d.target_concurrency;
   p.max_inflight = d.inflightCap();
   p.scale_to_zero_after = d.scale_to_zero_after;
@@ -136,6 +148,7 @@ std::vector<std::string> FunctionRegistry::restore() {
   MutexLock lock(change_mu_);
   for (Deployment& d : state_.loadFunctions(&errors)) {
     const std::string name = d.name;
+    if (d.created_at.empty()) d.created_at = rfc3339Now();  // a record from before createdAt
     if (auto r = install(std::move(d), false); !r.ok()) {
       errors.push_back("function " + name + ": " + r.error().message());
     }
@@ -163,19 +176,42 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::install(Deploymen
     entry->stats = std::make_shared<FunctionStats>();
     entry->log = std::make_shared<FunctionLog>();
   }
+  for (const auto& s : d.secrets) {
+    if (!state_.hasSecret(s)) {
+      return invalidArgument("secret '" + s + "' does not exist (create it first: faas-cli "
+                             "secret create " + s + ")");
+    }
+  }
   host::FunctionSpec spec(d.name, state_.modulePath(d.module));
   spec.trust_domain = d.trust_domain;
   spec.limits.memory_bytes = d.memory_bytes;
   spec.env.assign(d.env.begin(), d.env.end());
+  // OpenFaaS's envProcess is the watchdog's fprocess variable.
+  if (!d.env_process.empty()) spec.env.emplace_back("fprocess", d.env_process);
+  if (!d.secrets.empty()) {
+    spec.preopens.push_back({state_.path() / "secret-views" / d.name, kSecretsMount, false});
+  }
   spec.log = entry->log;
-  // A transaction: the module is loaded and checked, then its record
-  // written, and only then does it serve. A bad module or a full disk
-  // leaves the old function serving and its record as it was.
+  // A transaction: the module is loaded and checked, then its record and
+  // secrets written, and only then does it serve. A bad module or a full
+  // disk leaves the old function serving and its record as it was.
   TRY_ASSIGN(host::PreparedFunction prepared, host_.prepare(std::move(spec)));
+  auto undo = [&] {
+    if (previous) {
+      if (persist) (void)state_.saveFunction(previous->deployment);
+      (void)state_.writeSecretView(d.name, previous->deployment.secrets);
+    } else {
+      if (persist) state_.removeFunction(d.name);
+      state_.removeSecretView(d.name);
+    }
+  };
   if (persist) TRY(state_.saveFunction(d));
+  if (auto view = state_.writeSecretView(d.name, d.secrets); !view.ok()) {
+    undo();
+    return std::move(view).error();
+  }
   if (auto committed = host_.commit(std::move(prepared)); !committed.ok()) {
-    if (persist && previous) (void)state_.saveFunction(previous->deployment);
-    if (persist && !previous) state_.removeFunction(d.name);
+    undo();
     return std::move(committed).error();
   }
   entry->deployment = std::move(d);
@@ -201,11 +237,12 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::deploy(Deployment
   TRY_ASSIGN(ImageModule image_module, moduleOf(d.image));
   const std::vector<uint8_t>& bytes = image_module.bytes;
   MutexLock lock(change_mu_);
-  const bool exists = find(d.name) != nullptr;
-  if (update && !exists) return notFound("no function " + d.name + " to update");
-  if (!update && exists) {
+  const std::shared_ptr<const FunctionEntry> existing = find(d.name);
+  if (update && !existing) return notFound("no function " + d.name + " to update");
+  if (!update && existing) {
     return alreadyExists("function " + d.name + " exists (use PUT to update it)");
   }
+  d.created_at = existing ? existing->deployment.created_at : rfc3339Now();
   TRY_ASSIGN(StateDir::StoredModule stored, state_.storeModule(bytes));
   d.module = stored.path.string();
   d.digest = stored.digest;
@@ -242,6 +279,7 @@ Result<void> FunctionRegistry::remove(const std::string& name) {
   }
   host_.remove(name);
   state_.removeFunction(name);
+  state_.removeSecretView(name);
   collectModules();
   metrics_.setReplicas(name, 0);
   CWASI_LOG(kInfo, "removed " << name);
@@ -273,6 +311,47 @@ std::vector<std::shared_ptr<const FunctionEntry>> FunctionRegistry::list() const
   for (const auto& [name, e] : functions_) out.push_back(e);
   return out;
 }
+
+Result<void> FunctionRegistry::putSecret(const std::string& name, std::span<const uint8_t> value,
+                                         bool update) {
+  if (!dns1123Label(name)) {
+    return invalidArgument("invalid secret name '" + name +
+                           "': use lowercase letters, digits and '-' (a DNS-1123 label)");
+  }
+  MutexLock lock(change_mu_);
+  const bool exists = state_.hasSecret(name);
+  if (update && !exists) return notFound("no secret " + name + " to update");
+  if (!update && exists) return alreadyExists("secret " + name + " exists (update it instead)");
+  TRY(state_.saveSecret(name, value));
+  for (const auto& e : list()) {
+    const auto& names = e->deployment.secrets;
+    if (std::find(names.begin(), names.end(), name) == names.end()) continue;
+    if (auto view = state_.writeSecretView(e->deployment.name, names); !view.ok()) {
+      return internal("secret " + name + " saved, but " + e->deployment.name +
+                      " does not see it yet: " + view.error().message());
+    }
+  }
+  return {};
+}
+
+Result<void> FunctionRegistry::removeSecret(const std::string& name) {
+  MutexLock lock(change_mu_);
+  if (!state_.hasSecret(name)) return notFound("no secret " + name);
+  std::string users;
+  for (const auto& e : list()) {
+    const auto& names = e->deployment.secrets;
+    if (std::find(names.begin(), names.end(), name) == names.end()) continue;
+    users += (users.empty() ? "" : ", ") + e->deployment.name;
+  }
+  if (!users.empty()) {
+    return failedPrecondition("secret " + name + " is used by " + users +
+                              "; remove it from them first");
+  }
+  state_.removeSecret(name);
+  return {};
+}
+
+std::vector<std::string> FunctionRegistry::secrets() const { return state_.secretNames(); }
 
 Result<void> FunctionRegistry::deployWorkflow(Workflow w) {
   MutexLock lock(change_mu_);
@@ -308,15 +387,22 @@ std::vector<std::shared_ptr<const Workflow>> FunctionRegistry::workflows() const
 
 json statusJson(const FunctionEntry& e, bool loaded) {
   const Deployment& d = e.deployment;
+  // faas-provider's FunctionStatus: what was submitted, as submitted, with
+  // empty fields left out as its omitempty does.
   json j = toJson(d);
   j.erase("service");
+  j.erase("storedModule");
   j["name"] = d.name;
+  j["namespace"] = kFunctionNamespace;
+  j["labels"]["faas_function"] = d.name;
+  for (const char* field : {"envVars", "annotations"}) {
+    if (j[field].empty()) j.erase(field);
+  }
   j["invocationCount"] = e.stats->invocations.load();
   j["coldStarts"] = e.stats->cold_starts.load();
   j["replicas"] = e.scaler->replicas();
   j["availableReplicas"] = loaded ? e.scaler->replicas() : 0;
   j["inflight"] = e.scaler->inflight();
-  j["envProcess"] = "";
   return j;
 }
 

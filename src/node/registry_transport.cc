@@ -68,7 +68,8 @@ Challenge parseChallenge(std::string_view text) {
 }
 
 std::string basic(const RegistryCredentials& c) {
-  return "Basic " + base64Encode(c.username + ":" + c.password);
+  const std::string pair = c.username + ":" + c.password;
+  return "Basic " + base64Encode({reinterpret_cast<const uint8_t*>(pair.data()), pair.size()});
 }
 
 }  // namespace

@@ -27,6 +27,8 @@ struct RouteParts {
   const Authorizer& auth;
   const Clock& clock;
   std::chrono::milliseconds default_timeout;
+  size_t max_log_follows;                     // followed logs open at once
+  std::chrono::milliseconds log_follow_timeout;  // how long one may follow
 };
 
 class Routes {
@@ -44,6 +46,7 @@ class Routes {
   struct Target {
     enum Kind { kFunction, kAsync, kWorkflow, kHealth, kMetrics, kSystem, kNone } kind;
     std::string name;
+    std::string ns;    // from /function/NAME.NAMESPACE; "" when not given
     std::string rest;  // what follows /function/NAME
   };
   static Target targetOf(const std::string& path);
@@ -57,10 +60,15 @@ class Routes {
   HttpResponse deployRoute(const HttpRequest& req, bool update);
   HttpResponse scaleRoute(const HttpRequest& req, const std::string& name);
   HttpResponse logsRoute(const HttpRequest& req);
+  HttpResponse secretsRoute(const HttpRequest& req);
+  HttpResponse infoRoute() const;
   HttpResponse workflowsRoute(const HttpRequest& req);
   std::string newCallId();
 
   RouteParts p_;
+  // Followed logs open now; their sources live in connections, which the
+  // server (stopped before the routes go) holds.
+  std::atomic<size_t> follows_{0};
   std::atomic<uint64_t> next_call_id_{1};
   const uint64_t call_id_base_ =
       static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());

@@ -1,6 +1,7 @@
 #include "cwasi/node/scaler.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace cwasi::node {
 
@@ -10,6 +11,7 @@ Scaler::Scaler(ScalePolicy policy, Clock::time_point now) : policy_(policy) {
   replicas_ = std::max(policy_.min_replicas, 1);
   last_active_ = now;
   last_scale_up_ = now;
+  last_tick_ = now;
 }
 
 void Scaler::scaleUpFor(int inflight) {
@@ -37,10 +39,13 @@ Result<Scaler::Admission> Scaler::admit(Clock::time_point now, Clock::time_point
   Admission a;
   a.cold = replicas_ == 0;
   ++inflight_;
+  ++arrivals_;
   peak_since_sample_ = std::max(peak_since_sample_, inflight_);
   last_active_ = now;
   const int before = replicas_;
-  scaleUpFor(inflight_);
+  // By rate, a request brings a function at zero back to one replica; the
+  // tick adds what the rate needs.
+  scaleUpFor(policy_.by_rate ? 1 : inflight_);
   if (replicas_ > before) last_scale_up_ = now;
   return a;
 }
@@ -54,7 +59,19 @@ void Scaler::release(Clock::time_point now) {
 
 bool Scaler::tick(Clock::time_point now) {
   MutexLock lock(mu_);
-  samples_.emplace_back(now, std::max(peak_since_sample_, inflight_));
+  double sample = std::max(peak_since_sample_, inflight_);
+  if (policy_.by_rate) {
+    const double seconds = std::chrono::duration<double>(now - last_tick_).count();
+    sample = seconds > 0 ? static_cast<double>(arrivals_) / seconds : 0.0;
+    const int wanted = static_cast<int>(std::ceil(sample / policy_.target - 1e-9));
+    if (replicas_ < wanted) {
+      replicas_ = std::min(wanted, policy_.max_replicas);
+      last_scale_up_ = now;
+    }
+  }
+  arrivals_ = 0;
+  last_tick_ = now;
+  samples_.emplace_back(now, sample);
   peak_since_sample_ = inflight_;
   while (!samples_.empty() && now - samples_.front().first > policy_.stable_window) {
     samples_.pop_front();
@@ -66,9 +83,9 @@ bool Scaler::tick(Clock::time_point now) {
     return true;
   }
   if (now - last_scale_up_ < policy_.stable_window) return false;
-  long sum = 0;
+  double sum = 0;
   for (const auto& [t, n] : samples_) sum += n;
-  const double average = samples_.empty() ? 0.0 : static_cast<double>(sum) / samples_.size();
+  const double average = samples_.empty() ? 0.0 : sum / static_cast<double>(samples_.size());
   int wanted = static_cast<int>((average + policy_.target - 1e-9) / policy_.target);
   wanted = std::max({wanted, policy_.min_replicas, replicas_ > 0 ? 1 : 0});
   if (replicas_ > wanted) replicas_ = wanted;

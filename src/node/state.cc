@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "cwasi/common/files.h"
@@ -52,15 +53,19 @@ std::vector<T> loadAll(const fs::path& dir, Parse parse, std::vector<std::string
 
 }  // namespace
 
+constexpr const char* kSubdirs[] = {"functions", "workflows", "modules", "images", "secrets",
+                                     "secret-views"};
+
 Result<std::unique_ptr<StateDir>> StateDir::open(const fs::path& dir) {
-  for (const char* sub : {"functions", "workflows", "modules", "images"}) {
+  for (const char* sub : kSubdirs) {
     std::error_code ec;
     fs::create_directories(dir / sub, ec);
     if (ec) return invalidArgument("state dir " + (dir / sub).string() + ": " + ec.message());
   }
   ::chmod(dir.c_str(), 0700);
+  ::chmod((dir / "secrets").c_str(), 0700);
   // A write cut short (kill -9, a full disk) leaves its temporary file.
-  for (const char* sub : {"functions", "workflows", "modules", "images"}) {
+  for (const char* sub : kSubdirs) {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir / sub, ec)) {
       if (entry.path().filename().string().find(".tmp.") != std::string::npos) {
@@ -171,6 +176,53 @@ std::vector<Deployment> StateDir::loadFunctions(std::vector<std::string>* errors
         return parseDeployment(j);
       },
       errors);
+}
+
+std::vector<std::string> StateDir::secretNames() const {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir_ / "secrets", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find(".tmp.") == std::string::npos) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool StateDir::hasSecret(const std::string& name) const {
+  std::error_code ec;
+  return fs::is_regular_file(dir_ / "secrets" / name, ec);
+}
+
+Result<void> StateDir::saveSecret(const std::string& name, std::span<const uint8_t> value) {
+  return writeFileAtomic(dir_ / "secrets" / name, value, 0600);
+}
+
+void StateDir::removeSecret(const std::string& name) {
+  std::error_code ec;
+  fs::remove(dir_ / "secrets" / name, ec);
+}
+
+Result<fs::path> StateDir::writeSecretView(const std::string& function,
+                                           const std::vector<std::string>& names) {
+  const fs::path view = dir_ / "secret-views" / function;
+  std::error_code ec;
+  fs::create_directories(view, ec);
+  if (ec) return errnoError("cannot create " + view.string(), ec.value());
+  for (const auto& name : names) {
+    TRY_ASSIGN(std::vector<uint8_t> value, readFile(dir_ / "secrets" / name));
+    TRY(writeFileAtomic(view / name, value, 0400));
+  }
+  for (const auto& entry : fs::directory_iterator(view, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (std::find(names.begin(), names.end(), file) == names.end()) fs::remove(entry.path(), ec);
+  }
+  return view;
+}
+
+void StateDir::removeSecretView(const std::string& function) {
+  std::error_code ec;
+  fs::remove_all(dir_ / "secret-views" / function, ec);
 }
 
 Result<void> StateDir::saveWorkflow(const Workflow& w) {

@@ -16,6 +16,7 @@
 #include <iostream>
 #include <thread>
 
+#include "cwasi/common/build_info.h"
 #include "cwasi/common/files.h"
 #include "cwasi/common/log.h"
 #include "cwasi/common/net.h"
@@ -34,7 +35,6 @@ namespace cwasi::shim {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr char kVersion[] = CWASI_VERSION;
 constexpr int kListenerFd = 3;
 
 struct Flags {
@@ -259,8 +259,8 @@ int shimMain(const std::vector<std::string>& args) {
     return 1;
   }
   if (flags->action == "version") {
-    std::cout << "containerd-shim-cwasi-v1:\n  Version: " << kVersion << "\n  Wasmtime: "
-              << runtime::wasmtimeVersion() << "\n";
+    std::cout << "containerd-shim-cwasi-v1:\n  Version: " << kVersion << "\n  Revision: "
+              << buildSha() << "\n  Wasmtime: " << runtime::wasmtimeVersion() << "\n";
     return 0;
   }
   if (flags->action == "start") {

@@ -14,6 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 using testing::functionPath;
 using testing::TempDir;
 
@@ -59,6 +60,25 @@ TEST_F(Cli, RunsHello) {
   EXPECT_EQ(r.out, "Hello from cwasi!\n");
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST_F(Cli, EachSubcommandPrintsItsOwnUsage) {
+  for (const char* c : {"run", "compile", "inspect", "serve", "call", "image", "deploy", "invoke",
+                        "ls", "rm", "scale", "logs", "workflow", "version"}) {
+    auto r = cwasi({c, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << c << ": " << r.err;
+    EXPECT_EQ(r.out.rfind(std::string("usage: cwasi ") + c, 0), 0u) << c << ": " << r.out;
+  }
+  auto later = cwasi({"serve", "--function", "x=y.wasm", "-h"});
+  EXPECT_EQ(later.exit_code, 0);
+  EXPECT_THAT(later.out, HasSubstr("--mode-policy"));
+  // After run's module, --help is the guest's argument.
+  auto guest = cwasi({"run", fn("env-args"), "--help"});
+  EXPECT_EQ(guest.exit_code, 0);
+  EXPECT_THAT(guest.out, HasSubstr("--help"));
+  EXPECT_THAT(guest.out, Not(HasSubstr("usage:")));
+  auto unknown = cwasi({"serve", "--bogus"});
+  EXPECT_EQ(unknown.exit_code, 125);
 }
 
 TEST_F(Cli, PassesStdinArgsEnvAndExitCode) {

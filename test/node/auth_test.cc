@@ -23,6 +23,16 @@ TEST(Authorizer, TheTokenAsBearerOrBasicPassword) {
   EXPECT_EQ(Authorizer::challenge().status, 401);
 }
 
+TEST(Authorizer, BasicAuthNeedsTheAdminUsersName) {
+  Authorizer admin("s3cret");
+  EXPECT_FALSE(admin.allows(with("Basic b3BzOnMzY3JldA==")));  // ops:s3cret
+  EXPECT_FALSE(admin.allows(with("Basic OnMzY3JldA==")));      // :s3cret
+  EXPECT_FALSE(admin.allows(with("Basic YWRtaW46czNjcmV0!")));  // not base64
+  Authorizer ops("s3cret", "ops");
+  EXPECT_TRUE(ops.allows(with("Basic b3BzOnMzY3JldA==")));
+  EXPECT_FALSE(ops.allows(with("Basic YWRtaW46czNjcmV0")));
+}
+
 TEST(Authorizer, SchemesAreCaseInsensitive) {  // RFC 7235
   Authorizer auth("s3cret");
   EXPECT_TRUE(auth.allows(with("bearer s3cret")));

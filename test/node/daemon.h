@@ -141,6 +141,25 @@ inline json spec(const std::string& name, const std::string& function, json extr
   return j;
 }
 
+// A test with its own cwasid, state in a temp dir; extraFlags() for more.
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto dir = makeTempDir("cwasid-test-");
+    ASSERT_TRUE(dir.ok());
+    root_ = *dir;
+    daemon_ = Daemon::start(root_ / "state", extraFlags());
+  }
+  void TearDown() override {
+    if (daemon_) EXPECT_EQ(daemon_->stop(), 0);
+    fs::remove_all(root_);
+  }
+  virtual std::vector<std::string> extraFlags() { return {}; }
+
+  fs::path root_;
+  std::unique_ptr<Daemon> daemon_;
+};
+
 // The value of a metric line (labels given exactly as rendered), or -1.
 inline double metric(const std::string& text, const std::string& series) {
   size_t pos = 0;

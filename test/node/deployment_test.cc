@@ -63,6 +63,47 @@ TEST(Deployment, BadSpecsNameTheField) {
   EXPECT_THAT(err(R"({"service": "a", "image": "/a", "envVars": ["x"]})"), HasSubstr("envVars"));
   EXPECT_THAT(err(R"({"service": "a", "image": "/a", "public": "yes"})"), HasSubstr("public"));
   EXPECT_THAT(err(R"([1, 2])"), HasSubstr("object"));
+  EXPECT_THAT(err(R"({"service": "a", "image": "/a", "constraints": ["x == y"]})"),
+              HasSubstr("constraints"));
+  EXPECT_THAT(err(R"({"service": "a", "image": "/a", "unknown": 1})"), HasSubstr("unknown"));
+  EXPECT_THAT(err(R"({"service": "a", "image": "/a", "namespace": "b"})"), HasSubstr("namespace"));
+  EXPECT_THAT(err(R"({"service": "a", "image": "/a", "secrets": ["s", "s"]})"), HasSubstr("twice"));
+  EXPECT_THAT(err(R"({"service": "a", "image": "/a", "limits": {"cpu": "1"}, "requests": {"cpu": "2"}})"),
+              HasSubstr("requests.cpu"));
+}
+
+TEST(Deployment, OpenFaasResourcesAreKeptAsSubmittedAndCpuCapsConcurrency) {
+  auto d = parseDeployment(json::parse(R"({"service": "f", "image": "/f.wasm",
+    "namespace": "openfaas-fn", "envProcess": "f", "secrets": ["a", "b"],
+    "limits": {"memory": "64Mi", "cpu": "1500m"}, "requests": {"memory": "1Mi", "cpu": "0.1"},
+    "readOnlyRootFilesystem": true, "createdAt": "2026-01-02T03:04:05.000Z"})"));
+  ASSERT_TRUE(d.ok()) << d.error().message();
+  EXPECT_EQ(d->limits.memory, "64Mi");
+  EXPECT_EQ(d->memory_bytes, 64u << 20);
+  EXPECT_EQ(d->cpu_millis, 1500);
+  EXPECT_EQ(d->requests.cpu, "0.1");
+  EXPECT_EQ(d->secrets, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(d->inflightCap(), 2);  // 1.5 cores: two invocations at once
+  auto again = parseDeployment(toJson(*d));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(toJson(*again), toJson(*d));
+  EXPECT_EQ(*parseCpu("250m"), 250);
+  EXPECT_EQ(*parseCpu("2"), 2000);
+  for (const char* bad : {"", "m", "1.5x", "-1", "0", "0.0001", "1e3"}) {
+    EXPECT_FALSE(parseCpu(bad).ok()) << bad;
+  }
+}
+
+TEST(Deployment, ScalingByRequestRateIsALabel) {
+  auto d = parseDeployment(json::parse(R"({"service": "f", "image": "/f.wasm",
+    "labels": {"com.openfaas.scale.type": "rps", "com.openfaas.scale.target": "50"}})"));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->scale_metric, ScaleMetric::kRps);
+  EXPECT_EQ(d->target_concurrency, 50);
+  auto cpu = parseDeployment(json::parse(R"({"service": "f", "image": "/f.wasm",
+    "labels": {"com.openfaas.scale.type": "cpu"}})"));
+  ASSERT_FALSE(cpu.ok());
+  EXPECT_THAT(cpu.error().message(), HasSubstr("rps"));
 }
 
 TEST(Deployment, NamesAreDns1123Labels) {

@@ -20,23 +20,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace cwasi::node::testing;
 
-class Gateway : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto dir = makeTempDir("cwasid-test-");
-    ASSERT_TRUE(dir.ok());
-    root_ = *dir;
-    daemon_ = Daemon::start(root_ / "state", extraFlags());
-  }
-  void TearDown() override {
-    if (daemon_) EXPECT_EQ(daemon_->stop(), 0);
-    fs::remove_all(root_);
-  }
-  virtual std::vector<std::string> extraFlags() { return {}; }
-
-  fs::path root_;
-  std::unique_ptr<Daemon> daemon_;
-};
+class Gateway : public DaemonTest {};
 
 TEST_F(Gateway, DeployInvokeScaleRemove) {
   Daemon& d = *daemon_;

@@ -27,11 +27,15 @@ using cwasi::testing::DockerRegistry;
 using cwasi::testing::TempDir;
 using cwasi::testing::writeText;
 
+std::string base64Text(std::string_view s) {
+  return base64Encode({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+}
+
 // ---- the registry config ----------------------------------------------------
 
 TEST(RegistryConfig, ReadsDockersAuthsAndContainerdStyleMirrors) {
   auto c = parseRegistryConfig(R"({
-    "auths": {"127.0.0.1:5000": {"auth": ")" + base64Encode("ann:s3cr:et") + R"("},
+    "auths": {"127.0.0.1:5000": {"auth": ")" + base64Text("ann:s3cr:et") + R"("},
               "https://index.docker.io/v1/": {"username": "bob", "password": "pw"}},
     "mirrors": {"docker.io": ["http://127.0.0.1:5000/", "http://10.0.0.1:5001"]},
     "credsStore": "desktop"})");
@@ -92,7 +96,7 @@ class TokenRegistry : public ::testing::Test {
       token_requests_.fetch_add(1);
       const bool scoped = req.queryParam("service") == "stub" &&
                           req.queryParam("scope") == "repository:fn/upper:pull";
-      if (!scoped || req.header("Authorization") != "Basic " + base64Encode("ann:pw")) {
+      if (!scoped || req.header("Authorization") != "Basic " + base64Text("ann:pw")) {
         return HttpResponse::json(401, R"({"errors":[{"code":"UNAUTHORIZED"}]})");
       }
       return HttpResponse::json(200, R"({"token":"T1"})");
@@ -306,7 +310,7 @@ TEST_F(ImagesFromARegistry, BasicAuthNeedsTheConfiguredCredentials) {
   DockerRegistry registry({"ann", "s3cret"});
   ASSERT_TRUE(registry.up());
   const std::string auths = R"({"auths": {")" + registry.address() + R"(": {"auth": ")" +
-                            base64Encode("ann:s3cret") + R"("}}})";
+                            base64Text("ann:s3cret") + R"("}}})";
   writeText(dir_ / "push.json", auths);
   // The CLI takes the same file.
   auto refused = cwasiCli({"image", "push", (dir_ / "upper.tar").string(),

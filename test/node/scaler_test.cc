@@ -37,6 +37,25 @@ TEST(Scaler, ScalesUpOnABurstAndDownAfterTheWindow) {
   EXPECT_EQ(s.replicas(), 1);
 }
 
+TEST(Scaler, ByRateFollowsRequestsPerSecondNotConcurrency) {
+  const auto t0 = Scaler::Clock::now();
+  ScalePolicy p = policy(1, 10, 20);  // 20 requests/s per replica
+  p.by_rate = true;
+  Scaler s(p, t0);
+  // 100 quick requests in 1 s: 100 rps, never more than one in flight.
+  for (int i = 0; i < 100; ++i) {
+    const auto t = t0 + std::chrono::milliseconds(i * 10);
+    ASSERT_TRUE(s.admit(t, t + 1s).ok());
+    s.release(t);
+  }
+  EXPECT_EQ(s.replicas(), 1);  // concurrency alone would not scale
+  s.tick(t0 + 1s);
+  EXPECT_EQ(s.replicas(), 5);  // ceil(100 / 20)
+  // The rate falls to nothing: down to min once the window allows.
+  for (int ms = 1100; ms <= 2600; ms += 100) s.tick(t0 + std::chrono::milliseconds(ms));
+  EXPECT_EQ(s.replicas(), 1);
+}
+
 TEST(Scaler, NeverExceedsMax) {
   const auto t0 = Scaler::Clock::now();
   Scaler s(policy(1, 3, 1), t0);

@@ -1,15 +1,19 @@
-// Base64 (RFC 4648, standard alphabet, padded): HTTP Basic credentials, the
-// `auth` field of docker's config.json.
+// Base64 (RFC 4648, the standard alphabet): Basic credentials, OpenFaaS
+// secrets' rawValue, registry auths.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "cwasi/common/result.h"
 
 namespace cwasi {
 
-std::string base64Encode(std::string_view in);
-// Decodes up to the first character outside the alphabet ('=' padding,
-// whitespace); callers check what they got.
-std::string base64Decode(std::string_view in);
+std::string base64Encode(std::span<const uint8_t> bytes);
+// Padding may be left out; InvalidArgument on any other character.
+Result<std::vector<uint8_t>> base64Decode(std::string_view text);
 
 }  // namespace cwasi

@@ -20,8 +20,9 @@ Result<std::vector<uint8_t>> readRegularFile(const std::filesystem::path& path, 
 
 // Writes `data` to `path` atomically: a temporary file in the same directory,
 // fsync'd, then renamed over `path`. Readers see the old or the new file, never
-// a partial one.
-Result<void> writeFileAtomic(const std::filesystem::path& path, std::span<const uint8_t> data);
+// a partial one. The file has `mode` from its creation on.
+Result<void> writeFileAtomic(const std::filesystem::path& path, std::span<const uint8_t> data,
+                             unsigned mode = 0644);
 
 // Creates a fresh directory under the system temp dir ("<prefix>XXXXXX").
 Result<std::filesystem::path> makeTempDir(std::string_view prefix);

@@ -35,6 +35,7 @@ struct FunctionSpec {
   std::string trust_domain = "default";
   runtime::Limits limits;
   std::vector<std::pair<std::string, std::string>> env;  // the function's environment
+  std::vector<runtime::Preopen> preopens;  // directories the function sees (none by default)
   // Listed in the node registry (and served through Redis) so that other
   // hosts can call it; false keeps it reachable from this host only.
   bool publish = true;

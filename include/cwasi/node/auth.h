@@ -1,6 +1,7 @@
 // Who may call the daemon's admin routes and private functions: the holder of
-// the admin token, presented as `Authorization: Bearer <token>` or as the
-// password of Basic auth (faas-cli's way). Compared in constant time.
+// the admin token, presented as `Authorization: Bearer <token>` or as Basic
+// auth's password with the admin user's name (faas-cli's way: `admin`, as
+// OpenFaaS's gateway has it, unless configured). Compared in constant time.
 #pragma once
 
 #include <string>
@@ -11,13 +12,15 @@ namespace cwasi::node {
 
 class Authorizer {
  public:
-  explicit Authorizer(std::string token) : token_(std::move(token)) {}
+  explicit Authorizer(std::string token, std::string user = "admin")
+      : token_(std::move(token)), user_(std::move(user)) {}
   bool allows(const HttpRequest& req) const;
   // The 401 answer, with its WWW-Authenticate challenge.
   static HttpResponse challenge();
 
  private:
   std::string token_;
+  std::string user_;
 };
 
 }  // namespace cwasi::node

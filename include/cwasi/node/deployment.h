@@ -1,23 +1,41 @@
 // A function deployment as the daemon's API takes it: OpenFaaS's
-// FunctionDeployment JSON ("service", "image" — an absolute path on the
-// daemon's host or an image reference —, "envVars", "labels",
-// "annotations", "limits.memory") with the scaling labels it knows
-// (com.openfaas.scale.min/max/target/zero/zero-duration), plus cwasi's own
-// fields, which win over labels when both are given:
+// FunctionDeployment JSON (faas-provider's types: "service", "image" (an
+// absolute path on the daemon's host or an image reference),
+// "namespace", "envProcess", "envVars", "secrets", "labels", "annotations",
+// "limits"/"requests" {memory, cpu}, "readOnlyRootFilesystem") with the
+// scaling labels it knows (com.openfaas.scale.min/max/target/type/zero/
+// zero-duration), plus cwasi's own fields, which win over labels when both
+// are given:
 //   minScale, maxScale, targetConcurrency, maxInflight, timeout ("30s" or ms),
 //   scaleToZeroAfter, public (invocation without the token), trustDomain.
+// A field cwasid does not know or cannot honour ("constraints": one node has
+// nothing to place) is refused, naming it, never dropped.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "cwasi/common/result.h"
 
 namespace cwasi::node {
+
+// The one namespace cwasid has (OpenFaaS's default for functions).
+inline constexpr char kFunctionNamespace[] = "openfaas-fn";
+
+// What scaling follows: requests in flight per replica (OpenFaaS's
+// "capacity", Knative's concurrency) or requests per second per replica.
+enum class ScaleMetric { kCapacity, kRps };
+
+// A resource list as submitted ("64Mi", "500m"), echoed back as given.
+struct Resources {
+  std::string memory;
+  std::string cpu;
+};
 
 struct Deployment {
   std::string name;
@@ -28,17 +46,27 @@ struct Deployment {
   std::map<std::string, std::string> env;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;
+  std::vector<std::string> secrets;  // files under /var/openfaas/secrets
+  std::string env_process;           // OpenFaaS's fprocess: the function's argv[0]
+  Resources limits;
+  Resources requests;                // recorded; one node schedules nothing by them
+  bool read_only_root_filesystem = false;  // a function never has a writable root
+  std::string created_at;            // RFC 3339, set on first deploy, kept by updates
   std::string trust_domain = "default";
-  uint64_t memory_bytes = 0;               // 0: the engine's cap
+  uint64_t memory_bytes = 0;               // limits.memory; 0: the engine's cap
+  int cpu_millis = 0;                      // limits.cpu; 0: no cap
   std::chrono::milliseconds timeout{0};    // 0: the daemon's default
   int min_scale = 1;
   int max_scale = 20;
-  int target_concurrency = 10;             // in-flight requests per replica
+  ScaleMetric scale_metric = ScaleMetric::kCapacity;
+  int target_concurrency = 10;             // per replica: in flight, or requests/s
   int max_inflight = 0;                    // 0: max_scale * target_concurrency
   std::chrono::milliseconds scale_to_zero_after{15 * 60 * 1000};
   bool is_public = true;
 
-  int inflightCap() const { return max_inflight > 0 ? max_inflight : max_scale * target_concurrency; }
+  // In flight at once: maxInflight, else max_scale * target (capacity); a
+  // CPU limit caps it at ceil(cpu) since an invocation runs on one thread.
+  int inflightCap() const;
 };
 
 // Parses and validates; InvalidArgument names the offending field.
@@ -48,6 +76,8 @@ nlohmann::json toJson(const Deployment& d);
 
 // "64Mi", "128M", "1Gi", "1048576" -> bytes.
 Result<uint64_t> parseByteSize(const std::string& s);
+// "500m", "1", "1.5" (cores) -> millicores, as Kubernetes writes CPU.
+Result<int> parseCpu(const std::string& s);
 // "30s", "500ms", "5m", "1h", "250" (ms) -> milliseconds.
 Result<std::chrono::milliseconds> parseDuration(const std::string& s);
 // A DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, up to 63 — the function

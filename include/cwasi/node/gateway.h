@@ -5,6 +5,8 @@
 // invocation path), the async queue and the autoscaler (each owning its
 // threads) and the routes (HTTP translation).
 //
+// The routes are OpenFaaS's gateway's and faas-provider's, in their formats
+// (a function is also NAME.openfaas-fn: cwasid has that one namespace):
 //   POST /function/{name}[/path]     run a function (request body in, output out)
 //   POST /async-function/{name}      queue it: 202 + X-Call-Id; X-Callback-Url
 //   POST /workflow/{name}            run a workflow
@@ -12,11 +14,13 @@
 //   /system/functions                GET list, POST create, PUT update, DELETE remove
 //   GET  /system/function/{name}     one function's status
 //   POST /system/scale-function/{name}  {"replicas": N}
-//   GET  /system/logs?name=F&tail=N  the function's stderr, NDJSON
+//   GET  /system/logs?name=F&tail=N&since=T&follow=true  the function's stderr, NDJSON
+//   /system/secrets                  GET list, POST create, PUT update, DELETE remove
+//   GET  /system/namespaces, GET /system/info
 //   /system/workflows                GET list, POST|PUT deploy (JSON or YAML), DELETE
-//   GET  /system/info
-// /system/* need the admin token (Authorization: Bearer T, or Basic admin:T);
-// a function deployed with "public": false needs it to be invoked too.
+// /system/* need the admin token (Authorization: Bearer T, or Basic USER:T,
+// USER being admin unless configured); a function deployed with "public":
+// false needs it to be invoked too.
 #pragma once
 
 #include <chrono>
@@ -37,6 +41,9 @@ struct GatewayConfig {
   HttpServerConfig http;             // where to listen, and the connection budgets
   std::filesystem::path state_dir;   // required
   std::string token;                 // empty: the state dir's (generated once)
+  std::string admin_user = "admin";  // Basic auth's user name (OpenFaaS's default)
+  size_t max_log_follows = 64;       // logs followed at once; past it 429
+  std::chrono::milliseconds log_follow_timeout{30 * 60 * 1000};
   std::chrono::milliseconds default_timeout{30000};
   // Autoscaler period and the window its scale-down decisions average over.
   std::chrono::milliseconds scale_interval{1000};

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,11 +36,27 @@ struct HttpRequest {
   }
 };
 
+// The rest of a response body that arrives over time (a followed log).
+// The server asks for more on the connection's I/O thread, so next() must
+// not block.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  // What came since the last call ("" when nothing did), or nullopt when the
+  // body is complete.
+  virtual std::optional<std::string> next() = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   Headers headers;
   std::string body;
+  // When set, the body goes on after `body` with what `more` gives, until it
+  // ends, the client leaves or `more_for` has passed; such a response has no
+  // length, and its connection closes after it.
+  std::shared_ptr<BodySource> more;  // shared: responses are copied
+  std::chrono::milliseconds more_for{0};
 
   std::string header(std::string_view name) const;
   static HttpResponse text(int status, std::string body);

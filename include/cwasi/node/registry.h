@@ -32,6 +32,8 @@ namespace cwasi::node {
 class FunctionLog : public runtime::OutputWriter {
  public:
   struct Line {
+    uint64_t seq = 0;  // 1, 2, ... in the order written: a follower's place
+    std::chrono::system_clock::time_point time;
     std::string timestamp;  // RFC 3339, UTC
     std::string text;
   };
@@ -39,11 +41,14 @@ class FunctionLog : public runtime::OutputWriter {
   void write(std::string_view text) override EXCLUDES(mu_);
   // The last `n` lines, oldest first.
   std::vector<Line> tail(size_t n) const EXCLUDES(mu_);
+  // The lines kept that came after line `seq`, oldest first.
+  std::vector<Line> after(uint64_t seq) const EXCLUDES(mu_);
 
  private:
   const size_t max_lines_;
   mutable Mutex mu_;
   std::deque<Line> lines_ GUARDED_BY(mu_);
+  uint64_t last_seq_ GUARDED_BY(mu_) = 0;
 };
 
 // What a function accumulates across updates of its deployment.
@@ -100,6 +105,15 @@ class FunctionRegistry : public FunctionDirectory {
   std::shared_ptr<const FunctionEntry> find(std::string_view name) const override;
   std::vector<std::shared_ptr<const FunctionEntry>> list() const;
 
+  // OpenFaaS secrets. A function that names one sees it as a read-only file
+  // at /var/openfaas/secrets/<name>, an update reaching it at once.
+  // put: AlreadyExists (create of an existing one), NotFound (update of an
+  // unknown one); remove: NotFound, FailedPrecondition while a function
+  // names it.
+  Result<void> putSecret(const std::string& name, std::span<const uint8_t> value, bool update);
+  Result<void> removeSecret(const std::string& name);
+  std::vector<std::string> secrets() const;
+
   Result<void> deployWorkflow(Workflow w);
   Result<void> removeWorkflow(const std::string& name);
   std::shared_ptr<const Workflow> findWorkflow(std::string_view name) const;
@@ -128,6 +142,9 @@ class FunctionRegistry : public FunctionDirectory {
       GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<const Workflow>, std::less<>> workflows_ GUARDED_BY(mu_);
 };
+
+// Where a function sees the secrets it names.
+inline constexpr char kSecretsMount[] = "/var/openfaas/secrets";
 
 // The HTTP-independent form of a function's status (OpenFaaS's function
 // status object, plus cwasi's counters), as JSON.

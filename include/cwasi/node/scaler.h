@@ -9,6 +9,11 @@
 // requests past the cap wait for a slot until their deadline, or are turned
 // away when as many are already waiting.
 //
+// Scaling by request rate instead (OpenFaaS's com.openfaas.scale.type=rps):
+// `target` is requests per second per replica; each tick measures the rate
+// since the last one, scales up at once to what it needs, and the stable
+// window averages the rates for scaling down.
+//
 // The clock is the caller's: every method takes `now`, so tests drive time.
 #pragma once
 
@@ -23,7 +28,8 @@ namespace cwasi::node {
 struct ScalePolicy {
   int min_replicas = 1;
   int max_replicas = 20;
-  int target = 10;         // in-flight requests per replica
+  bool by_rate = false;    // target: requests/s rather than in flight
+  int target = 10;         // per replica: in-flight requests, or requests/s
   int max_inflight = 200;  // hard cap; as many may wait
   std::chrono::milliseconds scale_to_zero_after{15 * 60 * 1000};
   std::chrono::milliseconds stable_window{10000};
@@ -73,8 +79,11 @@ class Scaler {
   // (time, in-flight) samples within the stable window; the window's peak
   // per-sample concurrency also counts requests that came and went between
   // samples (peak_since_sample_).
-  std::deque<std::pair<Clock::time_point, int>> samples_ GUARDED_BY(mu_);
+  // By rate, the samples are requests per second between ticks.
+  std::deque<std::pair<Clock::time_point, double>> samples_ GUARDED_BY(mu_);
   int peak_since_sample_ GUARDED_BY(mu_) = 0;
+  uint64_t arrivals_ GUARDED_BY(mu_) = 0;  // admitted since the last tick
+  Clock::time_point last_tick_ GUARDED_BY(mu_);
   Clock::time_point last_scale_up_ GUARDED_BY(mu_);
 };
 

@@ -7,6 +7,9 @@
 //   images/<sha256>.json   for an image pulled from a registry (by its manifest
 //                          digest), the module stored from it: a digest
 //                          pulled once is not downloaded again
+//   secrets/<name>         OpenFaaS secrets' values (0600)
+//   secret-views/<fn>/     what a function sees at /var/openfaas/secrets:
+//                          copies of the secrets it names (0400)
 // Writes are atomic (write + rename); temporary files a crash left are
 // removed at open. Paths in records are relative: the dir may move. Not thread-safe: the gateway serialises
 // changes.
@@ -56,6 +59,16 @@ class StateDir {
   void removeFunction(const std::string& name);
   // Every stored deployment; unreadable ones are reported in `errors`.
   std::vector<Deployment> loadFunctions(std::vector<std::string>* errors);
+
+  std::vector<std::string> secretNames() const;
+  bool hasSecret(const std::string& name) const;
+  Result<void> saveSecret(const std::string& name, std::span<const uint8_t> value);
+  void removeSecret(const std::string& name);
+  // Makes `function`'s view hold exactly the secrets `names` (each must
+  // exist); returns the directory.
+  Result<std::filesystem::path> writeSecretView(const std::string& function,
+                                                const std::vector<std::string>& names);
+  void removeSecretView(const std::string& function);
 
   Result<void> saveWorkflow(const Workflow& w);
   void removeWorkflow(const std::string& name);
