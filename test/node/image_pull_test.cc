@@ -212,6 +212,14 @@ TEST_F(ImagesFromARegistry, DeploysByTagAndByDigestAndShowsTheDigest) {
   ASSERT_EQ(by_digest.status, 202) << by_digest.body;
   EXPECT_EQ(d.invoke("upper-pinned", "pinned").body, "PINNED");
   EXPECT_EQ(d.status("upper-pinned")["imageDigest"], digest);
+  // `cwasi deploy` passes a reference on as it is (a file here it makes absolute).
+  SubprocessOptions o;
+  o.argv = {binPath("cwasi").string(), "deploy", "upper-cli", ref};
+  o.env = {{"CWASI_GATEWAY", d.url}, {"CWASI_ADMIN_TOKEN", d.token}};
+  auto cli = runSubprocess(o);
+  ASSERT_TRUE(cli.ok());
+  EXPECT_EQ(cli->exit_code, 0) << cli->err;
+  EXPECT_EQ(d.status("upper-cli")["image"], ref);
 }
 
 TEST_F(ImagesFromARegistry, ADigestIsDownloadedOnceEvenAcrossRestarts) {
