@@ -20,6 +20,8 @@ PACKAGES=(
   librust-ttrpc-dev
   # real components used by tests and benchmarks
   containerd runc redis-server iproute2 curl wrk hyperfine nodejs nginx-light docker-registry
+  # htpasswd (bcrypt) for the registry behind Basic auth in node_test
+  apache2-utils
   # benchmark plots
   gnuplot-nox
 )

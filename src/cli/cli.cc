@@ -70,12 +70,13 @@ const Subcommand kSubcommands[] = {
      callCommand},
     {"image", R"(cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]
        cwasi image push IMAGE.tar REGISTRY/REPO[:TAG] | pull REF -o IMAGE.tar [--plain-http]
+             [--registry-config FILE (credentials, as cwasid takes them)]
                                          package a function as an OCI image)",
      imageCommand},
     {"daemon", "cwasi daemon [options]                 the node daemon, as cwasid (cwasid --help)",
      daemonCommand},
-    {"deploy", R"(cwasi deploy NAME MODULE|IMAGE.tar [--env K=V] [--memory 64Mi] [--timeout 30s]
-             [--min-scale N] [--max-scale N] [--target N] [--max-inflight N]
+    {"deploy", R"(cwasi deploy NAME MODULE|IMAGE.tar|REGISTRY/REPO:TAG [--env K=V] [--memory 64Mi]
+             [--timeout 30s] [--min-scale N] [--max-scale N] [--target N] [--max-inflight N]
              [--scale-to-zero-after 5m] [--private] [--label K=V] [-f deployment.json])",
      deployCommand},
     {"invoke", "cwasi invoke NAME [--async [--callback URL]] [-H 'K: V'] [--query Q] < request",

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "commands.h"
 #include "cwasi/cli/cli.h"
@@ -49,6 +50,11 @@ usage: cwasid [options]
                           it an invocation gets 503
   --default-memory-limit SIZE  a function's memory limit when its deployment gives none
                           (default 128Mi)
+images from a registry (a deployment's image that is not an absolute path):
+  --registry-config FILE  mirrors and credentials, JSON in docker's config.json shape:
+                          {"auths": {"HOST:PORT": {"auth": "<base64 user:pass>"}},
+                           "mirrors": {"docker.io": ["http://127.0.0.1:5000"]}}
+  --pull-timeout-ms N     one deployment's pull, every request together (default 120000)
 function-to-function communication (see cwasi serve):
   --runtime-dir DIR       node registry for local mode (default $CWASI_RUNTIME_DIR,
                           $XDG_RUNTIME_DIR/cwasi, /run/cwasi as root)
@@ -79,10 +85,16 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
   c.host.engine.default_memory_bytes = 128u << 20;
   c.host.engine.total_memory_bytes = static_cast<uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
                                      static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)) / 2;
+  std::optional<std::chrono::milliseconds> pull_timeout;
   Args args(argv);
   while (args.nextIsFlag()) {
     const std::string flag = args.takeFlag();
-    if (flag == "--gateway") {
+    if (flag == "--registry-config") {
+      TRY_ASSIGN(std::string file, args.value(flag));
+      TRY_ASSIGN(c.registries, node::loadRegistryConfig(file));
+    } else if (flag == "--pull-timeout-ms") {
+      TRY_ASSIGN(pull_timeout, millis(args, flag));
+    } else if (flag == "--gateway") {
       TRY_ASSIGN(c.http.listen, args.value(flag));
     } else if (flag == "--state-dir") {
       TRY_ASSIGN(std::string v, args.value(flag));
@@ -147,6 +159,7 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
     }
   }
   if (!args.rest().empty()) return invalidArgument("unexpected argument " + args.rest()[0]);
+  if (pull_timeout) c.registries.pull_timeout = *pull_timeout;
   applyEnvironment(c.host);
   return c;
 }

@@ -6,7 +6,8 @@
 #include "commands.h"
 #include "cwasi/cli/cli.h"
 #include "cwasi/common/files.h"
-#include "cwasi/node/http.h"
+#include "cwasi/node/image_puller.h"
+#include "cwasi/node/registry_transport.h"
 #include "cwasi/oci/distribution.h"
 #include "cwasi/oci/image.h"
 
@@ -15,26 +16,21 @@ namespace {
 
 constexpr char kUsage[] =
     "usage: cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]\n"
-    "       cwasi image push IMAGE.tar REGISTRY/REPOSITORY[:TAG] [--plain-http]\n"
-    "       cwasi image pull REGISTRY/REPOSITORY[:TAG|@DIGEST] -o IMAGE.tar [--plain-http]";
+    "       cwasi image push IMAGE.tar REGISTRY/REPOSITORY[:TAG] [--plain-http] [--registry-config FILE]\n"
+    "       cwasi image pull REGISTRY/REPOSITORY[:TAG|@DIGEST] -o IMAGE.tar [--plain-http]\n"
+    "                        [--registry-config FILE]\n"
+    "  --registry-config FILE  credentials, as cwasid takes them ({\"auths\": {\"HOST:PORT\": ...}})";
 
-// The registry client's HTTP: the daemon's plain-HTTP client.
-class PlainHttp : public oci::RegistryTransport {
- public:
-  Result<oci::RegistryResponse> send(const oci::RegistryRequest& req) override {
-    TRY_ASSIGN(node::HttpUrl url, node::parseHttpUrl(req.url));
-    TRY_ASSIGN(node::HttpResponse r,
-               node::httpFetch(url, req.method, req.headers,
-                               {reinterpret_cast<const char*>(req.body.data()), req.body.size()},
-                               std::chrono::minutes(2)));
-    oci::RegistryResponse out;
-    out.status = r.status;
-    out.headers = std::move(r.headers);
-    out.headers.emplace_back("Content-Type", r.content_type);
-    out.body.assign(r.body.begin(), r.body.end());
-    return out;
-  }
-};
+// The registry's credentials from a --registry-config file (cwasid's format),
+// when it has some for `registry`.
+Result<node::RegistryTransportOptions> transportOptions(const std::string& config_file,
+                                                        const std::string& registry) {
+  node::RegistryTransportOptions o;
+  if (config_file.empty()) return o;
+  TRY_ASSIGN(node::RegistryConfig config, node::loadRegistryConfig(config_file));
+  if (auto it = config.auths.find(registry); it != config.auths.end()) o.credentials = it->second;
+  return o;
+}
 
 // Plain HTTP is for a registry on this host, or one the user vouches for.
 Result<oci::ImageReference> registryReference(const std::string& text, bool plain_http) {
@@ -86,19 +82,27 @@ int imageBuild(const std::vector<std::string>& argv) {
 
 int imagePush(const std::vector<std::string>& argv) {
   bool plain_http = false;
+  std::string config;
   Args a(argv);
   auto rest = a.parseInterleaved([&](const std::string& f) -> Result<bool> {
-    if (f != "--plain-http") return false;
-    plain_http = true;
+    if (f == "--plain-http") {
+      plain_http = true;
+    } else if (f == "--registry-config") {
+      TRY_ASSIGN(config, a.value(f));
+    } else {
+      return false;
+    }
     return true;
   });
   if (!rest.ok()) return fail(kExitUsage, "image push: " + rest.error().message());
   if (rest->size() != 2) return fail(kExitUsage, kUsage);
   auto ref = registryReference((*rest)[1], plain_http);
   if (!ref.ok()) return fail(kExitUsage, ref.error().message());
+  auto options = transportOptions(config, ref->registry);
+  if (!options.ok()) return fail(kExitUsage, options.error().message());
   auto tarball = readFile((*rest)[0]);
   if (!tarball.ok()) return fail(kExitNotFound, tarball.error().message());
-  PlainHttp http;
+  node::PlainHttpRegistryTransport http(std::move(*options));
   auto digest = oci::pushImage(*tarball, *ref, http);
   if (!digest.ok()) return fail(kExitCannotRun, "image push: " + digest.error().message());
   std::printf("pushed %s (%s)\n", ref->toString().c_str(), digest->c_str());
@@ -107,11 +111,13 @@ int imagePush(const std::vector<std::string>& argv) {
 
 int imagePull(const std::vector<std::string>& argv) {
   bool plain_http = false;
-  std::string out;
+  std::string out, config;
   Args a(argv);
   auto rest = a.parseInterleaved([&](const std::string& f) -> Result<bool> {
     if (f == "--plain-http") {
       plain_http = true;
+    } else if (f == "--registry-config") {
+      TRY_ASSIGN(config, a.value(f));
     } else if (f == "-o" || f == "--output") {
       TRY_ASSIGN(out, a.value(f));
     } else {
@@ -123,7 +129,9 @@ int imagePull(const std::vector<std::string>& argv) {
   if (rest->size() != 1 || out.empty()) return fail(kExitUsage, kUsage);
   auto ref = registryReference((*rest)[0], plain_http);
   if (!ref.ok()) return fail(kExitUsage, ref.error().message());
-  PlainHttp http;
+  auto options = transportOptions(config, ref->registry);
+  if (!options.ok()) return fail(kExitUsage, options.error().message());
+  node::PlainHttpRegistryTransport http(std::move(*options));
   auto tarball = oci::pullImage(*ref, http);
   if (!tarball.ok()) {
     return fail(tarball.error().code() == Code::kNotFound ? kExitNotFound : kExitCannotRun,

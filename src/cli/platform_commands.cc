@@ -143,13 +143,18 @@ int deployCommand(const std::vector<std::string>& argv) {
     d["service"] = (*rest)[0];
     d["image"] = (*rest)[1];
   } else if (!rest->empty() || file.empty()) {
-    return fail(kExitUsage, "usage: cwasi deploy [options] NAME MODULE|IMAGE.tar  (or -f deployment.json)");
+    return fail(kExitUsage, "usage: cwasi deploy [options] NAME MODULE|IMAGE.tar|IMAGE-REFERENCE  (or -f deployment.json)");
   }
-  // The daemon reads the module from its own filesystem: send an absolute path.
+  // The daemon reads a module from its own filesystem: a file here (or what
+  // is plainly a path) goes as an absolute path; anything else is an image
+  // reference, which the daemon pulls.
   if (d.contains("image") && d["image"].is_string()) {
+    const std::string image = d["image"].get<std::string>();
     std::error_code ec;
-    auto abs = std::filesystem::absolute(d["image"].get<std::string>(), ec);
-    if (!ec) d["image"] = abs.string();
+    const bool path = image.rfind("./", 0) == 0 || image.rfind("../", 0) == 0 ||
+                      std::filesystem::exists(image, ec);
+    auto abs = std::filesystem::absolute(image, ec);
+    if (path && !ec) d["image"] = abs.string();
   }
   auto r = c.request("PUT", "/system/functions", d.dump());
   if (r.ok() && r->status == 404) r = c.request("POST", "/system/functions", d.dump());

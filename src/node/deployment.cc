@@ -127,8 +127,8 @@ namespace {
 
 // Every field a deployment (or its stored record) may carry.
 constexpr const char* kFields[] = {
-    "service", "name", "image", "module", "storedModule", "digest", "namespace", "envProcess",
-    "envVars", "secrets", "constraints", "labels", "annotations", "limits", "requests",
+    "service", "name", "image", "module", "storedModule", "digest", "imageDigest", "namespace",
+    "envProcess", "envVars", "secrets", "constraints", "labels", "annotations", "limits", "requests",
     "readOnlyRootFilesystem", "createdAt", "trustDomain", "minScale", "maxScale",
     "targetConcurrency", "maxInflight", "timeout", "scaleToZeroAfter", "public"};
 
@@ -224,8 +224,10 @@ Result<Deployment> parseDeployment(const json& j) {
   }
   TRY_ASSIGN(d.module, stringField(j, "storedModule"));
   TRY_ASSIGN(d.digest, stringField(j, "digest"));
+  TRY_ASSIGN(d.image_digest, stringField(j, "imageDigest"));
   if (d.image.empty() && d.module.empty()) {
-    return invalidArgument("image (a .wasm/.wat path or an OCI image tarball) is required");
+    return invalidArgument("image (an image reference, or the absolute path of a .wasm/.wat "
+                           "module or an OCI image tarball on the daemon's host) is required");
   }
   TRY_ASSIGN(d.env_process, stringField(j, "envProcess"));
   TRY_ASSIGN(d.env, stringMap(j, "envVars"));
@@ -342,6 +344,7 @@ json toJson(const Deployment& d) {
             {"timeout", d.timeout.count()},
             {"scaleToZeroAfter", d.scale_to_zero_after.count()},
             {"public", d.is_public}};
+  if (!d.image_digest.empty()) j["imageDigest"] = d.image_digest;
   if (!d.env_process.empty()) j["envProcess"] = d.env_process;
   if (!d.secrets.empty()) j["secrets"] = d.secrets;
   if (d.read_only_root_filesystem) j["readOnlyRootFilesystem"] = true;

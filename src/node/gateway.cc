@@ -24,6 +24,7 @@ struct Gateway::Impl {
   const Clock* clock = nullptr;
   std::string token;
   std::unique_ptr<StateDir> state;
+  std::unique_ptr<ImagePuller> images;
   Metrics metrics;
   std::unique_ptr<host::FunctionHost> host;
   std::unique_ptr<FunctionRegistry> registry;
@@ -47,8 +48,9 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
   host::HostConfig host_config = c.host;
   host_config.functions.clear();
   TRY_ASSIGN(g.host, host::FunctionHost::start(std::move(host_config)));
+  g.images = std::make_unique<ImagePuller>(c.registries, *g.state);
   g.registry = std::make_unique<FunctionRegistry>(*g.host, *g.state, g.metrics, *g.clock,
-                                                  c.stable_window);
+                                                  c.stable_window, g.images.get());
   for (const auto& e : g.registry->restore()) CWASI_LOG(kWarn, "state: skipped " << e);
   g.invoker = std::make_unique<Invoker>(*g.registry, *g.host, g.metrics, *g.clock,
                                         c.default_timeout);

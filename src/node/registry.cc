@@ -46,13 +46,23 @@ Error withoutContents(const std::string& image, std::span<const uint8_t> bytes, 
   return invalidArgument(image + " is not a module cwasi can load: " + e.message());
 }
 
-// The module bytes a deployment's image names: a module file, or an OCI
-// image tarball holding one.
-Result<std::vector<uint8_t>> moduleFromImage(const std::string& image) {
-  std::filesystem::path path(image);
-  if (path.is_relative()) {
-    return invalidArgument("image must be an absolute path on the daemon's host: " + image);
-  }
+// faas-cli appends ":latest" to an image without a tag, so "/abs/x.wasm"
+// arrives as "/abs/x.wasm:latest": a path that does not exist but names an
+// existing file once a trailing ":TAG" is dropped is that file.
+std::filesystem::path withoutTagSuffix(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) return path;
+  const std::string text = path.string();
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || text.find('/', colon) != std::string::npos) return path;
+  if (!oci::validTag(std::string_view(text).substr(colon + 1))) return path;
+  std::filesystem::path untagged = text.substr(0, colon);
+  return std::filesystem::is_regular_file(untagged, ec) ? untagged : path;
+}
+
+// The module bytes a module file or an OCI image tarball on this host holds.
+Result<std::vector<uint8_t>> moduleFromFile(const std::string& image) {
+  const std::filesystem::path path = withoutTagSuffix(image);
   auto bytes = readRegularFile(path, kMaxImageBytes);
   if (!bytes.ok()) {
     const Code code = bytes.error().code() == Code::kResourceExhausted ? Code::kResourceExhausted
@@ -99,8 +109,27 @@ std::vector<FunctionLog::Line> FunctionLog::after(uint64_t seq) const {
 }
 
 FunctionRegistry::FunctionRegistry(host::FunctionHost& host, StateDir& state, Metrics& metrics,
-                                   const Clock& clock, std::chrono::milliseconds stable_window)
-    : host_(host), state_(state), metrics_(metrics), clock_(clock), stable_window_(stable_window) {}
+                                   const Clock& clock, std::chrono::milliseconds stable_window,
+                                   const ImagePuller* images)
+    : host_(host),
+      state_(state),
+      metrics_(metrics),
+      clock_(clock),
+      stable_window_(stable_window),
+      images_(images) {}
+
+Result<FunctionRegistry::ImageModule> FunctionRegistry::moduleOf(const std::string& image) const {
+  if (!isImageReference(image)) {
+    TRY_ASSIGN(std::vector<uint8_t> bytes, moduleFromFile(image));
+    return ImageModule{std::move(bytes), ""};
+  }
+  if (images_ == nullptr) {
+    return failedPrecondition("image " + image + ": this host pulls no images (give the absolute "
+                              "path of a module or an OCI image tarball)");
+  }
+  TRY_ASSIGN(ImagePuller::Pulled pulled, images_->pull(image, kMaxImageBytes));
+  return ImageModule{std::move(pulled.module), std::move(pulled.digest)};
+}
 
 ScalePolicy FunctionRegistry::policyFor(const Deployment& d) const {
   ScalePolicy p;
@@ -208,8 +237,10 @@ void FunctionRegistry::collectModules() {
 
 Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::deploy(Deployment d, bool update) {
   if (d.image.empty()) return invalidArgument("image is required");
-  // Read before taking the lock: a slow or huge file holds up no one else.
-  TRY_ASSIGN(std::vector<uint8_t> bytes, moduleFromImage(d.image));
+  // Read (or pulled) before taking the lock: a slow or huge file, or a slow
+  // registry, holds up no one else.
+  TRY_ASSIGN(ImageModule image_module, moduleOf(d.image));
+  const std::vector<uint8_t>& bytes = image_module.bytes;
   MutexLock lock(change_mu_);
   const std::shared_ptr<const FunctionEntry> existing = find(d.name);
   if (update && !existing) return notFound("no function " + d.name + " to update");
@@ -221,6 +252,13 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::deploy(Deployment
   TRY_ASSIGN(StateDir::StoredModule stored, state_.storeModule(bytes));
   d.module = stored.path.string();
   d.digest = stored.digest;
+  d.image_digest = image_module.image_digest;
+  if (!d.image_digest.empty()) {
+    // Only a cache: without the record the next deploy pulls again.
+    if (auto r = state_.rememberPull(d.image_digest, stored); !r.ok()) {
+      CWASI_LOG(kWarn, "state: cannot record the pull of " << d.image << ": " << r.error().message());
+    }
+  }
   const std::string image = d.image;
   auto entry = install(std::move(d), true);
   collectModules();

@@ -53,7 +53,8 @@ std::vector<T> loadAll(const fs::path& dir, Parse parse, std::vector<std::string
 
 }  // namespace
 
-constexpr const char* kSubdirs[] = {"functions", "workflows", "modules", "secrets", "secret-views"};
+constexpr const char* kSubdirs[] = {"functions", "workflows", "modules", "images", "secrets",
+                                     "secret-views"};
 
 Result<std::unique_ptr<StateDir>> StateDir::open(const fs::path& dir) {
   for (const char* sub : kSubdirs) {
@@ -114,6 +115,47 @@ void StateDir::collectModules(const std::set<std::string>& in_use) {
   for (const auto& entry : fs::directory_iterator(dir_ / "modules", ec)) {
     if (!keep.contains(entry.path())) fs::remove(entry.path(), ec);
   }
+  for (const auto& entry : fs::directory_iterator(dir_ / "images", ec)) {
+    const std::string digest = "sha256:" + entry.path().stem().string();
+    if (!pulledModule(digest)) fs::remove(entry.path(), ec);
+  }
+}
+
+namespace {
+// "sha256:<hex>" → "images/<hex>.json"; empty for anything else (no path
+// outside the dir from a digest a registry gave).
+fs::path imageRecord(const std::string& digest) {
+  if (digest.size() != 71 || digest.rfind("sha256:", 0) != 0) return {};
+  const std::string hex = digest.substr(7);
+  if (hex.find_first_not_of("0123456789abcdef") != std::string::npos) return {};
+  return fs::path("images") / (hex + ".json");
+}
+}  // namespace
+
+Result<void> StateDir::rememberPull(const std::string& image_digest, const StoredModule& module) {
+  const fs::path record = imageRecord(image_digest);
+  if (record.empty()) return invalidArgument("bad image digest '" + image_digest + "'");
+  const nlohmann::json j = {{"digest", image_digest},
+                            {"storedModule", module.path.string()},
+                            {"moduleDigest", module.digest}};
+  return writeFileAtomic(dir_ / record, bytesOf(j.dump(2)));
+}
+
+std::optional<fs::path> StateDir::pulledModule(const std::string& image_digest) const {
+  const fs::path record = imageRecord(image_digest);
+  if (record.empty()) return std::nullopt;
+  auto bytes = readFile(dir_ / record);
+  if (!bytes.ok()) return std::nullopt;
+  const auto j = nlohmann::json::parse(bytes->begin(), bytes->end(), nullptr, false);
+  if (!j.is_object() || !j.contains("storedModule") || !j["storedModule"].is_string()) {
+    return std::nullopt;
+  }
+  const fs::path module = modulePath(j["storedModule"].get<std::string>());
+  // Only a module of this dir's modules/ (a record is ours, but the dir is not sealed).
+  if (module.parent_path() != dir_ / "modules") return std::nullopt;
+  std::error_code ec;
+  if (!fs::is_regular_file(module, ec)) return std::nullopt;
+  return module;
 }
 
 Result<void> StateDir::saveFunction(const Deployment& d) {

@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "archive.h"
@@ -160,10 +162,33 @@ Result<ImageReference> parseImageReference(std::string_view text) {
     return invalidArgument("bad repository '" + r.repository +
                            "' (lowercase letters, digits, '.', '_', '-', '/')");
   }
-  if (r.reference.empty() || r.reference.size() > 128) {
-    return invalidArgument("bad tag in '" + std::string(text) + "'");
+  if (!validDigest(r.reference) && !validTag(r.reference)) {
+    return invalidArgument("bad tag in '" + std::string(text) +
+                           "' (letters, digits, '_', '.', '-', up to 128, not starting with '.' or '-')");
   }
   return r;
+}
+
+bool validTag(std::string_view tag) {
+  auto word = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  };
+  if (tag.empty() || tag.size() > 128 || !word(tag[0])) return false;
+  return std::all_of(tag.begin(), tag.end(), [&](char c) { return word(c) || c == '.' || c == '-'; });
+}
+
+Result<ImageReference> normalizeImageReference(std::string_view text) {
+  const size_t slash = text.find('/');
+  if (slash != std::string_view::npos) {
+    const std::string_view first = text.substr(0, slash);
+    if (first.find_first_of(".:") != std::string_view::npos || first == "localhost") {
+      return parseImageReference(text);
+    }
+  }
+  // Docker Hub's: official images live under library/.
+  const std::string name(text);
+  return parseImageReference(slash == std::string_view::npos ? "docker.io/library/" + name
+                                                             : "docker.io/" + name);
 }
 
 std::string RegistryResponse::header(std::string_view name) const {
@@ -206,6 +231,16 @@ Result<std::string> pushImage(std::span<const uint8_t> tarball, const ImageRefer
   const std::string body = pushed.dump();
   TRY(pushManifest(ref, tag, kMediaTypeIndex, bytesOf(body), http));
   return digestOf(bytesOf(body));
+}
+
+Result<std::string> resolveDigest(const ImageReference& ref, RegistryTransport& http) {
+  if (validDigest(ref.reference)) return ref.reference;
+  TRY_ASSIGN(RegistryResponse head, http.send({"HEAD", base(ref) + "/manifests/" + ref.reference,
+                                               {{"Accept", kAccept}}, {}}));
+  if (head.status != 200) return refusal("manifest " + ref.repository + ":" + ref.reference, head);
+  if (std::string digest = head.header("Docker-Content-Digest"); validDigest(digest)) return digest;
+  TRY_ASSIGN(RegistryResponse got, getManifest(ref, ref.reference, http));
+  return digestOf(got.body);
 }
 
 Result<std::vector<uint8_t>> pullImage(const ImageReference& ref, RegistryTransport& http) {

@@ -12,8 +12,8 @@
 #include "cwasi/common/sha256.h"
 #include "cwasi/common/subprocess.h"
 #include "cwasi/oci/image.h"
+#include "support/docker_registry.h"
 #include "support/wasi_test.h"
-#include "testbed/child_process.h"
 
 namespace cwasi::oci {
 namespace {
@@ -21,32 +21,7 @@ namespace {
 using ::testing::HasSubstr;
 using cwasi::testing::TempDir;
 
-// Debian's docker-registry on a free loopback port, storage in a temp dir.
-class Registry {
- public:
-  Registry() {
-    port_ = testbed::freePort();
-    cwasi::testing::writeText(dir_ / "config.yml",
-                              "version: 0.1\nlog: {level: error}\nstorage:\n  filesystem:\n"
-                              "    rootdirectory: " + (dir_ / "data").string() +
-                                  "\nhttp:\n  addr: 127.0.0.1:" + std::to_string(port_) + "\n");
-    auto p = testbed::ChildProcess::start({"docker-registry", "serve", (dir_ / "config.yml").string()});
-    if (p.ok()) process_.emplace(std::move(*p));
-    for (int i = 0; i < 100 && !up(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  bool up() const {
-    SubprocessOptions o;
-    o.argv = {"curl", "-sf", "-o", "/dev/null", "http://" + address() + "/v2/"};
-    auto r = runSubprocess(o);
-    return r.ok() && r->exit_code == 0;
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  TempDir dir_;
-  int port_ = 0;
-  std::optional<testbed::ChildProcess> process_;
-};
+using Registry = cwasi::testing::DockerRegistry;
 
 SubprocessResult cwasi(std::vector<std::string> args) {
   SubprocessOptions o;
@@ -108,6 +83,21 @@ TEST(Distribution, ReferencesParse) {
   EXPECT_FALSE(parseImageReference("upper:v1").ok());          // no registry
   EXPECT_FALSE(parseImageReference("r.io/Upper:v1").ok());     // uppercase
   EXPECT_FALSE(parseImageReference("r.io/app@sha256:zz").ok());
+  EXPECT_FALSE(parseImageReference("r.io/app:.hidden").ok());  // a tag starts with a word character
+  EXPECT_FALSE(parseImageReference("r.io/app:v1/x").ok());
+}
+
+TEST(Distribution, NamesWithoutARegistryAreDockerHubsAsDockerSays) {
+  EXPECT_EQ(normalizeImageReference("fn/upper:v1")->toString(), "docker.io/fn/upper:v1");
+  EXPECT_EQ(normalizeImageReference("upper")->toString(), "docker.io/library/upper:latest");
+  EXPECT_EQ(normalizeImageReference("localhost/app:1")->registry, "localhost");
+  EXPECT_EQ(normalizeImageReference("127.0.0.1:5000/fn/upper")->registry, "127.0.0.1:5000");
+  EXPECT_EQ(normalizeImageReference("r.io/team/app")->registry, "r.io");
+  EXPECT_FALSE(normalizeImageReference("fn/Upper:v1").ok());
+  EXPECT_FALSE(normalizeImageReference("").ok());
+  EXPECT_TRUE(validTag("v1.0_rc-2"));
+  EXPECT_FALSE(validTag("-v1"));
+  EXPECT_FALSE(validTag(std::string(129, 'a')));
 }
 
 // A registry that answers from a table, and can lie.

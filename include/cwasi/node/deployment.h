@@ -1,5 +1,6 @@
 // A function deployment as the daemon's API takes it: OpenFaaS's
-// FunctionDeployment JSON (faas-provider's types: "service", "image",
+// FunctionDeployment JSON (faas-provider's types: "service", "image" (an
+// absolute path on the daemon's host or an image reference),
 // "namespace", "envProcess", "envVars", "secrets", "labels", "annotations",
 // "limits"/"requests" {memory, cpu}, "readOnlyRootFilesystem") with the
 // scaling labels it knows (com.openfaas.scale.min/max/target/type/zero/
@@ -40,9 +41,10 @@ struct Resources {
 
 struct Deployment {
   std::string name;
-  std::string image;   // what the user gave: module path or OCI image tarball
+  std::string image;   // what the user gave: module path, OCI image tarball or reference
   std::string module;  // the stored module the daemon loads (state dir)
   std::string digest;  // sha256 of the module
+  std::string image_digest;  // an image reference's manifest digest when deployed ("sha256:...")
   std::map<std::string, std::string> env;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> annotations;

@@ -33,6 +33,7 @@
 #include "cwasi/host/function_host.h"
 #include "cwasi/node/async_queue.h"
 #include "cwasi/node/http_server.h"
+#include "cwasi/node/image_puller.h"
 
 namespace cwasi::node {
 
@@ -52,6 +53,7 @@ struct GatewayConfig {
   // the gateway itself takes the deadline in drain()).
   std::chrono::milliseconds drain_timeout{10000};
   host::HostConfig host;             // functions come from the state dir, not from here
+  RegistryConfig registries;         // where images are pulled from (mirrors, credentials)
   // The daemon's clock (borrowed, outlives it); null: the machine's steady clock.
   const Clock* clock = nullptr;
 };

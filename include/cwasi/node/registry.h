@@ -19,6 +19,7 @@
 #include "cwasi/common/result.h"
 #include "cwasi/host/function_host.h"
 #include "cwasi/node/deployment.h"
+#include "cwasi/node/image_puller.h"
 #include "cwasi/node/metrics.h"
 #include "cwasi/node/scaler.h"
 #include "cwasi/node/state.h"
@@ -79,18 +80,22 @@ class FunctionDirectory {
 
 class FunctionRegistry : public FunctionDirectory {
  public:
-  // `host`, `state`, `metrics` and `clock` must outlive the registry.
+  // `host`, `state`, `metrics`, `clock` and `images` must outlive the
+  // registry; without `images`, deployments name files on this host only.
   FunctionRegistry(host::FunctionHost& host, StateDir& state, Metrics& metrics,
-                   const Clock& clock, std::chrono::milliseconds stable_window);
+                   const Clock& clock, std::chrono::milliseconds stable_window,
+                   const ImagePuller* images = nullptr);
 
   // Puts back what the state dir holds; what no longer loads is returned as
   // messages (and skipped).
   std::vector<std::string> restore();
 
   // Deploys a function (update: replaces an existing one). `d.image` names a
-  // module or an OCI image tarball on this host; it is stored in the state
-  // dir. NotFound (update of an unknown function), AlreadyExists (create of an
-  // existing one), InvalidArgument (a bad image or module).
+  // module or an OCI image tarball on this host (an absolute path), or an
+  // image in a registry (pulled, unless its digest was already); the module
+  // is stored in the state dir. NotFound (update of an unknown function, an
+  // unknown image), AlreadyExists (create of an existing one),
+  // InvalidArgument (a bad image or module), and the puller's errors.
   Result<std::shared_ptr<const FunctionEntry>> deploy(Deployment d, bool update);
   // NotFound when unknown.
   Result<void> remove(const std::string& name);
@@ -120,6 +125,11 @@ class FunctionRegistry : public FunctionDirectory {
   void collectModules() REQUIRES(change_mu_);
   // InvalidArgument naming the first secret `d` names that does not exist.
   Result<void> secretsExist(const Deployment& d) const;
+  struct ImageModule {
+    std::vector<uint8_t> bytes;
+    std::string image_digest;  // for an image from a registry
+  };
+  Result<ImageModule> moduleOf(const std::string& image) const;
   ScalePolicy policyFor(const Deployment& d) const;
 
   host::FunctionHost& host_;
@@ -127,6 +137,7 @@ class FunctionRegistry : public FunctionDirectory {
   Metrics& metrics_;
   const Clock& clock_;
   const std::chrono::milliseconds stable_window_;
+  const ImagePuller* const images_;
   Mutex change_mu_;  // serialises changes: host, state dir, tables
   mutable Mutex mu_;
   std::map<std::string, std::shared_ptr<const FunctionEntry>, std::less<>> functions_

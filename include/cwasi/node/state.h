@@ -4,6 +4,9 @@
 //   workflows/<name>.json  workflows
 //   modules/<sha256>.wasm  deployed modules, content-addressed, so that a
 //                          deployment does not depend on the file it came from
+//   images/<sha256>.json   for an image pulled from a registry (by its manifest
+//                          digest), the module stored from it: a digest
+//                          pulled once is not downloaded again
 //   secrets/<name>         OpenFaaS secrets' values (0600)
 //   secret-views/<fn>/     what a function sees at /var/openfaas/secrets:
 //                          copies of the secrets it names (0400)
@@ -14,6 +17,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -41,8 +45,15 @@ class StateDir {
   Result<StoredModule> storeModule(std::span<const uint8_t> bytes);
   // Where a stored module is now (records hold paths relative to the dir).
   std::filesystem::path modulePath(const std::string& stored) const;
-  // Deletes stored modules that no stored path in `in_use` names.
+  // Deletes stored modules that no stored path in `in_use` names, and the
+  // records of pulled images whose module went with them.
   void collectModules(const std::set<std::string>& in_use);
+
+  // Records that the image of `image_digest` ("sha256:...") holds `module`.
+  Result<void> rememberPull(const std::string& image_digest, const StoredModule& module);
+  // Where the module pulled for `image_digest` is, when it is still stored.
+  // Reads only whole records (written by rename): safe beside a writer.
+  std::optional<std::filesystem::path> pulledModule(const std::string& image_digest) const;
 
   Result<void> saveFunction(const Deployment& d);
   void removeFunction(const std::string& name);
