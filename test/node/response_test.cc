@@ -16,23 +16,9 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace cwasi::node::testing;
 
-class FunctionResponses : public ::testing::Test {
+class FunctionResponses : public DaemonTest {
  protected:
-  void SetUp() override {
-    auto dir = makeTempDir("cwasid-resp-");
-    ASSERT_TRUE(dir.ok());
-    root_ = *dir;
-    daemon_ = Daemon::start(root_ / "state");
-  }
-  void TearDown() override {
-    if (daemon_) EXPECT_EQ(daemon_->stop(), 0);
-    fs::remove_all(root_);
-  }
-
   static json cgi() { return {{"annotations", {{"cwasi.io/response", "cgi"}}}}; }
-
-  fs::path root_;
-  std::unique_ptr<Daemon> daemon_;
 };
 
 TEST_F(FunctionResponses, ARedirectFunctionAnswers302WithItsLocation) {
