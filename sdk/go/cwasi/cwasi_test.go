@@ -3,6 +3,7 @@ package cwasi
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -106,6 +107,10 @@ func TestTimeoutsRoundUpToAMillisecond(t *testing.T) {
 
 func TestHandlerFailuresAndPanicsBecomeTheirText(t *testing.T) {
 	defer Handle(nil)
+	var logged string
+	old := stderr
+	stderr = func(s string) { logged += s }
+	defer func() { stderr = old }()
 	if _, f := invoke(Request{}); f == "" {
 		t.Fatal("no handler: no failure")
 	}
@@ -116,6 +121,9 @@ func TestHandlerFailuresAndPanicsBecomeTheirText(t *testing.T) {
 	Handle(func(r Request) (Response, error) { panic("oops") })
 	if _, f := invoke(Request{}); f != "panic: oops" {
 		t.Fatalf("got %q", f)
+	}
+	if !strings.Contains(logged, "panic: oops") || !strings.Contains(logged, "goroutine") {
+		t.Fatalf("no stack on stderr: %q", logged)
 	}
 	Handle(func(r Request) (Response, error) { return Response{Status: 201, Body: r.Body}, nil })
 	if resp, f := invoke(Request{Body: []byte("x")}); f != "" || resp.Status != 201 || string(resp.Body) != "x" {
