@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <ostream>
 
 #include "node/daemon.h"
 
@@ -25,6 +26,8 @@ struct Sdk {
 };
 const Sdk kC{"C", "upper", "redirect"};
 const Sdk kGo{"Go", "go-upper", "go-redirect"};
+// Test names read "GetParam() = Go", not the struct's bytes.
+void PrintTo(const Sdk& sdk, std::ostream* os) { *os << sdk.name; }
 
 std::string errorOf(const Reply& r) {
   json body = json::parse(r.body, nullptr, false);

@@ -32,6 +32,11 @@
 // handed out (and to the current response) for as long as the host may
 // still use it.
 //
+// A module runs only while the host calls into it: goroutines a handler
+// starts make progress while a handler runs, and must be done (or waited
+// for) before it returns to be sure to finish. Calls into the host block the
+// whole module, which has one thread.
+//
 // The imports a module needs are those it uses: a function that never calls
 // HTTPRequest does not import cwasi.http_request (ABI version 3) and loads on
 // hosts of version 2.
