@@ -121,6 +121,19 @@ TEST_F(GoSdkOverHttp, ACallReachesFunctionsOfEitherLanguage) {
   EXPECT_EQ(c.body, std::string(4, '\0') + "FROM C TO GO");
 }
 
+TEST_F(GoSdkOverHttp, SentMessagesAreReceivedInOrderThenRecvTimesOut) {
+  Daemon& d = *daemon_;
+  ASSERT_EQ(d.deploy(spec("caller", "go-caller")).status, 202);
+  EXPECT_EQ(d.invoke("caller", "send caller\nfirst").body, "sent");
+  EXPECT_EQ(d.invoke("caller", "send caller\nsecond").body, "sent");
+  EXPECT_EQ(d.invoke("caller", "recv 1000").body, "first");
+  EXPECT_EQ(d.invoke("caller", "recv 1000").body, "second");
+  Reply none = d.invoke("caller", "recv 50");
+  EXPECT_EQ(none.status, 500);
+  EXPECT_EQ(errorOf(none), "cwasi: recv: timeout");
+  EXPECT_EQ(errorOf(d.invoke("caller", "send nope\nx")), "cwasi: send \"nope\": unknown target");
+}
+
 TEST_F(GoSdkOverHttp, AnUnknownTargetIsTheGuestsErrorWhichItReports) {
   Daemon& d = *daemon_;
   ASSERT_EQ(d.deploy(spec("caller", "go-caller")).status, 202);
