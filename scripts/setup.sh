@@ -73,4 +73,15 @@ if ! command -v cargo >/dev/null 2>&1; then
   echo "setup: cargo (Rust >= 1.95) is required to build Wasmtime's C API; none on PATH" >&2
   exit 1
 fi
+# Go >= 1.24 for the Go guest SDK's functions (sdk/go, go:wasmexport), built by
+# CMake, and for the operator. Debian 12's golang is 1.19; the machine image
+# provides a newer one in /usr/local/go.
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
+go_minor=$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+if [[ -z "$go_minor" ]] || ((go_minor < 24)); then
+  echo "setup: Go >= 1.24 is required for the Go SDK's functions (sdk/go); found: $(go env GOVERSION 2>/dev/null || echo none)" >&2
+  exit 1
+fi
 echo "setup: ok"

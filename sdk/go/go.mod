@@ -1,0 +1,3 @@
+module cwasi.io/sdk/go
+
+go 1.24
