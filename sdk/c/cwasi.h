@@ -1,5 +1,5 @@
 /*
- * cwasi.h — the cwasi guest ABI, version 2, for C and C++ functions compiled
+ * cwasi.h — the cwasi guest ABI, version 3, for C and C++ functions compiled
  * to wasm32-wasi (clang --target=wasm32-wasi).
  *
  * Two kinds of function:
@@ -36,6 +36,9 @@
  *      headers of the response, for functions served over HTTP (cwasid's
  *      /function/NAME, a pod's HTTP trigger). Without them a response is
  *      200 with Content-Type application/octet-stream, as in version 1.
+ *   3: cwasi_http_request — outbound HTTP to the destinations the function's
+ *      deployment grants (allowedOutboundHosts), with the new status codes
+ *      CWASI_ERR_DENIED and CWASI_ERR_CONNECT (returned by it only).
  *
  * Command functions shape their HTTP response with CGI output instead, when
  * their deployment opts in (annotation cwasi.io/response: cgi): stdout starts
@@ -56,7 +59,7 @@
 extern "C" {
 #endif
 
-#define CWASI_ABI_VERSION 2
+#define CWASI_ABI_VERSION 3
 
 /* Limits on a response's headers (cwasi_response_header): at most this many
  * headers, and this many bytes of names and values in all. */
@@ -83,6 +86,22 @@ extern "C" {
 /* This host does not offer the operation (e.g. cwasi_recv in a host with no
  * queue for this function). */
 #define CWASI_ERR_UNSUPPORTED 8
+/* ABI version 3 (cwasi_http_request only). The destination (or a redirect's
+ * destination) is not among the hosts granted to this function; nothing was
+ * sent to it. */
+#define CWASI_ERR_DENIED 9
+/* ABI version 3 (cwasi_http_request only). The destination could not be
+ * reached: its name does not resolve, the connection was refused, or it was
+ * reset or closed before a whole response. */
+#define CWASI_ERR_CONNECT 10
+
+/* cwasi_http_request's bounds on the host side (defaults; a host may be
+ * configured otherwise): redirects followed, the response body, the
+ * response head, and the timeout when timeout_ms is 0. */
+#define CWASI_MAX_HTTP_REDIRECTS 5
+#define CWASI_MAX_HTTP_RESPONSE_BYTES (16u << 20)
+#define CWASI_MAX_HTTP_RESPONSE_HEAD_BYTES (64u << 10)
+#define CWASI_DEFAULT_HTTP_TIMEOUT_MS 30000
 
 #define CWASI_IMPORT(name) __attribute__((import_module("cwasi"), import_name(name)))
 
@@ -159,6 +178,57 @@ int32_t cwasi_send(const char* target, uint32_t target_len, const void* payload,
  */
 CWASI_IMPORT("recv")
 int32_t cwasi_recv(uint32_t timeout_ms, uint8_t** payload, uint32_t* payload_len);
+
+/*
+ * ABI version 3. Makes an HTTP/1.1 request and waits for the whole response.
+ * `headers` holds "Name: value" lines separated by "\n" (NULL/0 for none);
+ * `body` is sent with a Content-Length (NULL/0 for none). `timeout_ms` bounds
+ * the whole request, redirects included (0: the host's default, 30 s); the
+ * invocation's own deadline bounds it too.
+ *
+ * The destination must be granted to the function (its deployment's
+ * allowedOutboundHosts, `cwasi run --allow-outbound`, the annotation
+ * cwasi.io/allowed-outbound-hosts): scheme, host and port as written in the
+ * URL, default ports 80/443, names case-insensitive, IP addresses in
+ * canonical form (127.1, 2130706433, [::ffff:127.0.0.1], 0.0.0.0 and
+ * localhost are not 127.0.0.1). No grant: every destination is denied.
+ * Redirects (301, 302, 303, 307, 308) are followed up to
+ * CWASI_MAX_HTTP_REDIRECTS, each checked against the grants (303, and 301/302
+ * after a POST, continue as GET without the body; Authorization and Cookie
+ * are dropped when the origin changes).
+ *
+ * On CWASI_OK, *status is the final HTTP status (any status is a success),
+ * and *response_headers / *response_body point to *response_headers_len /
+ * *response_body_len bytes that the host allocated through cwasi_alloc
+ * (free() them; NULL when the length is 0). Headers come as "Name: value\n"
+ * lines. On any other return all the outputs are 0/NULL. Returns:
+ *   CWASI_ERR_INVALID_ARGUMENT: a range outside memory; a method that is not
+ *     an HTTP token, or CONNECT; a URL that is not http:// or https://, has
+ *     userinfo (user@host), percent-encoding in the host, a space, CR, LF or
+ *     another control character; a header line without ':', with CR or a
+ *     control character, or setting Host, Content-Length, Transfer-Encoding,
+ *     Connection, Keep-Alive, Upgrade, TE, Trailer or Proxy-Connection;
+ *   CWASI_ERR_DENIED: the URL or a redirect leads to a destination not granted;
+ *   CWASI_ERR_CONNECT: lookup failed, connection refused or reset;
+ *   CWASI_ERR_TIMEOUT: past the timeout (lookup, connect, send and receive
+ *     are all bounded);
+ *   CWASI_ERR_TOO_LARGE: request headers over 64 KiB, a response body over
+ *     the host's cap (CWASI_MAX_HTTP_RESPONSE_BYTES by default) or a head over
+ *     CWASI_MAX_HTTP_RESPONSE_HEAD_BYTES;
+ *   CWASI_ERR_UNAVAILABLE: more than CWASI_MAX_HTTP_REDIRECTS redirects, the
+ *     server did not answer in HTTP, or too many requests in flight on the host;
+ *   CWASI_ERR_UNSUPPORTED: https (this host speaks plain http only), or a
+ *     host that does not offer outbound HTTP.
+ */
+CWASI_IMPORT("http_request")
+int32_t cwasi_http_request(const char* method, uint32_t method_len,
+                           const char* url, uint32_t url_len,
+                           const char* headers, uint32_t headers_len,
+                           const void* body, uint32_t body_len,
+                           uint32_t timeout_ms,
+                           int32_t* status,
+                           uint8_t** response_headers, uint32_t* response_headers_len,
+                           uint8_t** response_body, uint32_t* response_body_len);
 
 #ifndef CWASI_NO_EXPORTS
 /*

@@ -38,6 +38,9 @@ run options:
   --fuel N              instruction budget; exhausting it exits 137
   --no-cache            neither read nor write the AOT cache
   --allow-precompiled   accept a precompiled MODULE (from cwasi compile)
+  --allow-outbound PATTERN  let the module's cwasi_http_request reach PATTERN
+                        (http://api.example.com, http://127.0.0.1:8080,
+                        *://localhost:*; repeatable; none: nothing is reachable)
 
 A command module gets stdin/stdout/stderr; a reactor reads its request from
 stdin and writes its response to stdout. Exit codes: the guest's own, or 124
@@ -57,11 +60,13 @@ const Subcommand kSubcommands[] = {
      compileCommand},
     {"inspect", "cwasi inspect MODULE                   show kind, imports, exports, size",
      inspectCommand},
-    {"serve", R"(cwasi serve --function NAME=MODULE[,domain=D,timeout-ms=N,memory-mb=N]...
+    {"serve", R"(cwasi serve --function NAME=MODULE[,domain=D,timeout-ms=N,memory-mb=N,
+                                   allow-outbound=PATTERN...]...
               [--listen HOST:PORT] [--runtime-dir DIR] [--cluster FILE]
               [--mode-policy auto|embedded|local|remote|redis] [--redis HOST:PORT]
               [--token T] [--ring-kb N] [--max-connections N (256)]
               [--peer-idle-timeout-ms N (120000)] [--drain-timeout-ms N (10000)]
+              [--max-outbound-response-mb N (16)] [--max-outbound-requests N (64)]
                                          host functions; serve calls to them)",
      serveCommand},
     {"call", R"(cwasi call [--runtime-dir DIR] [--cluster FILE] [--mode-policy P] [--redis HOST:PORT]

@@ -60,6 +60,9 @@ function-to-function communication (see cwasi serve):
                           $XDG_RUNTIME_DIR/cwasi, /run/cwasi as root)
   --listen HOST:PORT      serve remote calls on TCP
   --cluster FILE          remote routes;  --mode-policy P;  --redis HOST:PORT;  --token T
+outbound HTTP of functions (cwasi_http_request, to their allowedOutboundHosts only):
+  --max-outbound-response-mb N  a response's body cap (default 16; larger: CWASI_ERR_TOO_LARGE)
+  --max-outbound-requests N  requests in flight at once, all functions (default 64)
 )";
 
 Result<std::chrono::milliseconds> millis(Args& args, const std::string& flag) {

@@ -14,6 +14,7 @@
 #include "args.h"
 #include "commands.h"
 #include "cwasi/cli/cli.h"
+#include "cwasi/comm/router.h"
 #include "cwasi/runtime/instance.h"
 
 namespace cwasi::cli {
@@ -24,6 +25,7 @@ struct RunOptions {
   bool use_cache = true;
   bool allow_precompiled = false;
   std::string module;
+  comm::OutboundGrants outbound;
 };
 
 // "HOST[::GUEST]" → Preopen.
@@ -38,6 +40,7 @@ runtime::Preopen parseDir(const std::string& spec, bool writable) {
 
 Result<RunOptions> parseRun(const std::vector<std::string>& argv) {
   RunOptions o;
+  std::vector<std::string> outbound;
   Args args(argv);
   while (args.nextIsFlag()) {
     std::string flag = args.takeFlag();
@@ -68,10 +71,14 @@ Result<RunOptions> parseRun(const std::vector<std::string>& argv) {
       o.use_cache = false;
     } else if (flag == "--allow-precompiled") {
       o.allow_precompiled = true;
+    } else if (flag == "--allow-outbound") {
+      TRY_ASSIGN(std::string v, args.value(flag));
+      outbound.push_back(std::move(v));
     } else {
       return invalidArgument("run: unknown option " + flag + " (see cwasi --help)");
     }
   }
+  TRY_ASSIGN(o.outbound, comm::OutboundGrants::parse(outbound));
   std::vector<std::string> rest = args.rest();
   if (rest.empty()) return invalidArgument("usage: cwasi run [options] MODULE [ARGS...]");
   o.module = rest.front();
@@ -205,6 +212,17 @@ int runCommand(const std::vector<std::string>& argv) {
     return fail(e.code() == Code::kNotFound ? kExitNotFound : kExitCannotRun, e.message());
   }
   const std::string& name = (*module)->name();
+  // No function host here: call/send/recv answer CWASI_ERR_UNSUPPORTED, and
+  // outbound HTTP reaches what --allow-outbound granted (nothing without it).
+  comm::OutboundHttp outbound;
+  comm::CallContext ctx;
+  ctx.function = name;
+  ctx.outbound = &outbound;
+  ctx.outbound_grants = &o.outbound;
+  if (o.context.limits.timeout.count() > 0) {
+    ctx.deadline = std::chrono::steady_clock::now() + o.context.limits.timeout;
+  }
+  o.context.host_data = &ctx;
 
   if ((*module)->kind() == runtime::FunctionKind::kReactor) {
     std::vector<uint8_t> request = readAllStdin();

@@ -17,7 +17,7 @@
 namespace cwasi::cli {
 namespace {
 
-// NAME=MODULE[,domain=D][,timeout-ms=N][,memory-mb=N]
+// NAME=MODULE[,domain=D][,timeout-ms=N][,memory-mb=N][,allow-outbound=PATTERN]...
 Result<host::FunctionSpec> parseFunction(const std::string& spec) {
   auto eq = spec.find('=');
   if (eq == std::string::npos || eq == 0) {
@@ -28,6 +28,7 @@ Result<host::FunctionSpec> parseFunction(const std::string& spec) {
   std::string rest = spec.substr(eq + 1);
   size_t comma = rest.find(',');
   f.module = rest.substr(0, comma);
+  std::vector<std::string> outbound;
   while (comma != std::string::npos) {
     size_t next = rest.find(',', comma + 1);
     std::string opt = rest.substr(comma + 1, next == std::string::npos ? next : next - comma - 1);
@@ -42,10 +43,13 @@ Result<host::FunctionSpec> parseFunction(const std::string& spec) {
     } else if (key == "memory-mb") {
       TRY_ASSIGN(uint64_t v, parseNumber(value, "memory-mb"));
       f.limits.memory_bytes = v << 20;
+    } else if (key == "allow-outbound") {
+      outbound.push_back(value);
     } else {
       return invalidArgument("unknown function option '" + opt + "' in --function " + spec);
     }
   }
+  TRY_ASSIGN(f.allowed_outbound_hosts, comm::OutboundGrants::parse(outbound));
   return f;
 }
 
@@ -79,6 +83,14 @@ Result<bool> parseHostFlag(const std::string& flag, Args& args, host::HostConfig
     TRY_ASSIGN(uint64_t v, args.number(flag));
     if (v == 0) return invalidArgument("--peer-idle-timeout-ms must be positive");
     c.peer_idle_timeout = std::chrono::milliseconds(v);
+  } else if (flag == "--max-outbound-response-mb") {
+    TRY_ASSIGN(uint64_t v, args.number(flag));
+    if (v == 0 || v > 4096) return invalidArgument(flag + " must be 1..4096");
+    c.outbound.max_response_bytes = v << 20;
+  } else if (flag == "--max-outbound-requests") {
+    TRY_ASSIGN(uint64_t v, args.number(flag));
+    if (v == 0 || v > 100000) return invalidArgument(flag + " must be 1..100000");
+    c.outbound.max_in_flight = static_cast<int>(v);
   } else {
     return false;
   }

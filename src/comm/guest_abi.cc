@@ -1,5 +1,6 @@
 // The host side of the guest ABI's communication imports: cwasi.call,
-// cwasi.send, cwasi.recv (see sdk/c/cwasi.h). Every pointer and length comes
+// cwasi.send, cwasi.recv, and outbound HTTP, cwasi.http_request (see
+// sdk/c/cwasi.h). Every pointer and length comes
 // from the guest and is checked against its memory before use; responses are
 // written into the caller's memory through its own cwasi_alloc.
 #include <algorithm>
@@ -95,7 +96,7 @@ Result<void> finish(HostCall& call, const Result<void>& outcome, GuestSink& sink
 // cwasi.call(target, target_len, req, req_len, timeout_ms, resp_ptr_out, resp_len_out) -> status
 Result<void> guestCall(HostCall& call) {
   CallContext* ctx = contextOf(call);
-  if (ctx == nullptr) return reply(call, abi::kErrUnsupported);
+  if (ctx == nullptr || ctx->router == nullptr) return reply(call, abi::kErrUnsupported);
   auto mem = call.memory();
   auto target = mem.string(call.argU32(0), call.argU32(1));
   auto request = mem.slice(call.argU32(2), call.argU32(3));
@@ -116,7 +117,7 @@ Result<void> guestCall(HostCall& call) {
 // cwasi.send(target, target_len, payload, payload_len) -> status
 Result<void> guestSend(HostCall& call) {
   CallContext* ctx = contextOf(call);
-  if (ctx == nullptr) return reply(call, abi::kErrUnsupported);
+  if (ctx == nullptr || ctx->router == nullptr) return reply(call, abi::kErrUnsupported);
   auto mem = call.memory();
   auto target = mem.string(call.argU32(0), call.argU32(1));
   auto payload = mem.slice(call.argU32(2), call.argU32(3));
@@ -130,7 +131,7 @@ Result<void> guestSend(HostCall& call) {
 // cwasi.recv(timeout_ms, payload_ptr_out, payload_len_out) -> status
 Result<void> guestRecv(HostCall& call) {
   CallContext* ctx = contextOf(call);
-  if (ctx == nullptr) return reply(call, abi::kErrUnsupported);
+  if (ctx == nullptr || ctx->router == nullptr) return reply(call, abi::kErrUnsupported);
   auto mem = call.memory();
   const uint32_t ptr_out = call.argU32(1), len_out = call.argU32(2);
   if (!mem.slice(ptr_out, 4).ok() || !mem.slice(len_out, 4).ok()) {
@@ -140,6 +141,72 @@ Result<void> guestRecv(HostCall& call) {
   GuestSink sink(call.instance());
   auto outcome = ctx->functions->receive(ctx->function, deadline, sink);
   return finish(call, outcome, sink, ptr_out, len_out);
+}
+
+// Places `bytes` in the guest through its cwasi_alloc and stores where at
+// (ptr_out, len_out); nothing is allocated for no bytes (NULL, 0). A trap in
+// cwasi_alloc is the error; the guest's own refusal is the status.
+Result<int32_t> giveToGuest(HostCall& call, const std::string& bytes, uint32_t ptr_out,
+                            uint32_t len_out) {
+  GuestSink sink(call.instance());
+  if (!bytes.empty()) {
+    auto given = sink.write({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    if (sink.fatal()) return *sink.fatal();
+    if (!given.ok()) return abiStatusFor(given.error());
+  }
+  auto mem = call.memory();  // fetched again: cwasi_alloc may have grown it
+  if (!mem.writeU32(ptr_out, sink.ptr()).ok() || !mem.writeU32(len_out, sink.len()).ok()) {
+    return abi::kErrInvalidArgument;
+  }
+  return abi::kOk;
+}
+
+// cwasi.http_request(method, method_len, url, url_len, headers, headers_len,
+//                    body, body_len, timeout_ms, status_out,
+//                    headers_ptr_out, headers_len_out, body_ptr_out, body_len_out) -> status
+Result<void> guestHttpRequest(HostCall& call) {
+  CallContext* ctx = contextOf(call);
+  if (ctx == nullptr || ctx->outbound == nullptr) return reply(call, abi::kErrUnsupported);
+  auto mem = call.memory();
+  auto method = mem.string(call.argU32(0), call.argU32(1));
+  auto url = mem.string(call.argU32(2), call.argU32(3));
+  auto headers = mem.string(call.argU32(4), call.argU32(5));
+  auto body = mem.string(call.argU32(6), call.argU32(7));
+  const uint32_t status_out = call.argU32(9);
+  const uint32_t headers_ptr_out = call.argU32(10), headers_len_out = call.argU32(11);
+  const uint32_t body_ptr_out = call.argU32(12), body_len_out = call.argU32(13);
+  bool outs_ok = true;
+  for (uint32_t out : {status_out, headers_ptr_out, headers_len_out, body_ptr_out, body_len_out}) {
+    outs_ok = outs_ok && mem.slice(out, 4).ok();
+  }
+  if (!method.ok() || !url.ok() || !headers.ok() || !body.ok() || !outs_ok) {
+    return reply(call, abi::kErrInvalidArgument);
+  }
+  // Nothing is handed over unless the whole exchange succeeded.
+  for (uint32_t out : {status_out, headers_ptr_out, headers_len_out, body_ptr_out, body_len_out}) {
+    (void)mem.writeU32(out, 0);
+  }
+  // The views stay valid through fetch(): no guest code runs meanwhile, so
+  // its memory neither moves nor changes.
+  OutboundRequest request{std::string(*method), std::string(*url), *headers, *body};
+  static const OutboundGrants kNone;
+  auto fetched = ctx->outbound->fetch(ctx->outbound_grants ? *ctx->outbound_grants : kNone,
+                                      request, std::chrono::milliseconds(call.argU32(8)),
+                                      ctx->deadline);
+  if (!fetched.ok()) return reply(call, outboundStatusFor(fetched.error()));
+  TRY_ASSIGN(int32_t given, giveToGuest(call, fetched->headers, headers_ptr_out, headers_len_out));
+  if (given == abi::kOk) {
+    TRY_ASSIGN(given, giveToGuest(call, fetched->body, body_ptr_out, body_len_out));
+  }
+  if (given != abi::kOk) {
+    auto now = call.memory();
+    for (uint32_t out : {headers_ptr_out, headers_len_out, body_ptr_out, body_len_out}) {
+      (void)now.writeU32(out, 0);
+    }
+    return reply(call, given);
+  }
+  (void)call.memory().writeU32(status_out, static_cast<uint32_t>(fetched->status));
+  return reply(call, abi::kOk);
 }
 
 }  // namespace
@@ -180,6 +247,7 @@ std::vector<HostFunction> guestAbiFunctions() {
       {"cwasi", "call", {i32, i32, i32, i32, i32, i32, i32}, {i32}, guestCall},
       {"cwasi", "send", {i32, i32, i32, i32}, {i32}, guestSend},
       {"cwasi", "recv", {i32, i32, i32}, {i32}, guestRecv},
+      {"cwasi", "http_request", std::vector<ValType>(14, i32), {i32}, guestHttpRequest},
   };
 }
 

@@ -86,6 +86,7 @@ class WatchedSink : public runtime::PayloadSink {
 struct FunctionHost::Impl : comm::LocalFunctions {
   std::unique_ptr<runtime::Engine> engine;
   size_t mailbox_capacity = 0;
+  std::unique_ptr<comm::OutboundHttp> outbound;
   Mutex functions_mu;
   std::map<std::string, std::shared_ptr<LoadedFunction>, std::less<>> functions
       GUARDED_BY(functions_mu);
@@ -113,6 +114,8 @@ struct FunctionHost::Impl : comm::LocalFunctions {
     ctx.functions = this;
     ctx.function = spec.name;
     ctx.trust_domain = spec.trust_domain;
+    ctx.outbound = outbound.get();
+    ctx.outbound_grants = &spec.allowed_outbound_hosts;
     ctx.depth = depth;
     ctx.deadline = deadline;
     return ctx;
@@ -130,6 +133,7 @@ struct FunctionHost::Impl : comm::LocalFunctions {
     if (!loaded.ok()) return unavailable(loaded.error().message());
     const FunctionSpec& spec = fn->spec;
     router->stats().served_calls.fetch_add(1, std::memory_order_relaxed);
+    const auto started = Clock::now();
     comm::CallContext ctx = callContext(spec, options.depth, options.deadline);
     runtime::RunContext rc;
     rc.args = {spec.name};
@@ -147,6 +151,8 @@ struct FunctionHost::Impl : comm::LocalFunctions {
       }
       if (rc.limits.timeout.count() == 0 || left < rc.limits.timeout) rc.limits.timeout = left;
     }
+    // What the guest waits for in host calls ends with it too.
+    if (rc.limits.timeout.count() > 0) ctx.deadline = std::min(ctx.deadline, started + rc.limits.timeout);
     WatchedSink watched(response);
     auto done = runtime::invoke(*engine, loaded->module, std::move(rc), request, watched, head);
     if (!done.ok()) {
@@ -242,6 +248,7 @@ struct FunctionHost::Impl : comm::LocalFunctions {
 Result<std::unique_ptr<FunctionHost>> FunctionHost::start(HostConfig config) {
   auto impl = std::make_unique<Impl>();
   impl->mailbox_capacity = config.mailbox_capacity;
+  impl->outbound = std::make_unique<comm::OutboundHttp>(config.outbound);
   auto engine_config = config.engine;
   auto abi_functions = comm::guestAbiFunctions();
   engine_config.host_functions.insert(engine_config.host_functions.end(), abi_functions.begin(),

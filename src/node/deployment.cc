@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cwasi/comm/frame.h"
+#include "cwasi/comm/outbound.h"
 
 namespace cwasi::node {
 namespace {
@@ -130,7 +131,8 @@ constexpr const char* kFields[] = {
     "service", "name", "image", "module", "storedModule", "digest", "imageDigest", "namespace",
     "envProcess", "envVars", "secrets", "constraints", "labels", "annotations", "limits", "requests",
     "readOnlyRootFilesystem", "createdAt", "trustDomain", "minScale", "maxScale",
-    "targetConcurrency", "maxInflight", "timeout", "scaleToZeroAfter", "public"};
+    "targetConcurrency", "maxInflight", "timeout", "scaleToZeroAfter", "public",
+    "allowedOutboundHosts"};
 
 Result<void> onlyKnownFields(const json& j, std::span<const char* const> known, const std::string& in) {
   for (const auto& item : j.items()) {
@@ -250,6 +252,10 @@ Result<Deployment> parseDeployment(const json& j) {
                            "nothing; deploy without them (the Kubernetes operator places "
                            "functions)");
   }
+  TRY_ASSIGN(d.allowed_outbound_hosts, stringList(j, "allowedOutboundHosts"));
+  if (auto grants = comm::OutboundGrants::parse(d.allowed_outbound_hosts); !grants.ok()) {
+    return grants.error().withContext("allowedOutboundHosts");
+  }
   TRY_ASSIGN(d.created_at, stringField(j, "createdAt"));
   TRY_ASSIGN(std::string domain, stringField(j, "trustDomain"));
   if (!domain.empty()) d.trust_domain = domain;
@@ -347,6 +353,7 @@ json toJson(const Deployment& d) {
   if (!d.image_digest.empty()) j["imageDigest"] = d.image_digest;
   if (!d.env_process.empty()) j["envProcess"] = d.env_process;
   if (!d.secrets.empty()) j["secrets"] = d.secrets;
+  if (!d.allowed_outbound_hosts.empty()) j["allowedOutboundHosts"] = d.allowed_outbound_hosts;
   if (d.read_only_root_filesystem) j["readOnlyRootFilesystem"] = true;
   auto resourcesJson = [](const Resources& r) {
     json out = json::object();

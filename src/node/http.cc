@@ -1,24 +1,11 @@
 #include "cwasi/node/http.h"
 
-#include <poll.h>
-#include <sys/socket.h>
-
-#include <array>
-#include <boost/beast/http.hpp>
-#include <cerrno>
 #include <strings.h>
 
-#include "cwasi/common/log.h"
-#include "cwasi/common/net.h"
+#include "cwasi/common/http_client.h"
 
 namespace cwasi::node {
 namespace {
-
-namespace http = boost::beast::http;
-using Clock = std::chrono::steady_clock;
-
-constexpr size_t kReadChunk = 64 * 1024;
-constexpr uint32_t kHeaderLimit = 64 * 1024;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
@@ -29,55 +16,6 @@ std::string findHeader(const Headers& headers, std::string_view name) {
     if (iequals(k, name)) return v;
   }
   return {};
-}
-
-// Reads what is there (at least one byte), waiting up to `deadline`.
-// 0 means the peer closed.
-Result<size_t> recvSome(int fd, std::string& buffer, Clock::time_point deadline) {
-  // Received into scratch space first: growing `buffer` by a whole chunk
-  // would zero-fill it on every read.
-  thread_local std::array<char, kReadChunk> scratch;
-  for (;;) {
-    ssize_t n = ::recv(fd, scratch.data(), scratch.size(), 0);
-    if (n >= 0) {
-      buffer.append(scratch.data(), static_cast<size_t>(n));
-      return static_cast<size_t>(n);
-    }
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return 0;  // reset: treat as closed
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) return deadlineExceeded("timed out waiting for data");
-    pollfd p{fd, POLLIN, 0};
-    ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
-  }
-}
-
-// Feeds `buffer` to `parser` until a message is complete. Consumed bytes are
-// erased; what follows the message stays in `buffer`.
-template <class Parser>
-Result<void> readMessage(int fd, std::string& buffer, Parser& parser, Clock::time_point deadline) {
-  for (;;) {
-    if (!buffer.empty()) {
-      boost::system::error_code ec;
-      size_t used = parser.put(boost::asio::buffer(buffer.data(), buffer.size()), ec);
-      buffer.erase(0, used);
-      if (ec == http::error::body_limit) return resourceExhausted("body too large");
-      if (ec && ec != http::error::need_more) return invalidArgument("bad HTTP message: " + ec.message());
-      if (parser.is_done()) return {};
-      if (used > 0 && !ec) continue;
-    }
-    TRY_ASSIGN(size_t n, recvSome(fd, buffer, deadline));
-    if (n == 0) {  // the peer closed: fine between messages, Unavailable within one
-      boost::system::error_code ec;
-      parser.put_eof(ec);
-      if (!ec && parser.is_done()) return {};
-      return unavailable("connection closed mid-message");
-    }
-  }
-}
-
-Result<void> sendString(int fd, const std::string& s, Clock::time_point deadline) {
-  return net::sendAll(fd, {reinterpret_cast<const uint8_t*>(s.data()), s.size()}, deadline);
 }
 
 }  // namespace
@@ -200,35 +138,27 @@ Result<HttpUrl> parseHttpUrl(std::string_view url) {
 Result<HttpResponse> httpFetch(const HttpUrl& url, std::string_view method, const Headers& headers,
                                std::string_view body, std::chrono::milliseconds timeout,
                                uint64_t max_body_bytes) {
-  const auto deadline = Clock::now() + timeout;
-  TRY_ASSIGN(Fd fd, net::connectTcp({url.host, url.port}, deadline));
-  std::string req;
-  req += method;
-  req += ' ';
-  req += url.target;
-  req += " HTTP/1.1\r\nHost: " + url.host + ":" + std::to_string(url.port) +
-         "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
-  for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
-  req += "\r\n";
-  req += body;
-  TRY(sendString(fd.get(), req, deadline));
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(max_body_bytes);
-  parser.header_limit(kHeaderLimit);
-  if (method == "HEAD") parser.skip(true);
-  std::string buffer;
-  TRY(readMessage(fd.get(), buffer, parser, deadline));
-  auto& msg = parser.get();
+  net::HttpExchange exchange;
+  exchange.host = url.host;
+  exchange.port = url.port;
+  exchange.host_header = url.host + ":" + std::to_string(url.port);
+  exchange.method = std::string(method);
+  exchange.target = url.target;
+  exchange.headers = headers;
+  exchange.body = body;
+  net::HttpReplyLimits limits;
+  limits.max_body_bytes = max_body_bytes;
+  TRY_ASSIGN(net::HttpReply reply, net::httpExchange(exchange, net::in(timeout), limits));
   HttpResponse r;
-  r.status = static_cast<int>(msg.result_int());
-  for (const auto& f : msg) {
-    if (iequals(std::string_view(f.name_string().data(), f.name_string().size()), "Content-Type")) {
-      r.content_type = std::string(f.value());
+  r.status = reply.status;
+  for (auto& [k, v] : reply.headers) {
+    if (iequals(k, "Content-Type")) {
+      r.content_type = std::move(v);
     } else {
-      r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      r.headers.emplace_back(std::move(k), std::move(v));
     }
   }
-  r.body = std::move(msg.body());
+  r.body = std::move(reply.body);
   return r;
 }
 

@@ -179,6 +179,7 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::install(Deploymen
   TRY(secretsExist(d));
   host::FunctionSpec spec(d.name, state_.modulePath(d.module));
   spec.trust_domain = d.trust_domain;
+  TRY_ASSIGN(spec.allowed_outbound_hosts, comm::OutboundGrants::parse(d.allowed_outbound_hosts));
   spec.limits.memory_bytes = d.memory_bytes;
   spec.env.assign(d.env.begin(), d.env.end());
   // OpenFaaS's envProcess is the watchdog's fprocess variable.

@@ -134,6 +134,7 @@ class FunctionHostTasks : public TaskHost {
     spec.limits = function.limits;
     spec.env = function.env;
     spec.publish = function.publish;
+    spec.allowed_outbound_hosts = function.allowed_outbound_hosts;
     // Loads now (from the AOT cache when this digest was compiled before).
     return host_->deploy(std::move(spec));
   }

@@ -102,6 +102,25 @@ Result<std::optional<std::string>> trustDomainFor(const oci::RuntimeSpec& spec) 
   return domain;
 }
 
+// The function's outbound grants: its cwasi.io/allowed-outbound-hosts
+// annotation, else its CWASI_ALLOWED_OUTBOUND_HOSTS env var, else none. Both
+// are checked, so that a bad pattern never passes unnoticed.
+Result<comm::OutboundGrants> outboundGrantsFor(const oci::RuntimeSpec& spec) {
+  comm::OutboundGrants grants;
+  if (const std::string* v = envValue(spec, kEnvAllowedOutboundHosts)) {
+    auto parsed = comm::OutboundGrants::parseList(*v);
+    if (!parsed.ok()) return parsed.error().withContext(kEnvAllowedOutboundHosts);
+    grants = std::move(*parsed);
+  }
+  if (auto a = spec.annotations.find(oci::kAnnotationAllowedOutboundHosts);
+      a != spec.annotations.end()) {
+    auto parsed = comm::OutboundGrants::parseList(a->second);
+    if (!parsed.ok()) return parsed.error().withContext(oci::kAnnotationAllowedOutboundHosts);
+    grants = std::move(*parsed);
+  }
+  return grants;
+}
+
 TaskFunction taskFunctionFor(const oci::RuntimeSpec& spec, std::string name,
                              std::filesystem::path module, std::optional<std::string> domain) {
   TaskFunction fn;
@@ -269,9 +288,11 @@ Result<TaskParts> TaskTable::prepare(const CreateTask& request, const oci::Runti
   TRY_ASSIGN(parts.http, httpTriggerFor(spec, function));
   TRY_ASSIGN(std::optional<uint16_t> comm_port, portFrom(spec, kEnvCommPort));
   TRY_ASSIGN(std::optional<std::string> domain, trustDomainFor(spec));
+  TRY_ASSIGN(comm::OutboundGrants outbound, outboundGrantsFor(spec));
   TRY_ASSIGN(auto module, modulePathIn(spec.root, spec.args[0]));
-  if (auto r = host_.load(taskFunctionFor(spec, function, std::move(module), std::move(domain)));
-      !r.ok()) {
+  TaskFunction task_function = taskFunctionFor(spec, function, std::move(module), std::move(domain));
+  task_function.allowed_outbound_hosts = std::move(outbound);
+  if (auto r = host_.load(task_function); !r.ok()) {
     return invalidArgument("module " + spec.args[0] + ": " + r.error().message());
   }
   if (comm_port) {

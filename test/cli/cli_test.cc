@@ -7,6 +7,7 @@
 #include "cwasi/cli/cli.h"
 #include "cwasi/common/subprocess.h"
 #include "support/wasi_test.h"
+#include "support/web_server.h"
 
 namespace cwasi::cli {
 namespace {
@@ -60,6 +61,27 @@ TEST_F(Cli, RunsHello) {
   EXPECT_EQ(r.out, "Hello from cwasi!\n");
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.exit_code, 0);
+}
+
+// `fetch` prints "<cwasi status> <HTTP status>\n<headers>\n<body>".
+TEST_F(Cli, RunReachesOnlyWhatAllowOutboundGrants) {
+  testing::WebServer server([](const testing::SeenRequest& r) { return testing::reply(200, "hi " + r.target); });
+  ASSERT_TRUE(server.ok()) << server.error();
+  auto denied = cwasi({"run", fn("fetch")}, server.url("/x"));
+  EXPECT_EQ(denied.exit_code, 0) << denied.err;
+  EXPECT_THAT(denied.out, ::testing::StartsWith("9 0\n"));
+  EXPECT_EQ(server.connections(), 0);
+  auto other = cwasi({"run", "--allow-outbound", "http://127.0.0.1:1", fn("fetch")}, server.url("/x"));
+  EXPECT_THAT(other.out, ::testing::StartsWith("9 0\n"));
+  EXPECT_EQ(server.connections(), 0);
+  auto r = cwasi({"run", "--allow-outbound", "http://example.com", "--allow-outbound", server.url(),
+                  fn("fetch")},
+                 server.url("/x"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0 200\nContent-Length: 5\n\nhi /x");
+  auto bad = cwasi({"run", "--allow-outbound", "http://a/b", fn("fetch")});
+  EXPECT_EQ(bad.exit_code, kExitUsage);
+  EXPECT_THAT(bad.err, HasSubstr("'http://a/b'"));
 }
 
 TEST_F(Cli, EachSubcommandPrintsItsOwnUsage) {

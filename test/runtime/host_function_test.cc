@@ -160,7 +160,9 @@ TEST(Abi, StatusCodesMatchTheSdkHeader) {
   EXPECT_EQ(defs.at("CWASI_ERR_INTERNAL"), abi::kErrInternal);
   EXPECT_EQ(defs.at("CWASI_ERR_FUNCTION_FAILED"), abi::kErrFunctionFailed);
   EXPECT_EQ(defs.at("CWASI_ERR_UNSUPPORTED"), abi::kErrUnsupported);
-  EXPECT_EQ(defs.size(), 10u);  // a new code must be added on both sides
+  EXPECT_EQ(defs.at("CWASI_ERR_DENIED"), abi::kErrDenied);
+  EXPECT_EQ(defs.at("CWASI_ERR_CONNECT"), abi::kErrConnect);
+  EXPECT_EQ(defs.size(), 12u);  // a new code must be added on both sides
 }
 
 }  // namespace

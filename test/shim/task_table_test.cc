@@ -262,6 +262,57 @@ TEST_F(TaskTableTest, CwasiTrustDomainSetsTheTrustDomainUnlessTheAnnotationDoes)
   EXPECT_EQ(host_.loaded().at("task.both").trust_domain, "team-a");
 }
 
+// The outbound grants come from cwasi.io/allowed-outbound-hosts or, under
+// Kubernetes, CWASI_ALLOWED_OUTBOUND_HOSTS; the annotation wins; neither:
+// no outbound access.
+TEST_F(TaskTableTest, OutboundGrantsComeFromTheAnnotationOrTheEnv) {
+  auto none = request("none");
+  ASSERT_TRUE(tasks_.create(none).ok());
+  EXPECT_TRUE(host_.loaded().at("task.none").allowed_outbound_hosts.empty());
+
+  auto env = request("env");
+  cwasi::testing::writeText(env.bundle / "config.json",
+      R"({"process": {"args": ["/module.wasm"],
+                      "env": ["CWASI_ALLOWED_OUTBOUND_HOSTS=http://a.example.com, *://localhost:*"]},
+          "root": {"path": "rootfs"}})");
+  ASSERT_TRUE(tasks_.create(env).ok());
+  EXPECT_EQ(host_.loaded().at("task.env").allowed_outbound_hosts.patterns(),
+            (std::vector<std::string>{"http://a.example.com", "*://localhost:*"}));
+
+  auto both = request("both");
+  cwasi::testing::writeText(both.bundle / "config.json",
+      R"({"process": {"args": ["/module.wasm"],
+                      "env": ["CWASI_ALLOWED_OUTBOUND_HOSTS=http://a.example.com"]},
+          "root": {"path": "rootfs"},
+          "annotations": {"cwasi.io/allowed-outbound-hosts": "http://b.example.com"}})");
+  ASSERT_TRUE(tasks_.create(both).ok());
+  EXPECT_EQ(host_.loaded().at("task.both").allowed_outbound_hosts.patterns(),
+            (std::vector<std::string>{"http://b.example.com"}));
+}
+
+TEST_F(TaskTableTest, ABadOutboundPatternIsRefusedNamingItAndWhereItCameFrom) {
+  struct Case {
+    std::string config, where;
+  } cases[] = {
+      {R"("env": ["CWASI_ALLOWED_OUTBOUND_HOSTS=http://a/b"]}, "root": {"path": "rootfs"}})",
+       "CWASI_ALLOWED_OUTBOUND_HOSTS"},
+      {R"("env": []}, "root": {"path": "rootfs"},
+          "annotations": {"cwasi.io/allowed-outbound-hosts": "http://ok.example.com,http://a/b"}})",
+       "cwasi.io/allowed-outbound-hosts"},
+  };
+  for (const auto& k : cases) {
+    auto c = request("bad");
+    cwasi::testing::writeText(c.bundle / "config.json",
+                              R"({"process": {"args": ["/module.wasm"], )" + k.config);
+    auto r = tasks_.create(c);
+    ASSERT_FALSE(r.ok()) << k.where;
+    EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+    EXPECT_THAT(r.error().message(), HasSubstr(k.where));
+    EXPECT_THAT(r.error().message(), HasSubstr("'http://a/b'"));
+  }
+  EXPECT_TRUE(host_.loaded().empty());
+}
+
 TEST_F(TaskTableTest, ABadTrustDomainIsRefusedNamingTheVariable) {
   const std::vector<std::string> bads = {"",    "Team-A", "team_a", "-team",
                                          "team-", "a.b",   std::string(64, 'a')};

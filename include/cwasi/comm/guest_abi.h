@@ -12,8 +12,9 @@
 
 namespace cwasi::comm {
 
-// cwasi.call, cwasi.send and cwasi.recv. An instance whose host_data is not a
-// CallContext gets CWASI_ERR_UNSUPPORTED from them.
+// cwasi.call, cwasi.send, cwasi.recv and cwasi.http_request. An instance
+// whose host_data is not a CallContext (or one without a router, or without
+// an outbound client for http_request) gets CWASI_ERR_UNSUPPORTED from them.
 std::vector<runtime::HostFunction> guestAbiFunctions();
 
 // The status a guest or a frame carries for `error` (never kOk).

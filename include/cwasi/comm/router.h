@@ -16,6 +16,7 @@
 
 #include "cwasi/comm/channel.h"
 #include "cwasi/comm/locality.h"
+#include "cwasi/comm/outbound.h"
 #include "cwasi/common/fd.h"
 #include "cwasi/common/result.h"
 #include "cwasi/runtime/instance.h"
@@ -118,11 +119,20 @@ class Router {
 // the guest ABI knows who is calling, from which trust domain, how deep, until
 // when, and through what.
 struct CallContext : runtime::HostData {
+  // Null outside a function host (`cwasi run`): call, send and recv answer
+  // CWASI_ERR_UNSUPPORTED.
   Router* router = nullptr;
   LocalFunctions* functions = nullptr;
+  // cwasi.http_request: the process's client (null: CWASI_ERR_UNSUPPORTED)
+  // and the function's grants (null or empty: every destination is denied).
+  // Borrowed; they outlive the invocation.
+  OutboundHttp* outbound = nullptr;
+  const OutboundGrants* outbound_grants = nullptr;
   std::string function;
   std::string trust_domain;
   uint16_t depth = 0;
+  // The invocation's end: its caller's deadline or its own timeout,
+  // whichever comes first. Calls and outbound requests end by then.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 

@@ -17,6 +17,7 @@
 
 #include "cwasi/comm/channel.h"
 #include "cwasi/comm/locality.h"
+#include "cwasi/comm/outbound.h"
 #include "cwasi/comm/router.h"
 #include "cwasi/common/result.h"
 #include "cwasi/runtime/engine.h"
@@ -43,6 +44,9 @@ struct FunctionSpec {
   // called; null discards it. Shared: a function's log outlives any one
   // deployment of it (an update keeps writing to the same log).
   std::shared_ptr<runtime::OutputWriter> log;
+  // Destinations its outbound HTTP requests (cwasi.http_request) may reach;
+  // none by default.
+  comm::OutboundGrants allowed_outbound_hosts;
 };
 
 // The Router's settings (listeners, runtime dir, cluster map, policy...),
@@ -52,6 +56,8 @@ struct HostConfig : comm::RouterConfig {
   // Messages a mailbox holds before send answers "unavailable".
   size_t mailbox_capacity = 4096;
   runtime::EngineConfig engine;
+  // Bounds of the functions' outbound HTTP requests.
+  comm::OutboundConfig outbound;
 };
 
 // A function's response to one invocation.

@@ -7,7 +7,9 @@
 // zero-duration), plus cwasi's own fields, which win over labels when both
 // are given:
 //   minScale, maxScale, targetConcurrency, maxInflight, timeout ("30s" or ms),
-//   scaleToZeroAfter, public (invocation without the token), trustDomain.
+//   scaleToZeroAfter, public (invocation without the token), trustDomain,
+//   allowedOutboundHosts (Spin's syntax, see comm/outbound.h; none: no
+//   outbound HTTP at all).
 // Annotations it reads: cwasi.io/response ("cgi" or "raw", see cgi.h).
 // A field cwasid does not know or cannot honour ("constraints": one node has
 // nothing to place) is refused, naming it, never dropped.
@@ -58,6 +60,8 @@ struct Deployment {
   bool read_only_root_filesystem = false;  // a function never has a writable root
   std::string created_at;            // RFC 3339, set on first deploy, kept by updates
   std::string trust_domain = "default";
+  // Patterns as given, each checked by comm::parseOutboundGrant.
+  std::vector<std::string> allowed_outbound_hosts;
   uint64_t memory_bytes = 0;               // limits.memory; 0: the engine's cap
   int cpu_millis = 0;                      // limits.cpu; 0: no cap
   std::chrono::milliseconds timeout{0};    // 0: the daemon's default

@@ -17,6 +17,8 @@ namespace cwasi::oci {
 // Annotations cwasi reads from a container's spec.
 inline constexpr char kAnnotationFunction[] = "cwasi.io/function";        // name for cwasi.call
 inline constexpr char kAnnotationTrustDomain[] = "cwasi.io/trust-domain";  // embedding boundary
+// Comma-separated destinations of its outbound HTTP (Spin's allowed_outbound_hosts syntax).
+inline constexpr char kAnnotationAllowedOutboundHosts[] = "cwasi.io/allowed-outbound-hosts";
 inline constexpr char kAnnotationSandboxId[] = "io.kubernetes.cri.sandbox-id";  // the pod
 // "sandbox" for a pod's sandbox (what runc runs /pause for), "container" for its containers.
 inline constexpr char kAnnotationContainerType[] = "io.kubernetes.cri.container-type";

@@ -10,8 +10,8 @@ namespace cwasi::runtime::abi {
 
 // The version the host implements; it serves guests built against any
 // version up to it (a version only adds imports). 2 added
-// cwasi.response_status and cwasi.response_header.
-inline constexpr int32_t kVersion = 2;
+// cwasi.response_status and cwasi.response_header; 3 cwasi.http_request.
+inline constexpr int32_t kVersion = 3;
 inline constexpr std::string_view kModule = "cwasi";
 
 // Status codes returned to guests.
@@ -24,6 +24,10 @@ inline constexpr int32_t kErrInvalidArgument = 5;
 inline constexpr int32_t kErrInternal = 6;
 inline constexpr int32_t kErrFunctionFailed = 7;
 inline constexpr int32_t kErrUnsupported = 8;
+// Version 3 (cwasi.http_request): the destination is not granted; the
+// destination could not be reached (lookup failed, refused, reset).
+inline constexpr int32_t kErrDenied = 9;
+inline constexpr int32_t kErrConnect = 10;
 
 // Limits of cwasi.response_header (the SDK header repeats them; the host
 // enforces them in ResponseHead).

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "cwasi/comm/outbound.h"
 #include "cwasi/common/result.h"
 #include "cwasi/runtime/instance.h"
 #include "cwasi/runtime/module.h"
@@ -31,6 +32,8 @@ struct TaskFunction {
   // Listed in the node registry so that functions in other processes can
   // call it; false keeps it reachable from this shim only.
   bool publish = false;
+  // Where its outbound HTTP may go; nowhere by default.
+  comm::OutboundGrants allowed_outbound_hosts;
 };
 
 // A task's function served over HTTP on a port of the pod's network — the

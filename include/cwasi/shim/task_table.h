@@ -47,6 +47,11 @@ inline constexpr char kEnvMaxInflight[] = "CWASI_MAX_INFLIGHT";
 // default) or "cgi" (headers, a blank line, the body). The cwasi.io/response
 // annotation's equivalent, for Kubernetes; the annotation wins.
 inline constexpr char kEnvResponse[] = "CWASI_RESPONSE";
+// Where the function's outbound HTTP may go: comma-separated patterns
+// (http://api.example.com, *://localhost:*). The
+// cwasi.io/allowed-outbound-hosts annotation's equivalent, for Kubernetes;
+// the annotation wins. Neither: no outbound access.
+inline constexpr char kEnvAllowedOutboundHosts[] = "CWASI_ALLOWED_OUTBOUND_HOSTS";
 
 // What containerd's Create says.
 struct CreateTask {

@@ -1,0 +1,62 @@
+// One HTTP/1.1 exchange on a fresh connection: the one client below the node
+// layer, shared by the daemon's own requests (node::httpFetch: callbacks,
+// registries, the CLI) and by guests' outbound requests (comm's
+// cwasi.http_request). Every step — name lookup, connect, send, receive — is
+// bounded by one deadline, and the response by a size cap.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "cwasi/common/fd.h"
+#include "cwasi/common/net.h"
+#include "cwasi/common/result.h"
+
+namespace cwasi::net {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpExchange {
+  std::string host;         // a name, a dotted quad, or an IPv6 address without brackets
+  uint16_t port = 80;
+  std::string host_header;  // the Host header as sent ("api.example.com:8080")
+  std::string method = "GET";
+  std::string target = "/";  // path and query
+  // Sent as given, after Host, Connection: close and Content-Length (the
+  // caller keeps those three out of it).
+  HeaderList headers;
+  std::string_view body;
+};
+
+struct HttpReply {
+  int status = 0;
+  HeaderList headers;  // as received, in order
+  std::string body;
+};
+
+struct HttpReplyLimits {
+  uint64_t max_body_bytes = 1ull << 30;
+  uint32_t max_header_bytes = 64u << 10;
+};
+
+// Sends `request` and reads the whole reply by `deadline`. Errors:
+//   Unavailable — the name does not resolve, no address accepts the
+//     connection, or the peer reset or closed it before a whole reply;
+//   DeadlineExceeded — `deadline` passed (lookup, connect, send or receive);
+//   ResourceExhausted — the reply's head or body is over `limits`;
+//   DataLoss — the peer did not answer in HTTP/1.x.
+// Any status is a success.
+Result<HttpReply> httpExchange(const HttpExchange& request, Deadline deadline,
+                               const HttpReplyLimits& limits = {});
+
+// Connects to `host`:`port`, trying each address the name resolves to in
+// turn, by `deadline` (the lookup included: it runs on a thread of its own
+// so that a stuck resolver cannot hold the caller past it). Unavailable when
+// the name does not resolve or nothing accepts; DeadlineExceeded past it.
+Result<Fd> connectTcpHost(const std::string& host, uint16_t port, Deadline deadline);
+
+}  // namespace cwasi::net
