@@ -142,3 +142,22 @@ impl From<std::io::Error> for Error {
         Error::Message(e.to_string())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_read_well() {
+        for c in 1..=10 {
+            assert_eq!(Error::from_code(c, Vec::new()).code(), Some(c));
+        }
+        assert_eq!(Error::from_code(42, Vec::new()), Error::Code(42));
+        assert_eq!(Error::UnknownTarget.to_string(), "unknown target");
+        assert_eq!(Error::from_code(7, b"boom".to_vec()).to_string(), "function failed: boom");
+        assert_eq!(Error::Denied.context("fetch http://x/").to_string(), "fetch http://x/: destination not granted");
+        assert_eq!(Error::msg("mine").code(), None);
+        assert_eq!(check(0), Ok(()));
+        assert_eq!(check(3), Err(Error::Timeout));
+    }
+}

@@ -51,3 +51,31 @@ pub fn keep_response(body: Vec<u8>) -> (*const u8, u32) {
         (r.as_ptr(), r.len() as u32)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_buffers_are_adopted_and_freed_with_their_layout() {
+        for len in [0u32, 1, 7, 4096, 1 << 20] {
+            let p = host_alloc(len);
+            assert!(!p.is_null());
+            // Safety: fresh from host_alloc(len), as the host would hand it back.
+            unsafe { std::ptr::write_bytes(p, 0xab, len as usize) };
+            let v = unsafe { take_host_buffer(p, len) };
+            assert_eq!(v.len(), len as usize);
+            assert!(v.iter().all(|&b| b == 0xab));
+            assert_eq!(v.capacity(), (len as usize).max(1));
+        }
+        assert!(unsafe { take_host_buffer(std::ptr::null_mut(), 5) }.is_empty());
+    }
+
+    #[test]
+    fn a_kept_response_stays_until_replaced() {
+        let (p, n) = keep_response(b"first".to_vec());
+        assert_eq!(unsafe { std::slice::from_raw_parts(p, n as usize) }, b"first");
+        let (_, n2) = keep_response(Vec::new());
+        assert_eq!(n2, 0);
+    }
+}
