@@ -286,6 +286,9 @@ TEST_F(Cli, RunsRustSdkReactors) {
   auto moved = cwasi({"run", fn("rust-redirect")}, "https://cwasi.example/\n");
   EXPECT_EQ(moved.exit_code, 0);
   EXPECT_EQ(moved.out, "moved\n");
+  auto page = cwasi({"run", fn("rust-page")}, "teapot");  // a command: CGI output
+  EXPECT_EQ(page.exit_code, 0);
+  EXPECT_EQ(page.out, "Status: 418\nContent-Type: text/plain; charset=utf-8\n\nshort and stout\n");
   // `cwasi run` hosts no other function: the call's error comes back named.
   auto call = cwasi({"run", fn("rust-caller")}, "upper\nx");
   EXPECT_EQ(call.exit_code, 1);
@@ -302,6 +305,9 @@ TEST_F(Cli, RustModulesImportOnlyTheAbiTheyUse) {
     EXPECT_THAT(r.out, HasSubstr("func cwasi_alloc")) << f;
     EXPECT_THAT(r.out, Not(HasSubstr("http_request"))) << f;
   }
+  auto page = cwasi({"inspect", fn("rust-page")});
+  EXPECT_THAT(page.out, HasSubstr("kind:    command"));
+  EXPECT_THAT(page.out, Not(HasSubstr("func cwasi.")));  // CGI output needs no cwasi import
   auto upper = cwasi({"inspect", fn("rust-upper")});
   EXPECT_THAT(upper.out, HasSubstr("func cwasi.response_set"));
   EXPECT_THAT(upper.out, Not(HasSubstr("cwasi.response_status")));

@@ -147,5 +147,19 @@ TEST_F(RustSdk, CallsAnotherFunctionAndReportsItsErrors) {
   EXPECT_THAT(bad.body, HasSubstr("expected TARGET"));
 }
 
+TEST_F(RustSdk, ACommandServesTheSameHandlerWithCgiOutput) {
+  Daemon& d = *daemon_;
+  json cgi = {{"annotations", {{"cwasi.io/response", "cgi"}}}};
+  ASSERT_EQ(d.deploy(spec("page", "rust-page", cgi)).status, 202);
+  Reply r = d.invoke("page", "<hi>");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_THAT(r.headers, HasSubstr("\r\nContent-Type: text/html; charset=utf-8\r\n"));
+  EXPECT_THAT(r.headers, HasSubstr("\r\nSet-Cookie: seen=1; Path=/\r\n"));
+  EXPECT_EQ(r.body, "<!doctype html>\n<p>POST request: <code>&lt;hi&gt;</code></p>\n");
+  Reply teapot = d.invoke("page", "teapot");
+  EXPECT_EQ(teapot.status, 418);
+  EXPECT_EQ(teapot.body, "short and stout\n");
+}
+
 }  // namespace
 }  // namespace cwasi::node
