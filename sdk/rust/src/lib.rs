@@ -19,6 +19,7 @@
 //! its `Response` to the host. `Err(e)` fails the invocation with
 //! `e.to_string()` as its message: HTTP 500 through cwasid, a non-zero exit
 //! from `cwasi run`, `Error::FunctionFailed(text)` for a caller.
+//! A panic prints its message on stderr and traps (panic = "abort" on wasm32).
 //!
 //! ABI versions: responses' status and headers are version 2, `http` is
 //! version 3. A module imports only what it uses, so one that never calls
