@@ -36,6 +36,7 @@ std::string upperAscii(std::string s) {
 struct Sdk {
   std::string name, prefix;
 };
+void PrintTo(const Sdk& sdk, std::ostream* os) { *os << sdk.name; }
 
 class GuestSdk : public DaemonTest, public ::testing::WithParamInterface<Sdk> {
  protected:
@@ -52,7 +53,7 @@ TEST_P(GuestSdk, UpperAndEchoAreByteExact) {
   EXPECT_TRUE(up.body == upperAscii(body)) << "upper changed the bytes (" << up.body.size() << ")";
   HttpResponse echo = d.fetch("POST", "/function/echo", body);
   EXPECT_EQ(echo.status, 200);
-  EXPECT_EQ(echo.header("Content-Type"), "application/octet-stream");
+  EXPECT_EQ(echo.content_type, "application/octet-stream");
   EXPECT_TRUE(echo.body == body) << "echo changed the bytes (" << echo.body.size() << ")";
   EXPECT_EQ(d.fetch("POST", "/function/echo", "").body, "");
   EXPECT_EQ(d.invoke("upper", "Hello, cwasi").body, "HELLO, CWASI");
