@@ -34,7 +34,7 @@ impl Request {
         self.body
     }
 
-    /// The body as UTF-8 text, or an InvalidArgument-like error naming the fault.
+    /// The body as UTF-8 text, or an `Error::Message` naming where it is not.
     pub fn text(&self) -> Result<&str, crate::Error> {
         Ok(std::str::from_utf8(&self.body)?)
     }
