@@ -11,6 +11,9 @@ PACKAGES=(
   # guest toolchain (wasm32-wasi)
   wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32
   wabt
+  # Rust guest SDK (sdk/rust): Debian's rustc/cargo carry a wasm32-wasi std
+  # (rustup's toolchain here has none); rust-lld comes from lld-14
+  rustc cargo libstd-rust-dev-wasm32 lld-14
   # libraries
   libssl-dev libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-cpp-dev libyaml-cpp-dev zlib1g-dev

@@ -281,6 +281,62 @@ TEST_F(Cli, InspectsAModule) {
   EXPECT_THAT(hello.out, HasSubstr("wasi_snapshot_preview1.fd_write"));
 }
 
+// The Rust SDK's examples (sdk/rust/examples) run as the C ones do: the
+// request on stdin, the response on stdout, a handler's Err as its status.
+TEST_F(Cli, RunsRustSdkReactors) {
+  std::string bytes;
+  for (int i = 0; i < 256; ++i) bytes.push_back(static_cast<char>(i));
+  std::string upper = bytes;
+  for (char& c : upper) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  auto up = cwasi({"run", fn("rust-upper")}, bytes);
+  EXPECT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_TRUE(up.out == upper);
+  EXPECT_EQ(up.err, "upper: 256 bytes\n");
+  auto echo = cwasi({"run", fn("rust-echo")}, bytes);
+  EXPECT_EQ(echo.exit_code, 0);
+  EXPECT_TRUE(echo.out == bytes);
+  EXPECT_EQ(cwasi({"run", fn("rust-echo")}).out, "");
+  auto shown = cwasi({"run", "--env", "Http_Query=show=request", "--env", "Http_X_Trace=t",
+                      fn("rust-echo")}, "x");
+  EXPECT_EQ(shown.out, "method=\npath=\nquery=show=request\nheader X-Trace=t\n");
+
+  auto failed = cwasi({"run", "--env", "Http_Query=fail=no+tea", fn("rust-echo")}, "x");
+  EXPECT_EQ(failed.exit_code, 1);
+  EXPECT_EQ(failed.out, "no tea");
+  auto moved = cwasi({"run", fn("rust-redirect")}, "https://cwasi.example/\n");
+  EXPECT_EQ(moved.exit_code, 0);
+  EXPECT_EQ(moved.out, "moved\n");
+  auto page = cwasi({"run", fn("rust-page")}, "teapot");  // a command: CGI output
+  EXPECT_EQ(page.exit_code, 0);
+  EXPECT_EQ(page.out, "Status: 418\nContent-Type: text/plain; charset=utf-8\n\nshort and stout\n");
+  // `cwasi run` hosts no other function: the call's error comes back named.
+  auto call = cwasi({"run", fn("rust-caller")}, "upper\nx");
+  EXPECT_EQ(call.exit_code, 1);
+  EXPECT_EQ(call.out, "call upper: not supported by this host");
+}
+
+// A Rust module imports only the ABI it uses: only the fetch example imports
+// version 3's http_request, so the others load on version 2 hosts.
+TEST_F(Cli, RustModulesImportOnlyTheAbiTheyUse) {
+  for (const char* f : {"rust-upper", "rust-echo", "rust-redirect", "rust-caller"}) {
+    auto r = cwasi({"inspect", fn(f)});
+    EXPECT_EQ(r.exit_code, 0) << f;
+    EXPECT_THAT(r.out, HasSubstr("kind:    reactor")) << f;
+    EXPECT_THAT(r.out, HasSubstr("func cwasi_alloc")) << f;
+    EXPECT_THAT(r.out, Not(HasSubstr("http_request"))) << f;
+  }
+  auto page = cwasi({"inspect", fn("rust-page")});
+  EXPECT_THAT(page.out, HasSubstr("kind:    command"));
+  EXPECT_THAT(page.out, Not(HasSubstr("func cwasi.")));  // CGI output needs no cwasi import
+  auto upper = cwasi({"inspect", fn("rust-upper")});
+  EXPECT_THAT(upper.out, HasSubstr("func cwasi.response_set"));
+  EXPECT_THAT(upper.out, Not(HasSubstr("cwasi.response_status")));
+  EXPECT_THAT(cwasi({"inspect", fn("rust-caller")}).out, HasSubstr("func cwasi.call"));
+  EXPECT_THAT(cwasi({"inspect", fn("rust-fetch")}).out, HasSubstr("func cwasi.http_request"));
+}
+
 TEST_F(Cli, SigtermStopsALoopingGuest) {
   // The loop runs without a timeout; SIGTERM (as `kill` or containerd sends)
   // must stop it and cwasi exits 130.
