@@ -17,21 +17,9 @@ using ::testing::StartsWith;
 using namespace cwasi::node::testing;
 using cwasi::testing::WebServer;
 
-class OutboundThroughCwasid : public ::testing::Test {
+class OutboundThroughCwasid : public DaemonTest {
  protected:
-  void SetUp() override {
-    auto dir = makeTempDir("cwasid-outbound-");
-    ASSERT_TRUE(dir.ok());
-    root_ = *dir;
-    daemon_ = Daemon::start(root_ / "state", {"--max-outbound-response-mb", "1"});
-  }
-  void TearDown() override {
-    if (daemon_) EXPECT_EQ(daemon_->stop(), 0);
-    fs::remove_all(root_);
-  }
-
-  fs::path root_;
-  std::unique_ptr<Daemon> daemon_;
+  std::vector<std::string> extraFlags() override { return {"--max-outbound-response-mb", "1"}; }
 };
 
 TEST_F(OutboundThroughCwasid, AGrantedFunctionFetchesAndOthersAreDenied) {
@@ -76,6 +64,50 @@ TEST_F(OutboundThroughCwasid, ABadPatternIsRefusedNamingIt) {
   EXPECT_THAT(r.body, HasSubstr("allowedOutboundHosts"));
   EXPECT_THAT(r.body, HasSubstr("ftp://x"));
 }
+
+// The SDKs' fetch examples, each through its language's binding of
+// cwasi_http_request: granted, not granted, nothing listening.
+class SdkFetch : public DaemonTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(SdkFetch, GrantedFetchesDeniedAndRefusedAreTheGuestsErrors) {
+  Daemon& d = *daemon_;
+  WebServer server([](const cwasi::testing::SeenRequest& r) {
+    return cwasi::testing::reply(200, "page " + r.target, "Content-Type: text/x-page\r\n");
+  });
+  ASSERT_TRUE(server.ok()) << server.error();
+  const std::string grant = "http://127.0.0.1:" + std::to_string(server.port());
+  ASSERT_EQ(d.deploy(spec("granted", GetParam(), {{"allowedOutboundHosts", {grant}}})).status, 202);
+  ASSERT_EQ(d.deploy(spec("ungranted", GetParam())).status, 202);
+
+  Reply ok = d.invoke("granted", server.url("/a?b=1"));
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.body, "page /a?b=1");
+  EXPECT_THAT(ok.headers, HasSubstr("Content-Type: text/x-page"));
+  EXPECT_EQ(server.connections(), 1);
+
+  Reply denied = d.invoke("ungranted", server.url("/secret"));
+  EXPECT_NE(denied.status, 200);
+  EXPECT_THAT(denied.body, ::testing::ContainsRegex("denied|not granted"));
+  Reply other_port = d.invoke("granted", "http://127.0.0.1:1/");
+  EXPECT_NE(other_port.status, 200);
+  EXPECT_THAT(other_port.body, ::testing::ContainsRegex("denied|not granted"));
+  EXPECT_EQ(server.connections(), 1);  // neither reached it
+
+  // Granted, but nothing listens there.
+  ASSERT_EQ(d.deploy(spec("anyport", GetParam(), {{"allowedOutboundHosts", {"http://127.0.0.1:*"}}}))
+                .status,
+            202);
+  Reply refused = d.invoke("anyport", "http://127.0.0.1:1/");
+  EXPECT_NE(refused.status, 200);
+  EXPECT_THAT(refused.body, ::testing::ContainsRegex("connect"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Sdks, SdkFetch, ::testing::Values("rust-fetch", "go-fetch", "go-fetch-nethttp"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (auto& c : n) c = c == '-' ? '_' : c;
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace cwasi::node
