@@ -1,6 +1,7 @@
 // The guest SDKs through cwasid over real HTTP: the same behaviours from the
-// C SDK's functions (functions/) and the Rust SDK's (sdk/rust/examples, built
-// as rust-<name>.wasm), then what only the Rust SDK's examples exercise:
+// C SDK's functions (functions/), the Rust SDK's (sdk/rust/examples, built as
+// rust-<name>.wasm) and the Go SDK's (sdk/go/examples, go-<name>.wasm), then
+// what only the Rust SDK's examples exercise (Go's: sdk_go_test.cc):
 // the request's HTTP context, handler errors, calls between functions.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -32,7 +33,7 @@ std::string upperAscii(std::string s) {
   return s;
 }
 
-// One SDK's functions: C's are "upper", Rust's "rust-upper".
+// One SDK's functions: C's are "upper", Rust's "rust-upper", Go's "go-upper".
 struct Sdk {
   std::string name, prefix;
 };
@@ -77,7 +78,7 @@ TEST_P(GuestSdk, ARedirectAnswers302WithLocationAndContentType) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sdks, GuestSdk,
-                         ::testing::Values(Sdk{"C", ""}, Sdk{"Rust", "rust-"}),
+                         ::testing::Values(Sdk{"C", ""}, Sdk{"Rust", "rust-"}, Sdk{"Go", "go-"}),
                          [](const auto& info) { return info.param.name; });
 
 class RustSdk : public DaemonTest {};
