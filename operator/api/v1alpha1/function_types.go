@@ -70,6 +70,22 @@ type FunctionSpec struct {
 	// Reachable from outside the cluster: the Service is a NodePort.
 	// +optional
 	Public bool `json:"public,omitempty"`
+
+	// How the trigger reads a command's output: raw (the body) or cgi
+	// (Status: and headers, a blank line, the body). Reactors set their
+	// status and headers through the guest ABI either way.
+	// +optional
+	// +kubebuilder:validation:Enum=raw;cgi
+	ResponseMode string `json:"responseMode,omitempty"`
+
+	// Destinations the function may reach with outbound HTTP, as Spin writes
+	// them ("http://api.example.com", "http://*.example.com:8080"); none:
+	// no outbound HTTP at all. The shim checks each pattern.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self.all(h, !h.contains(','))",message="a pattern holds no comma"
+	AllowedOutboundHosts []string `json:"allowedOutboundHosts,omitempty"`
 }
 
 // FunctionStatus is what the operator observed.

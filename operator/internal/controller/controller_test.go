@@ -79,6 +79,8 @@ func functionCreates(t *testing.T, c client.Client) {
 	fn.Spec.Timeout = &metav1.Duration{Duration: 1500_000_000}
 	fn.Spec.Env = []corev1.EnvVar{{Name: "GREETING", Value: "hi"}}
 	fn.Spec.TargetConcurrency = ptr.To(int32(7))
+	fn.Spec.ResponseMode = "cgi"
+	fn.Spec.AllowedOutboundHosts = []string{"http://api.example.com", "http://127.0.0.1:8080"}
 	if err := c.Create(ctx, fn); err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +96,8 @@ func functionCreates(t *testing.T, c client.Client) {
 	ct := pod.Containers[0]
 	env := envOf(ct)
 	want := map[string]string{"GREETING": "hi", "CWASI_FUNCTION": "upper", "CWASI_HTTP_PORT": "8080", "CWASI_COMM_PORT": "7070",
-		"CWASI_TRUST_DOMAIN": "default", "CWASI_HTTP_TIMEOUT": "1500ms", "CWASI_MAX_INFLIGHT": "7"}
+		"CWASI_TRUST_DOMAIN": "default", "CWASI_HTTP_TIMEOUT": "1500ms", "CWASI_MAX_INFLIGHT": "7",
+		"CWASI_RESPONSE": "cgi", "CWASI_ALLOWED_OUTBOUND_HOSTS": "http://api.example.com,http://127.0.0.1:8080"}
 	for k, v := range want {
 		if env[k] != v {
 			t.Errorf("env %s = %q, want %q", k, env[k], v)
@@ -419,6 +422,8 @@ func validation(t *testing.T, c client.Client) {
 		{"comm-port", map[string]any{"image": "x", "port": 7070}, "comm port"},
 		{"bad-timeout", map[string]any{"image": "x", "timeout": "soon"}, "spec.timeout"},
 		{"bad-domain", map[string]any{"image": "x", "trustDomain": "Not_A_Label"}, "spec.trustDomain"},
+		{"bad-response", map[string]any{"image": "x", "responseMode": "wagi"}, "spec.responseMode"},
+		{"comma-host", map[string]any{"image": "x", "allowedOutboundHosts": []any{"http://a,http://b"}}, "a pattern holds no comma"},
 		{"a-name-that-is-far-too-long-for-a-function-because-pods", map[string]any{"image": "x"}, "at most 52 characters"},
 	}
 	for _, tc := range cases {

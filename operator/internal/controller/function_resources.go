@@ -2,6 +2,7 @@ package controller
 
 import (
 	"strconv"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -72,6 +73,12 @@ func functionContainer(name string, s *cwasiv1.FunctionSpec, commName string, ht
 		corev1.EnvVar{Name: names.EnvFunction, Value: commName},
 		corev1.EnvVar{Name: names.EnvCommPort, Value: strconv.Itoa(names.CommPort)},
 		corev1.EnvVar{Name: names.EnvTrustDomain, Value: trustDomainOf(s)})
+	if s.ResponseMode != "" {
+		env = append(env, corev1.EnvVar{Name: names.EnvResponse, Value: s.ResponseMode})
+	}
+	if len(s.AllowedOutboundHosts) > 0 {
+		env = append(env, corev1.EnvVar{Name: names.EnvOutbound, Value: strings.Join(s.AllowedOutboundHosts, ",")})
+	}
 	c := corev1.Container{
 		Name:  name,
 		Image: s.Image,

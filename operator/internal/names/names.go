@@ -35,6 +35,8 @@ const (
 	EnvCommPort    = "CWASI_COMM_PORT"
 	EnvTrustDomain = "CWASI_TRUST_DOMAIN"
 	EnvMaxInflight = "CWASI_MAX_INFLIGHT"
+	EnvResponse    = "CWASI_RESPONSE"
+	EnvOutbound    = "CWASI_ALLOWED_OUTBOUND_HOSTS"
 	// EnvWorkflow carries a workflow to the entry point's guest: one line
 	// per step, "ID TARGET [AFTER...]", space-separated, in declaration order.
 	EnvWorkflow = "CWASI_WORKFLOW"
