@@ -24,6 +24,11 @@ PACKAGES=(
   apache2-utils
   # benchmark plots
   gnuplot-nox
+  # the study's functions (functions/study): Debian's Rust 1.63, the only one
+  # here with a wasm32-wasi std (lld-14 links it), and the fortune files their
+  # text corpora come from (Debian 12 has no fortunes-fr)
+  rustc cargo libstd-rust-dev-wasm32 lld-14
+  fortunes fortunes-min fortunes-de fortunes-it fortunes-es fortunes-ru
 )
 
 # The local Kubernetes cluster (make cluster): etcd, CNI plugins, kube-proxy's
