@@ -413,6 +413,7 @@ struct Case {
   std::string name, request;
   int status = 200;  // 400: the request is refused, the same way in both modes
 };
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name << " " << c.request; }
 
 class StudyNative : public ::testing::TestWithParam<Case> {};
 
@@ -438,7 +439,7 @@ TEST_P(StudyNative, StdinAndHttpGiveTheSameJson) {
 
   // Port 0: the server prints the one it bound.
   auto server = testbed::ChildProcess::start({nativePath(c.name), "--listen", "127.0.0.1:0"});
-  ASSERT_TRUE(server.ok()) << server.error().message;
+  ASSERT_TRUE(server.ok()) << server.error().message();
   auto line = server->readLine(std::chrono::seconds(10));
   ASSERT_TRUE(line && line->rfind("listening on ", 0) == 0) << line.value_or("(none)");
   std::string base = "http://" + line->substr(13);
