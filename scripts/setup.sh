@@ -27,6 +27,9 @@ PACKAGES=(
   apache2-utils
   # benchmark plots
   gnuplot-nox
+  # the fortune files the study's functions (functions/study, built with the
+  # Rust above) take their text corpora from (Debian 12 has no fortunes-fr)
+  fortunes fortunes-min fortunes-de fortunes-it fortunes-es fortunes-ru
 )
 
 # The local Kubernetes cluster (make cluster): etcd, CNI plugins, kube-proxy's
