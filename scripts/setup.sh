@@ -30,6 +30,9 @@ PACKAGES=(
   # the fortune files the study's functions (functions/study, built with the
   # Rust above) take their text corpora from (Debian 12 has no fortunes-fr)
   fortunes fortunes-min fortunes-de fortunes-it fortunes-es fortunes-ru
+  # user-manager's users API (functions/study/users-api): a throwaway
+  # PostgreSQL cluster per run, served over REST by Python's standard library
+  postgresql python3-psycopg2
 )
 
 # The local Kubernetes cluster (make cluster): etcd, CNI plugins, kube-proxy's
