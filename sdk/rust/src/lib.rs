@@ -61,6 +61,27 @@ macro_rules! handler {
     };
 }
 
+/// Exports `cwasi_alloc` from a command (`fn main`, a Rust bin), which the
+/// host needs to hand back the response of `cwasi::http` (and of `call`,
+/// `recv`): `handler!` exports it for reactors, a command invokes this once
+/// at the top level of its crate. The allocation is `handler!`'s, so buffers
+/// the host placed are freed by the SDK as usual.
+///
+/// ```ignore
+/// cwasi::export_alloc!();
+/// fn main() { let r = cwasi::http::get("http://127.0.0.1:8000/"); /* ... */ }
+/// ```
+#[macro_export]
+macro_rules! export_alloc {
+    () => {
+        /// The host's allocator in this module (see the cwasi crate's docs).
+        #[no_mangle]
+        pub extern "C" fn cwasi_alloc(size: u32) -> *mut u8 {
+            $crate::__rt::alloc(size)
+        }
+    };
+}
+
 /// What `handler!` expands to; not a stable API.
 #[doc(hidden)]
 pub mod __rt {

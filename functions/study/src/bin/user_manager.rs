@@ -6,9 +6,11 @@
 //!   {"action": "list", "limit": 100}     ({} = list)
 //!
 //! Every call to the API goes through `Outbound`, the seam: natively a plain
-//! HTTP/1.1 client (std::net); in Wasm, cwasi's outbound-HTTP host import,
-//! which does not exist yet — until it does, the Wasm build validates the
-//! request and answers 503.
+//! HTTP/1.1 client (std::net); in Wasm, cwasi's outbound-HTTP host import
+//! (`cwasi_http_request`, guest ABI 3, through the Rust SDK), which reaches
+//! only the destinations the deployment grants (`allowedOutboundHosts`,
+//! `cwasi run --allow-outbound`). An API error status is reported with the
+//! API's own answer: 409 (a duplicate email) as 409, others as 502.
 use study::{get_str, get_u64, json, Error, Map, Result, Value};
 
 /// One exchange with the users' API: method, path (with query) and an
@@ -22,38 +24,71 @@ struct NativeHttp {
     base: String,
 }
 
+/// The headers of every call: JSON both ways, and the created row back.
+const HEADERS: [(&str, &str); 3] = [("Content-Type", "application/json"), ("Accept", "application/json"),
+                                    ("Prefer", "return=representation")];
+
+/// The API's body as JSON (an empty body is null).
+fn decode(url: &str, status: u16, body: &[u8]) -> Result<(u16, Value)> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok((status, Value::Null));
+    }
+    serde_json::from_slice(body)
+        .map(|v| (status, v))
+        .map_err(|e| Error { status: 502, message: format!("{}: bad JSON: {}", url, e) })
+}
+
 #[cfg(not(target_os = "wasi"))]
 impl Outbound for NativeHttp {
     fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
         let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        let headers = [("Content-Type", "application/json"), ("Accept", "application/json"),
-                       ("Prefer", "return=representation")];
         let url = format!("{}{}", self.base.trim_end_matches('/'), path);
-        let r = study::http::request(method, &url, &headers, &bytes)?;
-        let value = if r.body.iter().all(|b| b.is_ascii_whitespace()) {
-            Value::Null
-        } else {
-            serde_json::from_slice(&r.body)
-                .map_err(|e| Error { status: 502, message: format!("{}: bad JSON: {}", url, e) })?
-        };
-        Ok((r.status, value))
+        let r = study::http::request(method, &url, &HEADERS, &bytes)?;
+        decode(&url, r.status, &r.body)
     }
 }
 
-/// LEFT TO DO: call cwasi's outbound-HTTP host import here (method, URL,
-/// headers and body out; status and body back) once the host provides it.
+/// cwasi's outbound-HTTP host import: the host makes the request if the
+/// deployment grants the destination, and places the answer in this module's
+/// memory through `cwasi_alloc` (exported below: a command has no `handler!`).
 #[cfg(target_os = "wasi")]
 struct HostHttp {
     base: String,
 }
 
 #[cfg(target_os = "wasi")]
+cwasi::export_alloc!();
+
+#[cfg(target_os = "wasi")]
 impl Outbound for HostHttp {
-    fn send(&self, method: &str, path: &str, _body: Option<&Value>) -> Result<(u16, Value)> {
-        Err(Error::unavailable(format!(
-            "{} {}{}: outbound HTTP from Wasm needs cwasi's host import, not available yet",
-            method, self.base, path)))
+    fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let url = format!("{}{}", self.base.trim_end_matches('/'), path);
+        let mut request = cwasi::http::HttpRequest::new(method, url.as_str())
+            .body(bytes);
+        for (k, v) in HEADERS {
+            request = request.header(k, v);
+        }
+        let r = request.send().map_err(|e| host_error(&url, e))?;
+        decode(&url, r.status, &r.body)
     }
+}
+
+/// What the host refused or could not do, as the native client would say it
+/// (unreachable: 503) — and a destination not granted said as such (403).
+#[cfg(target_os = "wasi")]
+fn host_error(url: &str, e: cwasi::Error) -> Error {
+    use cwasi::Error as E;
+    let (status, why) = match e {
+        E::Denied => (403, "the destination was denied: it is not among this function's allowed \
+                            outbound hosts (allowedOutboundHosts, cwasi run --allow-outbound)".to_string()),
+        E::Connect => (503, "cannot connect".to_string()),
+        E::Timeout => (504, "timed out".to_string()),
+        E::Unsupported => (503, "outbound HTTP is not offered by this host (only http:// URLs)".to_string()),
+        E::InvalidArgument => (400, "the host refused the URL or a header".to_string()),
+        other => (502, other.to_string()),
+    };
+    Error { status, message: format!("{}: {}", url, why) }
 }
 
 fn outbound() -> Box<dyn Outbound> {
@@ -69,7 +104,9 @@ fn expect(status: u16, want: u16, body: Value) -> Result<Value> {
     if status == want {
         Ok(body)
     } else {
-        Err(Error { status: 502, message: format!("the users API answered {}: {}", status, body) })
+        // A conflict is the caller's (a duplicate email): say it with the same status.
+        let ours = if status == 409 { 409 } else { 502 };
+        Err(Error { status: ours, message: format!("the users API answered {}: {}", status, body) })
     }
 }
 
