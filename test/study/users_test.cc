@@ -104,7 +104,14 @@ class UserManager {
                    {{"USERS_API_URL", api_url_}}, request);
       case Mode::kCwasid: {
         auto r = daemon_->invoke("users", request, {"-H", "Content-Type: application/json"});
-        return answer(r.status == 200, r.body);
+        if (r.status == 200) return answer(true, r.body);
+        // A command that exits non-zero: cwasid answers its own envelope,
+        // {"error": <the function's stdout>, "function": NAME}.
+        json envelope = json::parse(r.body, nullptr, false);
+        EXPECT_TRUE(envelope.is_object() && envelope["error"].is_string()) << r.status << " " << r.body;
+        if (!envelope.is_object() || !envelope["error"].is_string()) return answer(false, r.body);
+        EXPECT_EQ(envelope["function"], "users");
+        return answer(false, envelope["error"].get<std::string>());
       }
     }
     return {};
