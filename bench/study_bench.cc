@@ -561,7 +561,7 @@ int studyBench(const BenchOptions& o) {
     std::ofstream(o.out_dir / "study.csv") << csv.str();
     // Plot: per function, artifact sizes and warm p50s, log scales.
     std::ofstream dat(o.out_dir / "study_plot.dat");
-    dat << "function wasm_image static_image debian_image native_ms cwasid_ms\n";
+    dat << "# function wasm_image_kb static_image_kb debian_image_kb native_ms cwasid_ms\n";
     for (const auto& f : kFunctions) {
       auto& r = res[f];
       dat << f << " " << r.bytes["wasm-image-total"] / 1000.0 << " " << r.bytes["static-image-total"] / 1000.0
