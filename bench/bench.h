@@ -47,6 +47,12 @@ int operatorBench(const BenchOptions& options);
 // peak RSS, and a SIGKILL restart half-way through 1,000 more.
 int operatorScaleBench(const BenchOptions& options);
 
+// The study's functions (functions/study) as Wasm and as containers' native
+// binaries: artifact sizes, warm execution serial and concurrent (cwasid vs the
+// binary's HTTP server), cold start, and pod deployment on the local cluster
+// (bench/study_bench.sh; not in --quick, nor with CWASI_STUDY_CLUSTER=0).
+int studyBench(const BenchOptions& options);
+
 // Parses "SUBCOMMAND [--quick] [--out DIR]" and runs it.
 int benchMain(const std::vector<std::string>& args);
 
