@@ -65,6 +65,7 @@ bench: build
 	$(BUILD_DIR)/bin/cwasi-bench kubernetes --out bench/results
 	$(BUILD_DIR)/bin/cwasi-bench operator --out bench/results
 	$(BUILD_DIR)/bin/cwasi-bench operator-scale --out bench/results
+	$(BUILD_DIR)/bin/cwasi-bench study --out bench/results
 
 # A real Kubernetes cluster on this machine (README: Kubernetes): control plane,
 # containerd with the runc and cwasi runtime handlers, NODES=2 adds node-2 in a
