@@ -127,7 +127,11 @@ func Run(ctx context.Context, c Config) error {
 	select {
 	case err := <-healthDone:
 		cancel()
-		<-keeperDone
+		keeperErr := <-keeperDone
+		// When ctx ends both finish, nil, and either may be picked here.
+		if err == nil {
+			return keeperErr
+		}
 		return fmt.Errorf("health endpoint: %w", err)
 	case err := <-keeperDone:
 		cancel()
