@@ -7,7 +7,11 @@
 set -uo pipefail
 BUILD_DIR=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-FAAS=${FAAS_CLI:-$ROOT/../shared/tools/faas-cli}
+# $FAAS_CLI, else the one beside the clone's shared folder, the machine's, or PATH's.
+FAAS=${FAAS_CLI:-}
+for candidate in "$ROOT/../shared/tools/faas-cli" /work/shared/tools/faas-cli "$(command -v faas-cli)"; do
+  [[ -z "$FAAS" && -n "$candidate" && -x "$candidate" ]] && FAAS=$candidate
+done
 FN=$BUILD_DIR/functions
 WORK=$(mktemp -d /tmp/cwasi-faas-cli.XXXXXX)
 passed=0 failed=0
@@ -19,8 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ ! -x "$FAAS" ]]; then
-  echo "FAIL: faas-cli not found at $FAAS (set FAAS_CLI)"
+if [[ -z "$FAAS" || ! -x "$FAAS" ]]; then
+  echo "FAIL: faas-cli not found (../shared/tools/faas-cli beside the clone; or set FAAS_CLI)"
   echo "0 passed, 1 failed"
   exit 1
 fi
