@@ -33,3 +33,57 @@ BUILD_DIR="$BUILD_DIR" "$CLUSTER" push-native cwasi/hello-http:1 "$ROOT/scripts/
 rm -rf "$tmp"
 
 ms() { date +%s%3N; }
+
+# apply_deployment NAME IMAGE REPLICAS RUNTIME_CLASS_LINE ENV_LINE: a
+# Deployment labelled cwasi-bench=1 (deleted on exit), pods `app: NAME`, one
+# container; RUNTIME_CLASS_LINE is "runtimeClassName: cwasi" or "", ENV_LINE
+# a container `env:` line or "".
+apply_deployment() {
+  kubectl apply -f - > /dev/null <<YAML
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $1, labels: {cwasi-bench: "1"}}
+spec:
+  replicas: $3
+  selector: {matchLabels: {app: $1}}
+  template:
+    metadata: {labels: {app: $1}}
+    spec:
+      $4
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: app
+        image: $2
+        $5
+YAML
+}
+
+# A new pod's IP is taken from CNI's IPAM (host-local's files), not from the
+# pod status, which kubelet updates only on its next relist (about every
+# second).
+IPAM="$BUILD_DIR/cluster/node-1/cni/ipam"
+ips_in_use() { ls "$IPAM"/*/ 2>/dev/null | grep '^10\.' | tr '\n' ' '; }
+
+# first_pod_answer IPS_IN_USE_BEFORE [EXPECTED]: polls each new pod IP on
+# port 8080 and prints when one first answered — any 2xx to a GET, or, with
+# EXPECTED, exactly EXPECTED to a POST of `{}` ("wrong" for another answer);
+# "timeout" after 3 minutes.
+first_pod_answer() {
+  local ip f got give_up=$(($(ms) + 180000))
+  while [[ $(ms) -lt $give_up ]]; do
+    for f in "$IPAM"/*/10.*; do
+      [[ -e "$f" ]] || continue
+      ip=${f##*/}
+      [[ " $1 " == *" $ip "* ]] && continue  # another pod's
+      if [[ $# -lt 2 ]]; then
+        if curl -sf -m 1 -o /dev/null "http://$ip:8080/"; then ms; return; fi
+      else
+        got=$(curl -sf -m 5 -d '{}' "http://$ip:8080/") || continue
+        [[ "$got" == "$2" ]] && { ms; return; }
+        echo "wrong answer from $ip: $got" >&2; echo wrong; return
+      fi
+    done
+    sleep 0.01
+  done
+  echo timeout
+}

@@ -21,50 +21,15 @@ deploy() {  # deploy NAME RUNTIME N
   else
     image=$REG/cwasi/hello-http:1 runtime_class="" env='env: [{name: PORT, value: "8080"}]'
   fi
-  kubectl apply -f - > /dev/null <<YAML
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: $1, labels: {cwasi-bench: "1"}}
-spec:
-  replicas: $3
-  selector: {matchLabels: {app: $1}}
-  template:
-    metadata: {labels: {app: $1}}
-    spec:
-      $runtime_class
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: app
-        image: $image
-        $env
-YAML
-}
-
-# Polls for the first 200 from a new pod: its IP is taken from CNI's IPAM
-# (host-local's files), not from the pod status, which kubelet updates only
-# on its next relist (about every second); prints when (or "timeout" after
-# 3 minutes).
-IPAM="$BUILD_DIR/cluster/node-1/cni/ipam"
-first_response() {  # first_response IPS_IN_USE_BEFORE
-  local ip f give_up=$(($(ms) + 180000))
-  while [[ $(ms) -lt $give_up ]]; do
-    for f in "$IPAM"/*/10.*; do
-      [[ -e "$f" ]] || continue
-      ip=${f##*/}
-      [[ " $1 " == *" $ip "* ]] && continue  # another pod's
-      if curl -sf -m 1 -o /dev/null "http://$ip:8080/"; then ms; return; fi
-    done
-    sleep 0.01
-  done
-  echo timeout
+  apply_deployment "$1" "$image" "$3" "$runtime_class" "$env"
 }
 
 run_case() {  # run_case RUNTIME N
   local name="b-$1-$2" t0 ready first before
-  before=$(ls "$IPAM"/*/ 2>/dev/null | grep '^10\.' | tr '\n' ' ')
+  before=$(ips_in_use)
   t0=$(ms)
   deploy "$name" "$1" "$2"
-  first_response "$before" > "/tmp/cwasi-kbench-first.$$" &
+  first_pod_answer "$before" > "/tmp/cwasi-kbench-first.$$" &
   local poller=$!
   kubectl wait --for=condition=Available "deploy/$name" --timeout=180s > /dev/null &&
     kubectl wait --for=condition=Ready pod -l "app=$name" --timeout=180s > /dev/null ||

@@ -132,22 +132,6 @@ cmd_cluster() {
     want[$f-cwasi]=$(echo '{}' | "$BUILD_DIR/bin/cwasi" run "$BUILD_DIR/functions/study-$f.wasm")
   done
 
-  local ipam="$BUILD_DIR/cluster/node-1/cni/ipam"
-  first_answer() {  # first_answer IPS_IN_USE_BEFORE EXPECTED: ms when a new pod answered it
-    local ip file got give_up=$(($(ms) + 180000))
-    while [[ $(ms) -lt $give_up ]]; do
-      for file in "$ipam"/*/10.*; do
-        [[ -e "$file" ]] || continue
-        ip=${file##*/}
-        [[ " $1 " == *" $ip "* ]] && continue
-        got=$(curl -sf -m 5 -d '{}' "http://$ip:8080/") || continue
-        [[ "$got" == "$2" ]] && { ms; return; }
-        echo "wrong answer from $ip: $got" >&2; echo wrong; return
-      done
-      sleep 0.01
-    done
-    echo timeout
-  }
   local rt name image rc env before t0 first
   for ((i = 1; i <= reps; i++)); do
     for f in "${fns[@]}"; do
@@ -159,26 +143,10 @@ cmd_cluster() {
         else
           image=$REG/study/$f-native:1 rc="" env=""
         fi
-        before=$(ls "$ipam"/*/ 2>/dev/null | grep '^10\.' | tr '\n' ' ')
+        before=$(ips_in_use)
         t0=$(ms)
-        kubectl apply -f - > /dev/null <<YAML || exit 1
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: $name, labels: {cwasi-bench: "1"}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: $name}}
-  template:
-    metadata: {labels: {app: $name}}
-    spec:
-      $rc
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: app
-        image: $image
-        $env
-YAML
-        first=$(first_answer "$before" "${want[$f-$rt]}")
+        apply_deployment "$name" "$image" 1 "$rc" "$env" || exit 1
+        first=$(first_pod_answer "$before" "${want[$f-$rt]}")
         [[ "$first" =~ ^[0-9]+$ ]] || { echo "$name: no correct answer ($first)" >&2; exit 1; }
         echo "SAMPLE $f|$rt|$((first - t0))"
         kubectl delete deploy "$name" --wait=true > /dev/null
