@@ -184,6 +184,12 @@ Result<Resources> resources(const json& j, const char* field, uint64_t* bytes, i
 
 }  // namespace
 
+Result<void> checkNamespace(std::string_view ns) {
+  if (ns.empty() || ns == kFunctionNamespace) return {};
+  return invalidArgument("namespace: cwasid has one namespace, " + std::string(kFunctionNamespace) +
+                         "; got '" + std::string(ns) + "'");
+}
+
 Result<int> parseCpu(const std::string& s) {
   const bool milli = !s.empty() && s.back() == 'm';
   TRY_ASSIGN(auto number, decimalPrefix(milli ? s.substr(0, s.size() - 1) : s, "cpu"));
@@ -216,10 +222,7 @@ Result<Deployment> parseDeployment(const json& j) {
                            "OpenFaaS require)");
   }
   TRY_ASSIGN(std::string ns, stringField(j, "namespace"));
-  if (!ns.empty() && ns != kFunctionNamespace) {
-    return invalidArgument("namespace: cwasid has one namespace, " + std::string(kFunctionNamespace) +
-                           "; got '" + ns + "'");
-  }
+  TRY(checkNamespace(ns));
   TRY_ASSIGN(d.image, stringField(j, "image"));
   if (d.image.empty()) {
     TRY_ASSIGN(d.image, stringField(j, "module"));

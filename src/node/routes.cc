@@ -135,13 +135,6 @@ class LogFollower : public BodySource {
   std::atomic<size_t>& open_;
 };
 
-Result<void> onlyNamespace(const HttpRequest& req) {
-  const std::string ns = req.queryParam("namespace");
-  if (ns.empty() || ns == kFunctionNamespace) return {};
-  return invalidArgument("namespace: cwasid has one namespace, " + std::string(kFunctionNamespace) +
-                         "; got '" + ns + "'");
-}
-
 }  // namespace
 
 std::string Routes::newCallId() {
@@ -333,10 +326,7 @@ HttpResponse Routes::secretsRoute(const HttpRequest& req) {
   }
   const std::string name = body.value("name", "");
   if (name.empty()) return jsonError(400, "name is required");
-  const std::string ns = body.value("namespace", "");
-  if (!ns.empty() && ns != kFunctionNamespace) {
-    return jsonError(400, "namespace: cwasid has one namespace, " + std::string(kFunctionNamespace));
-  }
+  if (auto ns = checkNamespace(body.value("namespace", "")); !ns.ok()) return errorResponse(ns.error());
   // faas-cli sends a file's bytes as both; the raw bytes are the secret.
   const bool has_raw = body.contains("rawValue") && body["rawValue"].is_string();
   if (!has_raw && !(body.contains("value") && body["value"].is_string())) {
@@ -399,7 +389,7 @@ HttpResponse Routes::systemRoute(const HttpRequest& req) {
     if (p.rfind(prefix, 0) != 0) return "";
     return p.substr(prefix.size(), p.find('/', prefix.size()) - prefix.size());
   };
-  if (auto ns = onlyNamespace(req); !ns.ok()) return errorResponse(ns.error());
+  if (auto ns = checkNamespace(req.queryParam("namespace")); !ns.ok()) return errorResponse(ns.error());
   if (p == "/system/namespaces") {
     if (req.method != "GET") return jsonError(405, "use GET");
     return HttpResponse::json(200, json::array({kFunctionNamespace}).dump());

@@ -31,6 +31,9 @@ namespace cwasi::node {
 // The one namespace cwasid has (OpenFaaS's default for functions).
 inline constexpr char kFunctionNamespace[] = "openfaas-fn";
 
+// OK for "" or kFunctionNamespace; else InvalidArgument naming both.
+Result<void> checkNamespace(std::string_view ns);
+
 // What scaling follows: requests in flight per replica (OpenFaaS's
 // "capacity", Knative's concurrency) or requests per second per replica.
 enum class ScaleMetric { kCapacity, kRps };
