@@ -23,11 +23,23 @@
 #
 #   study_bench.sh cluster BUILD_DIR REPS FUNCTION...
 #     On the local cluster (bench/cluster_bench.sh: started, and stopped
-#     again, if none is up), per function REPS times, alternating: a
-#     Deployment of one Wasm pod (cwasi, the module behind CWASI_HTTP_PORT)
-#     and of one runc pod (the static image, `--listen 0.0.0.0:8080`);
-#     apply -> the first correct answer to POST / with `{}`.
-#     Prints "SAMPLE function|runtime|milliseconds".
+#     again, if none is up). Each function is pushed to the local registry
+#     three ways: the Wasm image (a cwasi pod: the module behind
+#     CWASI_HTTP_PORT), the static image and the Debian-based image (runc
+#     pods: `--listen 0.0.0.0:8080`).
+#     Deployment: per function REPS times, alternating, a Deployment of one
+#     pod of each image, apply -> the first correct answer to POST / with
+#     `{}`, twice: "pulled" (the image removed from the node first, with its
+#     content and snapshots: the kubelet pulls it and containerd unpacks it)
+#     and then "cached" (the image on the node). Prints
+#     "SAMPLE function|IMAGE-pulled|milliseconds" and "...|IMAGE-cached|...",
+#     IMAGE one of wasm, static, debian. user-manager's pods get
+#     USERS_API_URL=$CWASI_STUDY_USERS_API (and the Wasm pod the grant to it).
+#     Execution: then one Wasm pod and one static runc pod per function, all
+#     up at once; prints "ENDPOINT function|wasm|http://IP:8080" (and
+#     |static|) per pod, then "READY", and waits until the file named by
+#     $CWASI_STUDY_HANDSHAKE exists (cwasi-bench calls the pods meanwhile;
+#     at most an hour), then deletes them.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEBIAN_ROOTFS=${CWASI_DEBIAN_ROOTFS:-$HOME/.cache/cwasi/debian-bookworm-minbase}
@@ -107,52 +119,137 @@ cmd_images() {
   fi
 }
 
+# debian_image LAYOUT_DIR FUNCTION ARG...: the Debian-based image of the
+# function's binary (the cached rootfs, hard-linked, as in cmd_images),
+# entry point /usr/local/bin/study-F ARG....
+debian_image() {
+  local out=$1 f=$2 rootfs="$1.rootfs"
+  shift 2
+  cp -al "$DEBIAN_ROOTFS" "$rootfs"
+  rm -rf "$rootfs"/usr/share/{doc,man,info,locale}/*
+  mkdir -p "$rootfs/usr/local/bin"
+  cp "$BUILD_DIR/functions/native/study-$f" "$rootfs/usr/local/bin/study-$f"
+  "$ROOT/scripts/cluster/oci-image.sh" "$out" 1 "$rootfs" "/usr/local/bin/study-$f" "$@" > /dev/null
+  local rc=$?
+  rm -rf "$rootfs"
+  return $rc
+}
+
+# push_study_images FUNCTION...: $REG/study/F-{wasm,static,debian}:1.
+push_study_images() {
+  local f tmp; tmp=$(mktemp -d)
+  for f in "$@"; do
+    "$BUILD_DIR/bin/cwasi" image build "$BUILD_DIR/functions/study-$f.wasm" -t "$REG/study/$f-wasm:1" \
+      -o "$tmp/$f.tar" > /dev/null && "$BUILD_DIR/bin/cwasi" image push "$tmp/$f.tar" "$REG/study/$f-wasm:1" > /dev/null ||
+      { echo "pushing study/$f-wasm failed" >&2; rm -rf "$tmp"; return 1; }
+    mkdir -p "$tmp/$f-rootfs" && cp "$BUILD_DIR/functions/native/study-$f" "$tmp/$f-rootfs/"
+    "$ROOT/scripts/cluster/oci-image.sh" "$tmp/$f-static" 1 "$tmp/$f-rootfs" "/study-$f" --listen 0.0.0.0:8080 > /dev/null &&
+      "$ROOT/scripts/cluster/push-image.py" "$tmp/$f-static" "$REG/study/$f-static:1" > /dev/null ||
+      { echo "pushing study/$f-static failed" >&2; rm -rf "$tmp"; return 1; }
+    debian_image "$tmp/$f-debian" "$f" --listen 0.0.0.0:8080 &&
+      "$ROOT/scripts/cluster/push-image.py" "$tmp/$f-debian" "$REG/study/$f-debian:1" > /dev/null ||
+      { echo "pushing study/$f-debian failed" >&2; rm -rf "$tmp"; return 1; }
+    rm -rf "$tmp"/"$f"*
+  done
+  rm -rf "$tmp"
+}
+
+# forget_image REF: removes the image from node 1's containerd — every name
+# of it (tag, digest, config ID) — and waits for containerd's garbage
+# collection, so its blobs and snapshots are gone too.
+CTR=(ctr --address /run/cwasi-cluster/node-1/containerd.sock -n k8s.io)
+forget_image() {
+  local digest
+  digest=$("${CTR[@]}" images ls | awk -v r="$1" '$1 == r {print $3}')
+  [[ -n "$digest" ]] || return 0
+  "${CTR[@]}" images ls | awk -v d="$digest" '$3 == d {print $1}' | xargs -r "${CTR[@]}" images rm --sync > /dev/null
+}
+
+# deploy_spec IMAGE_KIND FUNCTION: "IMAGE|RUNTIME_CLASS_LINE|ENV_LINE" for
+# apply_deployment. user-manager gets its API's URL ($CWASI_STUDY_USERS_API)
+# and, as Wasm, the grant to reach it.
+deploy_spec() {
+  local env=() api=${CWASI_STUDY_USERS_API:-}
+  [[ $1 == wasm ]] && env+=('{name: CWASI_HTTP_PORT, value: "8080"}')
+  if [[ $2 == user-manager ]]; then
+    env+=("{name: USERS_API_URL, value: \"$api\"}")
+    [[ $1 == wasm ]] && env+=("{name: CWASI_ALLOWED_OUTBOUND_HOSTS, value: \"$api\"}")
+  fi
+  local line="" e
+  for e in "${env[@]}"; do line+="${line:+, }$e"; done
+  case $1 in
+    wasm) echo "$REG/study/$2-wasm:1|runtimeClassName: cwasi|env: [$line]" ;;
+    *) echo "$REG/study/$2-$1:1||${line:+env: [$line]}" ;;
+  esac
+}
+
+delete_deployment() {
+  kubectl delete deploy "$1" --wait=true > /dev/null
+  kubectl wait --for=delete pod -l "app=$1" --timeout=120s > /dev/null 2>&1
+}
+
 cmd_cluster() {
   local build=$1 reps=$2
   shift 2
   local fns=("$@")
+  debian_rootfs > /dev/null || { echo "the Debian rootfs is needed for the Debian-based image" >&2; exit 1; }
   # shellcheck source=cluster_bench.sh
   . "$ROOT/bench/cluster_bench.sh" "$build" "$reps"
-  local f tmp; tmp=$(mktemp -d)
-  for f in "${fns[@]}"; do
-    "$BUILD_DIR/bin/cwasi" image build "$BUILD_DIR/functions/study-$f.wasm" -t "$REG/study/$f-wasm:1" \
-      -o "$tmp/$f.tar" > /dev/null && "$BUILD_DIR/bin/cwasi" image push "$tmp/$f.tar" "$REG/study/$f-wasm:1" > /dev/null ||
-      { echo "pushing study/$f-wasm failed" >&2; exit 1; }
-    mkdir -p "$tmp/$f-rootfs" && cp "$BUILD_DIR/functions/native/study-$f" "$tmp/$f-rootfs/"
-    "$ROOT/scripts/cluster/oci-image.sh" "$tmp/$f-layout" 1 "$tmp/$f-rootfs" "/study-$f" --listen 0.0.0.0:8080 > /dev/null &&
-      "$ROOT/scripts/cluster/push-image.py" "$tmp/$f-layout" "$REG/study/$f-native:1" > /dev/null ||
-      { echo "pushing study/$f-native failed" >&2; exit 1; }
-  done
-  rm -rf "$tmp"
+  push_study_images "${fns[@]}" || exit 1
   # The expected answers: the native binary's on stdin, and the module's under
   # `cwasi run` (float sums differ between the two builds' math libraries).
   declare -A want
+  local f
+  local api=${CWASI_STUDY_USERS_API:-}
   for f in "${fns[@]}"; do
-    want[$f-runc]=$(echo '{}' | "$BUILD_DIR/functions/native/study-$f")
-    want[$f-cwasi]=$(echo '{}' | "$BUILD_DIR/bin/cwasi" run "$BUILD_DIR/functions/study-$f.wasm")
+    want[$f-native]=$(echo '{}' | USERS_API_URL=$api "$BUILD_DIR/functions/native/study-$f")
+    want[$f-wasm]=$(echo '{}' | "$BUILD_DIR/bin/cwasi" run --env "USERS_API_URL=$api" ${api:+--allow-outbound "$api"} \
+      "$BUILD_DIR/functions/study-$f.wasm")
   done
 
-  local rt name image rc env before t0 first
+  local kind cache name image rc env before t0 first i ip
   for ((i = 1; i <= reps; i++)); do
     for f in "${fns[@]}"; do
-      for rt in runc cwasi; do
-        name="study-$rt-$f"
-        if [[ $rt == cwasi ]]; then
-          image=$REG/study/$f-wasm:1 rc="runtimeClassName: cwasi"
-          env='env: [{name: CWASI_HTTP_PORT, value: "8080"}]'
-        else
-          image=$REG/study/$f-native:1 rc="" env=""
-        fi
-        before=$(ips_in_use)
-        t0=$(ms)
-        apply_deployment "$name" "$image" 1 "$rc" "$env" || exit 1
-        first=$(first_pod_answer "$before" "${want[$f-$rt]}")
-        [[ "$first" =~ ^[0-9]+$ ]] || { echo "$name: no correct answer ($first)" >&2; exit 1; }
-        echo "SAMPLE $f|$rt|$((first - t0))"
-        kubectl delete deploy "$name" --wait=true > /dev/null
-        kubectl wait --for=delete pod -l "app=$name" --timeout=120s > /dev/null 2>&1
+      for kind in static debian wasm; do
+        IFS='|' read -r image rc env <<< "$(deploy_spec "$kind" "$f")"
+        for cache in pulled cached; do
+          name="study-$kind-$f"
+          [[ $cache == pulled ]] && forget_image "$image"
+          before=$(ips_in_use)
+          t0=$(ms)
+          apply_deployment "$name" "$image" 1 "$rc" "$env" || exit 1
+          first=$(first_pod_answer "$before" "${want[$f-$([[ $kind == wasm ]] && echo wasm || echo native)]}")
+          [[ "$first" =~ ^[0-9]+$ ]] || { echo "$name ($cache): no correct answer ($first)" >&2; exit 1; }
+          echo "SAMPLE $f|$kind-$cache|$((first - t0))"
+          delete_deployment "$name"
+        done
       done
     done
+  done
+
+  # Execution through pods.
+  local handshake=${CWASI_STUDY_HANDSHAKE:?CWASI_STUDY_HANDSHAKE names the file that ends the execution phase}
+  for f in "${fns[@]}"; do
+    for kind in wasm static; do
+      IFS='|' read -r image rc env <<< "$(deploy_spec "$kind" "$f")"
+      apply_deployment "study-exec-$kind-$f" "$image" 1 "$rc" "$env" || exit 1
+    done
+  done
+  for f in "${fns[@]}"; do
+    for kind in wasm static; do
+      name="study-exec-$kind-$f"
+      kubectl wait --for=condition=Available "deploy/$name" --timeout=180s > /dev/null ||
+        { echo "$name: not available" >&2; exit 1; }
+      ip=$(kubectl get pod -l "app=$name" -o jsonpath='{.items[0].status.podIP}')
+      [[ -n "$ip" ]] || { echo "$name: no pod IP" >&2; exit 1; }
+      echo "ENDPOINT $f|$kind|http://$ip:8080"
+    done
+  done
+  echo READY
+  local give_up=$(($(ms) + 3600000))
+  while [[ ! -e "$handshake" && $(ms) -lt $give_up ]]; do sleep 0.2; done
+  for f in "${fns[@]}"; do
+    for kind in wasm static; do delete_deployment "study-exec-$kind-$f"; done
   done
 }
 
