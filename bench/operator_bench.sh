@@ -33,6 +33,9 @@ spec:
   template:
     metadata: {labels: {app: $1}}
     spec:
+      # As the operator's Functions: no service account token, no service links.
+      automountServiceAccountToken: false
+      enableServiceLinks: false
       terminationGracePeriodSeconds: 1
       containers:
       - name: app

@@ -288,6 +288,13 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class Server(ThreadingHTTPServer):
+    # socketserver's default backlog is 5: ten clients at once overflow it,
+    # and the kernel drops SYNs that come back a second later.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def main():
     parser = argparse.ArgumentParser(description="users(id, name, email) in PostgreSQL over REST")
     parser.add_argument("--listen", default="127.0.0.1:3000", help="HOST:PORT (port 0: any free one)")
@@ -300,8 +307,7 @@ def main():
     except (psycopg2.Error, ApiError) as e:
         print("users-api: the database: %s" % str(e).strip(), file=sys.stderr)
         return 1
-    server = ThreadingHTTPServer((host, int(port)), Handler)
-    server.daemon_threads = True
+    server = Server((host, int(port)), Handler)
     print("listening on http://%s:%d" % (host, server.server_address[1]), flush=True)
     try:
         server.serve_forever()

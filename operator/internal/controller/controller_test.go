@@ -90,6 +90,10 @@ func functionCreates(t *testing.T, c client.Client) {
 	if err := expect(ptr.Deref(pod.RuntimeClassName, "") == "cwasi", "runtimeClassName %v", pod.RuntimeClassName); err != nil {
 		t.Error(err)
 	}
+	if err := expect(!ptr.Deref(pod.AutomountServiceAccountToken, true) && !ptr.Deref(pod.EnableServiceLinks, true),
+		"automountServiceAccountToken %v, enableServiceLinks %v", pod.AutomountServiceAccountToken, pod.EnableServiceLinks); err != nil {
+		t.Error(err)
+	}
 	if len(pod.Containers) != 1 {
 		t.Fatalf("containers: %d", len(pod.Containers))
 	}
