@@ -357,6 +357,32 @@ bool runCluster(const fs::path& dir, const std::vector<std::string>& functions, 
   return measured;
 }
 
+// Two answers agree: equal JSON, floating-point numbers within 1e-9
+// (relative; the two builds' math libraries round sums of 10^7 sines
+// differently).
+bool sameAnswer(const json& a, const json& b) {
+  if (a.is_discarded() || b.is_discarded()) return false;
+  if (a.is_number_float() || b.is_number_float()) {
+    if (!a.is_number() || !b.is_number()) return false;
+    const double x = a.get<double>(), y = b.get<double>();
+    return std::abs(x - y) <= 1e-9 * std::max({1.0, std::abs(x), std::abs(y)});
+  }
+  if (a.type() != b.type() || a.size() != b.size()) return false;
+  if (a.is_object()) {
+    for (const auto& [k, v] : a.items()) {
+      if (!b.contains(k) || !sameAnswer(v, b.at(k))) return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!sameAnswer(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
 std::string ratio(double a, double b) { return b > 0 ? fixed(a / b) + "×" : "—"; }
 std::string verdict(bool met) { return met ? "met" : "**missed**"; }
 
@@ -430,8 +456,8 @@ int studyBench(const BenchOptions& o) {
                 << first_wasm.body << ")\n";
       return 1;
     }
-    json a = json::parse(first_wasm.body, nullptr, false), b = json::parse(first_native.body, nullptr, false);
-    r.same_answer = !a.is_discarded() && a == b;
+    r.same_answer = sameAnswer(json::parse(first_wasm.body, nullptr, false),
+                               json::parse(first_native.body, nullptr, false));
     r.wasm_answer = first_wasm.body;
     r.native_answer = first_native.body;
 
@@ -535,8 +561,10 @@ int studyBench(const BenchOptions& o) {
         "`--listen` HTTP server — the container's process without the container runtime (pods in §4). "
         "Serial: " << serial_n << " calls; concurrent: " << concurrent_n << " calls from " << kClients
      << " clients (a function whose call takes over 0.4 s gets fewer, at least 20: the *calls* column, "
-        "serial + concurrent, the same on both paths). *server* = cwasid's X-Duration-Seconds (admission, instantiation, run) of the serial "
-        "calls. Times in ms.\n\n"
+        "serial + concurrent, the same on both paths). *server* = cwasid's X-Duration-Seconds (admission, "
+        "instantiation, run) of the serial calls. *same answer*: Wasm's first answer equals native's as JSON, "
+        "floating-point numbers within 1e-9 relative (the two builds' math libraries round differently). "
+        "Times in ms.\n\n"
      << "| function | native p50 | native p99 | cwasid p50 | cwasid p99 | cwasid server p50 | Wasm / native "
         "(p50) | 10 clients: native p50 / p99 | cwasid p50 / p99 | Wasm / native | calls | errors (native, "
         "cwasid) | same answer |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n";
@@ -565,7 +593,7 @@ int studyBench(const BenchOptions& o) {
        << ms(ws.p99_us) << " | " << ms(sv.p50_us) << " | " << ratio(ws.p50_us, ns.p50_us) << " | "
        << ms(nc.p50_us) << " / " << ms(nc.p99_us) << " | " << ms(wc.p50_us) << " / " << ms(wc.p99_us) << " | "
        << ratio(wc.p50_us, nc.p50_us) << " | " << r.native.serial_calls << " + " << r.native.concurrent_calls
-       << " | " << r.native.errors << ", " << r.wasm.errors << " | " << (r.same_answer ? "yes" : "no") << " |\n";
+       << " | " << r.native.errors << ", " << r.wasm.errors << " | " << (r.same_answer ? "yes" : "**no**") << " |\n";
     const bool compute = std::find(kCompute.begin(), kCompute.end(), f) != kCompute.end();
     if (compute && ws.p50_us > kComputeGoal * ns.p50_us) slow.push_back(f + " (" + ratio(ws.p50_us, ns.p50_us) + ")");
     const std::pair<const char*, Summary> cases[] = {
