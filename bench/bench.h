@@ -53,6 +53,10 @@ int operatorScaleBench(const BenchOptions& options);
 // (bench/study_bench.sh; not in --quick, nor with CWASI_STUDY_CLUSTER=0).
 int studyBench(const BenchOptions& options);
 
+// §2b of the study alone (study_profile.h): each compute function's handler
+// timed in-process, native vs Wasm, and the variants that attribute the gap.
+int studyProfileBench(const BenchOptions& options);
+
 // Parses "SUBCOMMAND [--quick] [--out DIR]" and runs it.
 int benchMain(const std::vector<std::string>& args);
 

@@ -154,7 +154,7 @@ int runtimeBench(const BenchOptions& o) {
 
 int benchMain(const std::vector<std::string>& args) {
   if (args.empty()) {
-    std::cerr << "usage: cwasi-bench runtime|comm|gateway|hardening|soak|shim|kubernetes|operator|operator-scale|study [--quick] [--out DIR]\n";
+    std::cerr << "usage: cwasi-bench runtime|comm|gateway|hardening|soak|shim|kubernetes|operator|operator-scale|study|study-profile [--quick] [--out DIR]\n";
     return 2;
   }
   BenchOptions o;
@@ -178,6 +178,7 @@ int benchMain(const std::vector<std::string>& args) {
   if (args[0] == "operator") return operatorBench(o);
   if (args[0] == "operator-scale") return operatorScaleBench(o);
   if (args[0] == "study") return studyBench(o);
+  if (args[0] == "study-profile") return studyProfileBench(o);
   std::cerr << "cwasi-bench: unknown benchmark " << args[0] << "\n";
   return 2;
 }

@@ -246,6 +246,13 @@ fs::path defaultCacheDir() {
   return fs::temp_directory_path() / "cwasi-cache/modules";
 }
 
+Result<Profiler> parseProfiler(std::string_view name) {
+  if (name.empty() || name == "none") return Profiler::kNone;
+  if (name == "perfmap") return Profiler::kPerfMap;
+  return invalidArgument("CWASI_PROFILER: unknown profiler '" + std::string(name) +
+                         "' (none or perfmap)");
+}
+
 Engine::Impl::~Impl() {
   if (ticker.joinable()) {
     ticker.request_stop();
@@ -261,8 +268,17 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineConfig config) {
   }
   if (config.epoch_tick.count() < 0) return invalidArgument("epoch_tick must not be negative");
 
+  if (!config.profiler) {
+    const char* env = std::getenv("CWASI_PROFILER");
+    TRY_ASSIGN(config.profiler, parseProfiler(env ? env : ""));
+  }
+
   auto impl = std::make_unique<Impl>();
   wasm_config_t* wc = wasm_config_new();
+  // Profiling changes no generated code: the cache fingerprint ignores it.
+  if (*config.profiler == Profiler::kPerfMap) {
+    wasmtime_config_profiler_set(wc, WASMTIME_PROFILING_STRATEGY_PERFMAP);
+  }
   wasmtime_config_strategy_set(wc, WASMTIME_STRATEGY_CRANELIFT);
   wasmtime_config_cranelift_opt_level_set(wc, WASMTIME_OPT_LEVEL_SPEED);
   wasmtime_config_epoch_interruption_set(wc, true);

@@ -4,6 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "cwasi/common/files.h"
@@ -189,6 +193,44 @@ TEST(Precompiled, AnArtifactForAnotherConfigurationIsRejected) {
   auto r = sharedEngine().loadBytes(*artifact, "hello.cwasm", allow);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
+}
+
+TEST(Profiler, ParsesTheNamesCwasiProfilerTakes) {
+  EXPECT_EQ(*parseProfiler(""), Profiler::kNone);
+  EXPECT_EQ(*parseProfiler("none"), Profiler::kNone);
+  EXPECT_EQ(*parseProfiler("perfmap"), Profiler::kPerfMap);
+  auto bad = parseProfiler("vtune");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), Code::kInvalidArgument);
+  EXPECT_THAT(bad.error().message(), HasSubstr("perfmap"));
+}
+
+TEST(Profiler, AnUnknownCwasiProfilerFailsTheEngine) {
+  ::setenv("CWASI_PROFILER", "bogus", 1);
+  auto engine = Engine::create(EngineConfig{});
+  ::unsetenv("CWASI_PROFILER");
+  ASSERT_FALSE(engine.ok());
+  EXPECT_EQ(engine.error().code(), Code::kInvalidArgument);
+  EXPECT_THAT(engine.error().message(), HasSubstr("CWASI_PROFILER"));
+}
+
+TEST(Profiler, PerfMapNamesTheModulesFunctions) {
+  const std::filesystem::path map = "/tmp/perf-" + std::to_string(::getpid()) + ".map";
+  EngineConfig c;
+  c.max_instances = 2;
+  c.profiler = Profiler::kPerfMap;
+  auto engine = Engine::create(c);
+  ASSERT_TRUE(engine.ok()) << engine.error().toString();
+  LoadOptions fresh;
+  fresh.use_cache = false;
+  auto module = (*engine)->loadFile(functionPath("hello"), fresh);
+  ASSERT_TRUE(module.ok()) << module.error().toString();
+  auto text = readFile(map);
+  std::error_code ec;
+  std::filesystem::remove(map, ec);
+  ASSERT_TRUE(text.ok()) << text.error().toString();
+  // "ADDR SIZE NAME" per compiled function; the module's own names included.
+  EXPECT_THAT(std::string(text->begin(), text->end()), HasSubstr("_start"));
 }
 
 }  // namespace

@@ -63,7 +63,8 @@ pub fn respond(handler: Handler, body: &[u8]) -> (u16, Vec<u8>) {
 
 /// The `main` of every function. Without arguments: the request on stdin, the
 /// response on stdout, exit status 0 (1 when the request failed). With
-/// `--listen ADDR` (native builds): an HTTP server, see `http::serve`.
+/// `--listen ADDR` (native builds): an HTTP server, see `http::serve`. With
+/// `--repeat N`: the call's compute alone, see `repeat`.
 pub fn main(handler: Handler) {
     use std::io::{Read, Write};
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -86,6 +87,13 @@ pub fn main(handler: Handler) {
             }
             std::process::exit(if status == 200 { 0 } else { 1 });
         }
+        [flag, n] if flag == "--repeat" => match n.parse::<u32>() {
+            Ok(n) if n > 0 => repeat(handler, n),
+            _ => {
+                eprintln!("--repeat: {}: not a positive integer", n);
+                std::process::exit(2);
+            }
+        },
         [flag, addr] if flag == "--listen" => {
             if let Err(e) = http::serve(addr, handler) {
                 eprintln!("{}: {}", addr, e);
@@ -93,11 +101,60 @@ pub fn main(handler: Handler) {
             }
         }
         _ => {
-            eprintln!("usage: {} [--listen ADDR]  (without it: request on stdin, response on stdout)",
+            eprintln!("usage: {} [--listen ADDR | --repeat N]  (without them: request on stdin, response on stdout)",
                       std::env::args().next().unwrap_or_default());
             std::process::exit(2);
         }
     }
+}
+
+/// `--repeat N`: runs the request on stdin N times in this process and prints
+/// on stdout one JSON line of per-call times in nanoseconds — the first call,
+/// then min, median and mean over the others (`{"calls": N, "first_ns": …,
+/// "min_ns": …, "median_ns": …, "mean_ns": …}`). A call is what a request costs
+/// without I/O: parse, handler, serialize. The same source for the native
+/// and the Wasm build (std::time::Instant; under WASI clock_time_get), so the
+/// two times compare compute alone, without process, instance or HTTP costs.
+/// Exit status 1, and nothing on stdout, when a call fails.
+fn repeat(handler: Handler, n: u32) {
+    use std::io::Read;
+    use std::time::Instant;
+    let mut body = Vec::new();
+    if let Err(e) = std::io::stdin().take(http::MAX_BODY as u64).read_to_end(&mut body) {
+        eprintln!("reading the request: {}", e);
+        std::process::exit(1);
+    }
+    let mut times = Vec::with_capacity(n as usize);
+    let mut expected: Option<Vec<u8>> = None;
+    for _ in 0..n {
+        let start = Instant::now();
+        let (status, out) = respond(handler, &body);
+        times.push(start.elapsed().as_nanos() as u64);
+        if status != 200 {
+            eprintln!("the call failed ({}): {}", status, String::from_utf8_lossy(&out));
+            std::process::exit(1);
+        }
+        // Every call must compute the same answer (nothing cached across calls).
+        match &expected {
+            None => expected = Some(out),
+            Some(e) if *e != out => {
+                eprintln!("calls gave different answers");
+                std::process::exit(1);
+            }
+            Some(_) => {}
+        }
+    }
+    let first = times[0];
+    let mut rest: Vec<u64> = if n > 1 { times[1..].to_vec() } else { times.clone() };
+    rest.sort_unstable();
+    let mean = rest.iter().sum::<u64>() / rest.len() as u64;
+    println!("{}", json!({
+        "calls": n,
+        "first_ns": first,
+        "min_ns": rest[0],
+        "median_ns": rest[rest.len() / 2],
+        "mean_ns": mean,
+    }));
 }
 
 // ---- request fields ----

@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cwasi/common/result.h"
@@ -19,6 +21,19 @@
 namespace cwasi::runtime {
 
 struct RuntimeInternals;
+
+// A profiling agent told about every compiled function, so that a profiler
+// names Wasm functions instead of anonymous JIT addresses.
+enum class Profiler {
+  kNone,
+  // /tmp/perf-PID.map, which `perf report` reads (`perf record` needs nothing
+  // else). Costs a line per function at load, nothing while running.
+  kPerfMap,
+};
+
+// CWASI_PROFILER's value: "" or "none" → kNone, "perfmap" → kPerfMap;
+// anything else is InvalidArgument.
+Result<Profiler> parseProfiler(std::string_view name);
 
 struct EngineConfig {
   // Instances that may be alive at once (the pooling allocator's slots).
@@ -43,6 +58,8 @@ struct EngineConfig {
   std::chrono::milliseconds epoch_tick{1};
   // Compile fuel metering into code (slower); required for Limits::fuel.
   bool fuel = false;
+  // The profiling agent; unset: from $CWASI_PROFILER (off when unset).
+  std::optional<Profiler> profiler;
   // Directory of the AOT cache; empty disables it.
   std::filesystem::path cache_dir;
   // Host functions linked into every instance, beyond WASI and the runtime's own
