@@ -25,6 +25,7 @@
 #include "cwasi/common/subprocess.h"
 #include "servers.h"
 #include "stats.h"
+#include "study_profile.h"
 #include "testbed/child_process.h"
 
 namespace cwasi::bench {
@@ -497,6 +498,17 @@ int studyBench(const BenchOptions& o) {
   }
   daemon->process.stop();
 
+  // 2b. Where the compute time goes (bench/study_profile.cc).
+  std::vector<std::string> computing;
+  for (const auto& f : functions) {
+    if (std::find(kCompute.begin(), kCompute.end(), f) != kCompute.end()) computing.push_back(f);
+  }
+  StudyProfile profile;
+  if (!computing.empty()) {
+    profile = profileStudy(computing, o.quick);
+    if (!profile.ok) return 1;
+  }
+
   // 4. Deployment on the cluster.
     // The pods reach the API at the node's address on the cluster bridge.
   if (with_cluster && !runCluster(*dir, functions, pod_reps, users->url(kClusterHost), res)) return 1;
@@ -569,22 +581,6 @@ int studyBench(const BenchOptions& o) {
         "(p50) | 10 clients: native p50 / p99 | cwasid p50 / p99 | Wasm / native | calls | errors (native, "
         "cwasid) | same answer |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n";
   std::vector<std::string> slow;
-  // Where the time likely goes when a function misses the goal (said as
-  // likely: these are not profiled).
-  const std::map<std::string, std::string> likely = {
-      {"float-operation",
-       "sin/cos are wasi-libc's (musl's) software routines, with the slow argument reduction for "
-       "large arguments (x runs up to 10^7), against glibc's; no SIMD; `cwasi run` takes as long, so "
-       "it is the code, not the gateway"},
-      {"fuzzysearch",
-       "each call's fresh instance starts with the 2.5 MB embedded corpus in its data segment; then "
-       "bounds-checked byte scanning without SIMD (memchr-style search)"},
-      {"whatlang", "per-instance initialisation of its trigram tables, then hashing and float scoring without SIMD"},
-      {"linear-equations", "f64 LU without SIMD (nalgebra), bounds checks"},
-      {"matmul", "the call is sub-millisecond: the fresh instance per call and the gateway dominate"},
-      {"prime-numbers", "the call is sub-millisecond: the fresh instance per call and the gateway dominate"},
-      {"aes", "software AES in Wasm (no AES-NI, no SIMD; the native build detects and uses AES-NI), bounds checks"},
-      {"n-body", "f64 sqrt and arithmetic without SIMD"}};
   for (const auto& f : functions) {
     auto& r = res[f];
     Summary ns = summarize(r.native.serial), ws = summarize(r.wasm.serial), sv = summarize(r.wasm.server);
@@ -607,6 +603,9 @@ int studyBench(const BenchOptions& o) {
     put("exec", f, "native", "errors", static_cast<double>(r.native.errors));
     put("exec", f, "cwasid", "errors", static_cast<double>(r.wasm.errors));
   }
+
+  md << "\n" << profile.markdown;
+  csv << profile.csv;
 
   // Cold start.
   md << "\n## 3. Cold start\n\n"
@@ -747,18 +746,11 @@ int studyBench(const BenchOptions& o) {
   } else {
     md << "**missed** for ";
     for (size_t i = 0; i < slow.size(); ++i) md << (i ? ", " : "") << slow[i];
-    md << (slow.size() == kCompute.size() ? "" : "; met for the others") << ". Where the time likely goes (not profiled; the *server* column is "
-          "cwasid's own time, the rest is HTTP and the client):\n";
+    md << (slow.size() == kCompute.size() ? "" : "; met for the others") << ". Where the time goes, measured "
+          "(§2b):\n";
     for (const auto& entry : slow) {
       const std::string f = entry.substr(0, entry.find(' '));
-      // Less than 0.5 ms between cwasid's own time and the whole native
-      // call: the per-call instance and the gateway, not the code.
-      const double native_p50 = p50(res[f].native.serial), server_p50 = p50(res[f].wasm.server);
-      md << "  - " << f << ": "
-         << (server_p50 - native_p50 < 500
-                 ? "a short call (native " + ms(native_p50) + " ms, cwasid's own " + ms(server_p50) +
-                       " ms): the fresh instance per call and the gateway weigh most"
-                 : likely.contains(f) ? likely.at(f) : std::string("—"))
+      md << "  - " << f << ": " << (profile.where.contains(f) ? profile.where.at(f) : std::string("not profiled"))
          << "\n";
     }
   }

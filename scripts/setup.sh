@@ -25,8 +25,9 @@ PACKAGES=(
   containerd runc redis-server iproute2 curl wrk hyperfine nodejs nginx-light docker-registry
   # htpasswd (bcrypt) for the registry behind Basic auth in node_test
   apache2-utils
-  # benchmark plots; the study's Debian-based baseline image (cwasi-bench study)
-  gnuplot-nox debootstrap
+  # benchmark plots; the study's Debian-based baseline image and its profile
+  # of Wasm functions (cwasi-bench study: perf with CWASI_PROFILER=perfmap)
+  gnuplot-nox debootstrap linux-perf
   # the fortune files the study's functions (functions/study, built with the
   # Rust above) take their text corpora from (Debian 12 has no fortunes-fr)
   fortunes fortunes-min fortunes-de fortunes-it fortunes-es fortunes-ru
