@@ -783,9 +783,9 @@ int studyBench(const BenchOptions& o) {
         << "\"paper max\" 753 NaN 52600 0.84 NaN 1.74 1.30 NaN\n";
     dat.close();
     std::ofstream gp(o.out_dir / "study.gnuplot");
-    gp << "set terminal png size 1800,520\nset output '" << (o.out_dir / "study.png").string() << "'\n"
+    gp << "set terminal png size 1800,560\nset output '" << (o.out_dir / "study.png").string() << "'\n"
        << "set multiplot layout 1,3\nset style data histogram\nset style histogram clustered gap 1\n"
-       << "set style fill solid 0.8 border -1\nset key top left\nset grid ytics\nset xtics rotate by -40\n"
+       << "set style fill solid 0.8 border -1\nset key below\nset grid ytics\nset xtics rotate by -40\n"
        << "set datafile missing 'NaN'\n"
        << "set logscale y\nset title 'Artifact size (OCI image)'\nset ylabel 'KB (log scale)'\n"
        << "plot '" << d.string() << "' using 2:xtic(1) title 'Wasm image', '' using 3 title 'static image', "
