@@ -724,7 +724,19 @@ int studyBench(const BenchOptions& o) {
   if (with_cluster) {
     md << "- Deployment ≥ " << kDeployGoal << "× faster than containers (a new Wasm pod against a new "
           "Debian-based runc pod, images pulled; §4a): " << fixed(min_pod_ratio) << "–" << fixed(max_pod_ratio)
-       << "× — " << verdict(min_pod_ratio >= kDeployGoal) << "\n";
+       << "× — " << verdict(min_pod_ratio >= kDeployGoal);
+    // A first answer holds one run of the function: name the functions whose
+    // own Wasm run (§4b) is what keeps them under the goal.
+    std::string below;
+    for (const auto& f : functions) {
+      auto& r = res[f];
+      const double w = p50(r.pod["wasm-pulled"]), d = p50(r.pod["debian-pulled"]);
+      if (d / w >= kDeployGoal) continue;
+      below += std::string(below.empty() ? "" : "; ") + f + " (" + ratio(d, w) + ", its first answer holds one " +
+               ms(p50(r.pod_wasm.serial)) + " ms Wasm run, " + ms(p50(r.pod_static.serial)) + " ms native)";
+    }
+    if (min_pod_ratio < kDeployGoal) md << " for " << below;
+    md << "\n";
   } else {
     md << "- Deployment ≥ 3× faster than containers: not measured in this run (§4)\n";
   }
