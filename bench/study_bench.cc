@@ -38,12 +38,9 @@ using Samples = std::vector<std::chrono::nanoseconds>;
 using namespace std::chrono_literals;
 
 // The compute functions, then user-manager (I/O: its REST API over PostgreSQL).
-const std::vector<std::string> kCompute = {"aes",    "float-operation", "linear-equations",
-                                           "matmul", "fuzzysearch",     "n-body",
-                                           "prime-numbers", "whatlang"};
 // All of them, or those named in CWASI_STUDY_FUNCTIONS (comma-separated).
 std::vector<std::string> studyFunctions() {
-  std::vector<std::string> all = kCompute;
+  std::vector<std::string> all = studyComputeFunctions();
   all.push_back("user-manager");
   const char* only = std::getenv("CWASI_STUDY_FUNCTIONS");
   if (!only || !*only) return all;
@@ -62,12 +59,9 @@ constexpr int kUsers = 100;
 // The node's address on the local cluster's bridge (scripts/cluster.sh).
 constexpr const char* kClusterHost = "10.200.0.1";  // rows in user-manager's table; `{}` lists them all
 constexpr int kClients = 10;
-constexpr double kComputeGoal = 1.3;   // Wasm within 1.3x native
 constexpr double kArtifactGoal = 50;   // >= 50x smaller than a Debian-based image
 constexpr double kDeployGoal = 3;      // Wasm pods >= 3x faster to deploy
 
-fs::path wasmPath(const std::string& f) { return fs::path(CWASI_FUNCTIONS_DIR) / ("study-" + f + ".wasm"); }
-fs::path nativePath(const std::string& f) { return fs::path(CWASI_FUNCTIONS_DIR) / "native" / ("study-" + f); }
 fs::path buildDir() { return fs::path(CWASI_BIN_DIR).parent_path(); }
 
 std::string mb(long bytes) { return fixed(static_cast<double>(bytes) / 1e6, "%.1f MB"); }
@@ -233,7 +227,7 @@ Env envOf(const std::string& f, const std::string& users_api) {
 std::optional<std::chrono::nanoseconds> nativeColdStart(const std::string& f, const std::string& want,
                                                         const std::string& users_api) {
   auto t0 = Clock::now();
-  auto p = testbed::ChildProcess::start({nativePath(f).string(), "--listen", "127.0.0.1:0"}, envOf(f, users_api));
+  auto p = testbed::ChildProcess::start({studyNativePath(f).string(), "--listen", "127.0.0.1:0"}, envOf(f, users_api));
   if (!p.ok()) return std::nullopt;
   const std::string line = p->readLine(10s).value_or("");
   std::smatch m;
@@ -255,7 +249,7 @@ struct Server {
 
 Result<Server> startNative(const std::string& f, const std::string& users_api) {
   TRY_ASSIGN(auto p,
-             testbed::ChildProcess::start({nativePath(f).string(), "--listen", "127.0.0.1:0"}, envOf(f, users_api)));
+             testbed::ChildProcess::start({studyNativePath(f).string(), "--listen", "127.0.0.1:0"}, envOf(f, users_api)));
   const std::string line = p.readLine(10s).value_or("");
   std::smatch m;
   if (!std::regex_search(line, m, std::regex("listening on ([0-9.]+:[0-9]+)"))) {
@@ -266,7 +260,7 @@ Result<Server> startNative(const std::string& f, const std::string& users_api) {
 
 bool deploy(const Cwasid& d, const std::string& f, const std::string& users_api) {
   json spec = {{"service", f},
-               {"image", wasmPath(f).string()},
+               {"image", studyWasmPath(f).string()},
                {"maxScale", kClients},
                {"timeout", "60s"},
                {"limits", {{"memory", "256Mi"}}}};
@@ -384,7 +378,6 @@ bool sameAnswer(const json& a, const json& b) {
   return a == b;
 }
 
-std::string ratio(double a, double b) { return b > 0 ? fixed(a / b) + "×" : "—"; }
 std::string verdict(bool met) { return met ? "met" : "**missed**"; }
 
 }  // namespace
@@ -501,7 +494,7 @@ int studyBench(const BenchOptions& o) {
   // 2b. Where the compute time goes (bench/study_profile.cc).
   std::vector<std::string> computing;
   for (const auto& f : functions) {
-    if (std::find(kCompute.begin(), kCompute.end(), f) != kCompute.end()) computing.push_back(f);
+    if (std::ranges::find(studyComputeFunctions(), f) != studyComputeFunctions().end()) computing.push_back(f);
   }
   StudyProfile profile;
   if (!computing.empty()) {
@@ -586,12 +579,14 @@ int studyBench(const BenchOptions& o) {
     Summary ns = summarize(r.native.serial), ws = summarize(r.wasm.serial), sv = summarize(r.wasm.server);
     Summary nc = summarize(r.native.concurrent), wc = summarize(r.wasm.concurrent);
     md << "| " << f << " | " << ms(ns.p50_us) << " | " << ms(ns.p99_us) << " | " << ms(ws.p50_us) << " | "
-       << ms(ws.p99_us) << " | " << ms(sv.p50_us) << " | " << ratio(ws.p50_us, ns.p50_us) << " | "
+       << ms(ws.p99_us) << " | " << ms(sv.p50_us) << " | " << studyRatio(ws.p50_us, ns.p50_us) << " | "
        << ms(nc.p50_us) << " / " << ms(nc.p99_us) << " | " << ms(wc.p50_us) << " / " << ms(wc.p99_us) << " | "
-       << ratio(wc.p50_us, nc.p50_us) << " | " << r.native.serial_calls << " + " << r.native.concurrent_calls
+       << studyRatio(wc.p50_us, nc.p50_us) << " | " << r.native.serial_calls << " + " << r.native.concurrent_calls
        << " | " << r.native.errors << ", " << r.wasm.errors << " | " << (r.same_answer ? "yes" : "**no**") << " |\n";
-    const bool compute = std::find(kCompute.begin(), kCompute.end(), f) != kCompute.end();
-    if (compute && ws.p50_us > kComputeGoal * ns.p50_us) slow.push_back(f + " (" + ratio(ws.p50_us, ns.p50_us) + ")");
+    const bool compute = std::ranges::find(computing, f) != computing.end();
+    if (compute && ws.p50_us > kStudyComputeGoal * ns.p50_us) {
+      slow.push_back(f + " (" + studyRatio(ws.p50_us, ns.p50_us) + ")");
+    }
     const std::pair<const char*, Summary> cases[] = {
         {"native serial", ns}, {"cwasid serial", ws}, {"cwasid server", sv},
         {"native 10 clients", nc}, {"cwasid 10 clients", wc}};
@@ -664,7 +659,7 @@ int studyBench(const BenchOptions& o) {
       min_pod_ratio = std::min(min_pod_ratio, d / w), max_pod_ratio = std::max(max_pod_ratio, d / w);
       wasm_pod_lo = std::min(wasm_pod_lo, w), wasm_pod_hi = std::max(wasm_pod_hi, w);
       deb_pod_lo = std::min(deb_pod_lo, d), deb_pod_hi = std::max(deb_pod_hi, d);
-      md << " | " << ratio(d, w) << " | " << ratio(p50(r.pod["static-cached"]), p50(r.pod["wasm-cached"])) << " |\n";
+      md << " | " << studyRatio(d, w) << " | " << studyRatio(p50(r.pod["static-cached"]), p50(r.pod["wasm-cached"])) << " |\n";
     }
     md << "\n### 4b. Execution through pods\n\n"
        << "One running pod per function and kind, all up at once; the calls of §2 (the same counts, "
@@ -677,9 +672,9 @@ int studyBench(const BenchOptions& o) {
       Summary ss = summarize(r.pod_static.serial), ws = summarize(r.pod_wasm.serial);
       Summary sc = summarize(r.pod_static.concurrent), wc = summarize(r.pod_wasm.concurrent);
       md << "| " << f << " | " << ms(ss.p50_us) << " | " << ms(ss.p99_us) << " | " << ms(ws.p50_us) << " | "
-         << ms(ws.p99_us) << " | " << ratio(ws.p50_us, ss.p50_us) << " | " << ms(sc.p50_us) << " / "
+         << ms(ws.p99_us) << " | " << studyRatio(ws.p50_us, ss.p50_us) << " | " << ms(sc.p50_us) << " / "
          << ms(sc.p99_us) << " | " << ms(wc.p50_us) << " / " << ms(wc.p99_us) << " | "
-         << ratio(wc.p50_us, sc.p50_us) << " | " << r.pod_static.errors << ", " << r.pod_wasm.errors << " |\n";
+         << studyRatio(wc.p50_us, sc.p50_us) << " | " << r.pod_static.errors << ", " << r.pod_wasm.errors << " |\n";
       const std::pair<const char*, Summary> cases[] = {
           {"static pod serial", ss}, {"wasm pod serial", ws}, {"static pod 10 clients", sc}, {"wasm pod 10 clients", wc}};
       for (const auto& [name, sum] : cases) {
@@ -732,7 +727,7 @@ int studyBench(const BenchOptions& o) {
       auto& r = res[f];
       const double w = p50(r.pod["wasm-pulled"]), d = p50(r.pod["debian-pulled"]);
       if (d / w >= kDeployGoal) continue;
-      below += std::string(below.empty() ? "" : "; ") + f + " (" + ratio(d, w) + ", its first answer holds one " +
+      below += std::string(below.empty() ? "" : "; ") + f + " (" + studyRatio(d, w) + ", its first answer holds one " +
                ms(p50(r.pod_wasm.serial)) + " ms Wasm run, " + ms(p50(r.pod_static.serial)) + " ms native)";
     }
     if (min_pod_ratio < kDeployGoal) md << " for " << below;
@@ -752,13 +747,13 @@ int studyBench(const BenchOptions& o) {
     md << "- Artifacts ≥ 50× smaller than a Debian-based image: no Debian image in this run; against the "
           "static image " << fixed(min_static_ratio, "%.1f") << "–" << fixed(max_static_ratio, "%.1f") << "×\n";
   }
-  md << "- Compute within " << kComputeGoal << "× of native (cwasid p50 / native p50, serial): ";
+  md << "- Compute within " << kStudyComputeGoal << "× of native (cwasid p50 / native p50, serial): ";
   if (slow.empty()) {
     md << "met for every function\n";
   } else {
     md << "**missed** for ";
     for (size_t i = 0; i < slow.size(); ++i) md << (i ? ", " : "") << slow[i];
-    md << (slow.size() == kCompute.size() ? "" : "; met for the others") << ". Where the time goes, measured "
+    md << (slow.size() == computing.size() ? "" : "; met for the others") << ". Where the time goes, measured "
           "(§2b):\n";
     for (const auto& entry : slow) {
       const std::string f = entry.substr(0, entry.find(' '));

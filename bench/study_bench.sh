@@ -70,6 +70,36 @@ debian_rootfs() {
   mv "$tmp" "$DEBIAN_ROOTFS"
 }
 
+# static_image BUILD_DIR LAYOUT_DIR FUNCTION [ARG...]: an OCI layout of just
+# the function's static binary (scripts/cluster/oci-image.sh, as the
+# cluster's native images are packed), entry point /study-F ARG....
+static_image() {
+  local build=$1 out=$2 f=$3 rootfs="$2.rootfs"
+  shift 3
+  mkdir -p "$rootfs" && cp "$build/functions/native/study-$f" "$rootfs/study-$f" &&
+    "$ROOT/scripts/cluster/oci-image.sh" "$out" 1 "$rootfs" "/study-$f" "$@" > /dev/null
+  local rc=$?
+  rm -rf "$rootfs"
+  return $rc
+}
+
+# debian_image BUILD_DIR LAYOUT_DIR FUNCTION [ARG...]: the same binary on the
+# cached Debian rootfs (hard links into the cache, not copies), without what
+# debian:*-slim leaves out too (its dpkg path-exclude list), one layer; entry
+# point /usr/local/bin/study-F ARG....
+debian_image() {
+  local build=$1 out=$2 f=$3 rootfs="$2.rootfs"
+  shift 3
+  cp -al "$DEBIAN_ROOTFS" "$rootfs"
+  rm -rf "$rootfs"/usr/share/{doc,man,info,locale}/*
+  mkdir -p "$rootfs/usr/local/bin"
+  cp "$build/functions/native/study-$f" "$rootfs/usr/local/bin/study-$f" &&
+    "$ROOT/scripts/cluster/oci-image.sh" "$out" 1 "$rootfs" "/usr/local/bin/study-$f" "$@" > /dev/null
+  local rc=$?
+  rm -rf "$rootfs"
+  return $rc
+}
+
 cmd_images() {
   local build=$1 work=$2 f d have_debian=0
   shift 2
@@ -82,7 +112,7 @@ cmd_images() {
   for f in "$@"; do
     d="$work/$f"
     rm -rf "$d"
-    mkdir -p "$d/static-rootfs"
+    mkdir -p "$d"
     echo "ARTIFACT $f|wasm-module|$(stat -c %s "$build/functions/study-$f.wasm")"
     echo "ARTIFACT $f|native-binary|$(stat -c %s "$build/functions/native/study-$f")"
 
@@ -92,47 +122,22 @@ cmd_images() {
     echo "ARTIFACT $f|wasm-image-layer|$(layer_bytes "$d/wasm-layout")"
     echo "ARTIFACT $f|wasm-image-total|$(stat -c %s "$d/wasm.tar")"
 
-    cp "$build/functions/native/study-$f" "$d/static-rootfs/study-$f"
-    "$ROOT/scripts/cluster/oci-image.sh" "$d/static-layout" 1 "$d/static-rootfs" "/study-$f" > /dev/null ||
-      { echo "oci-image.sh $f failed" >&2; return 1; }
+    static_image "$build" "$d/static-layout" "$f" || { echo "oci-image.sh $f failed" >&2; return 1; }
     tar -C "$d/static-layout" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf "$d/static.tar" .
     echo "ARTIFACT $f|static-image-layer|$(layer_bytes "$d/static-layout")"
     echo "ARTIFACT $f|static-image-total|$(stat -c %s "$d/static.tar")"
 
     if ((have_debian)); then
-      # One layer: the rootfs (hard links into the cache, not copies) plus the binary.
-      cp -al "$DEBIAN_ROOTFS" "$d/debian-rootfs"
-      # What debian:*-slim leaves out too (its dpkg path-exclude list).
-      rm -rf "$d"/debian-rootfs/usr/share/{doc,man,info,locale}/*
-      mkdir -p "$d/debian-rootfs/usr/local/bin"
-      cp "$build/functions/native/study-$f" "$d/debian-rootfs/usr/local/bin/study-$f"
-      "$ROOT/scripts/cluster/oci-image.sh" "$d/debian-layout" 1 "$d/debian-rootfs" "/usr/local/bin/study-$f" > /dev/null ||
-        { echo "oci-image.sh (debian) $f failed" >&2; return 1; }
+      debian_image "$build" "$d/debian-layout" "$f" || { echo "oci-image.sh (debian) $f failed" >&2; return 1; }
       tar -C "$d/debian-layout" -cf "$d/debian.tar" .
       echo "ARTIFACT $f|debian-image-layer|$(layer_bytes "$d/debian-layout")"
       echo "ARTIFACT $f|debian-image-total|$(stat -c %s "$d/debian.tar")"
-      rm -rf "$d/debian-rootfs" "$d/debian-layout" "$d/debian.tar"
+      rm -rf "$d/debian-layout" "$d/debian.tar"
     fi
   done
   if ((have_debian)); then
     echo "NOTE debian-image: Debian $(cat "$DEBIAN_ROOTFS/etc/debian_version") minbase (debootstrap, $(du -sm "$DEBIAN_ROOTFS" | cut -f1) MB unpacked) without docs, man pages and locales as in debian:*-slim, + the binary in /usr/local/bin, one gzip -9 layer"
   fi
-}
-
-# debian_image LAYOUT_DIR FUNCTION ARG...: the Debian-based image of the
-# function's binary (the cached rootfs, hard-linked, as in cmd_images),
-# entry point /usr/local/bin/study-F ARG....
-debian_image() {
-  local out=$1 f=$2 rootfs="$1.rootfs"
-  shift 2
-  cp -al "$DEBIAN_ROOTFS" "$rootfs"
-  rm -rf "$rootfs"/usr/share/{doc,man,info,locale}/*
-  mkdir -p "$rootfs/usr/local/bin"
-  cp "$BUILD_DIR/functions/native/study-$f" "$rootfs/usr/local/bin/study-$f"
-  "$ROOT/scripts/cluster/oci-image.sh" "$out" 1 "$rootfs" "/usr/local/bin/study-$f" "$@" > /dev/null
-  local rc=$?
-  rm -rf "$rootfs"
-  return $rc
 }
 
 # push_study_images FUNCTION...: $REG/study/F-{wasm,static,debian}:1.
@@ -142,11 +147,10 @@ push_study_images() {
     "$BUILD_DIR/bin/cwasi" image build "$BUILD_DIR/functions/study-$f.wasm" -t "$REG/study/$f-wasm:1" \
       -o "$tmp/$f.tar" > /dev/null && "$BUILD_DIR/bin/cwasi" image push "$tmp/$f.tar" "$REG/study/$f-wasm:1" > /dev/null ||
       { echo "pushing study/$f-wasm failed" >&2; rm -rf "$tmp"; return 1; }
-    mkdir -p "$tmp/$f-rootfs" && cp "$BUILD_DIR/functions/native/study-$f" "$tmp/$f-rootfs/"
-    "$ROOT/scripts/cluster/oci-image.sh" "$tmp/$f-static" 1 "$tmp/$f-rootfs" "/study-$f" --listen 0.0.0.0:8080 > /dev/null &&
+    static_image "$BUILD_DIR" "$tmp/$f-static" "$f" --listen 0.0.0.0:8080 &&
       "$ROOT/scripts/cluster/push-image.py" "$tmp/$f-static" "$REG/study/$f-static:1" > /dev/null ||
       { echo "pushing study/$f-static failed" >&2; rm -rf "$tmp"; return 1; }
-    debian_image "$tmp/$f-debian" "$f" --listen 0.0.0.0:8080 &&
+    debian_image "$BUILD_DIR" "$tmp/$f-debian" "$f" --listen 0.0.0.0:8080 &&
       "$ROOT/scripts/cluster/push-image.py" "$tmp/$f-debian" "$REG/study/$f-debian:1" > /dev/null ||
       { echo "pushing study/$f-debian failed" >&2; rm -rf "$tmp"; return 1; }
     rm -rf "$tmp"/"$f"*

@@ -17,7 +17,6 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -32,6 +31,7 @@
 #include "cwasi/runtime/engine.h"
 #include "cwasi/runtime/instance.h"
 #include "bench.h"
+#include "servers.h"
 #include "stats.h"
 
 namespace cwasi::bench {
@@ -48,8 +48,6 @@ const fs::path kBinDir = CWASI_BIN_DIR;
 std::string requestFor(const std::string& f, bool quick) {
   return quick && f == "float-operation" ? R"({"n": 1000000})" : "{}";
 }
-// The goal: compute within this factor of native.
-constexpr double kGoal = 1.3;
 
 // One `--repeat N` run: per-call times in microseconds.
 struct CallTimes {
@@ -72,21 +70,16 @@ Result<CallTimes> parseCallTimes(const std::string& out, const std::string& what
   return t;
 }
 
-std::string nativePath(const std::string& f, const std::string& suffix = "") {
-  return (kFunctionsDir / "native" / ("study-" + f + suffix)).string();
-}
-fs::path wasmPath(const std::string& f, const std::string& suffix = "") {
-  return kFunctionsDir / ("study-" + f + suffix + ".wasm");
-}
-
-Result<CallTimes> runNative(const std::string& binary, const std::string& request, int calls) {
+Result<CallTimes> runNative(const fs::path& binary, const std::string& request, int calls) {
   SubprocessOptions o;
-  o.argv = {binary, "--repeat", std::to_string(calls)};
+  o.argv = {binary.string(), "--repeat", std::to_string(calls)};
   o.input = request;
   o.timeout = std::chrono::minutes(5);
   TRY_ASSIGN(SubprocessResult r, runSubprocess(o));
-  if (r.exit_code != 0) return aborted(binary + " --repeat: exit " + std::to_string(r.exit_code) + ": " + r.err);
-  return parseCallTimes(r.out, binary);
+  if (r.exit_code != 0) {
+    return aborted(binary.string() + " --repeat: exit " + std::to_string(r.exit_code) + ": " + r.err);
+  }
+  return parseCallTimes(r.out, binary.string());
 }
 
 // Wasm through cwasi's runtime, with the engine cwasid creates (its pool of
@@ -297,22 +290,7 @@ Result<std::vector<Hot>> perfTop(const fs::path& module, int calls, const fs::pa
 }
 
 std::string ms(double us) { return formatUs(us); }
-std::string ratio(double a, double b) {
-  if (b <= 0) return "—";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f×", a / b);
-  return buf;
-}
-std::string percent(double a, double b) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%+.0f %%", (a / b - 1) * 100);
-  return buf;
-}
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", v);
-  return buf;
-}
+std::string percent(double a, double b) { return fixed((a / b - 1) * 100, "%+.0f") + " %"; }
 
 // A fresh instance's call minus its handler: what instantiation, WASI
 // start-up and tear-down add. Within the calls' spread it is not measurable.
@@ -333,9 +311,7 @@ struct Measured {
 std::string hotText(const std::vector<Hot>& hot, size_t n) {
   std::ostringstream s;
   for (size_t i = 0; i < hot.size() && i < n; ++i) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.0f %% in ", hot[i].percent);
-    s << (i ? ", " : "") << buf << "`" << hot[i].symbol << "`";
+    s << (i ? ", " : "") << fixed(hot[i].percent, "%.0f") << " % in `" << hot[i].symbol << "`";
   }
   return s.str();
 }
@@ -346,20 +322,20 @@ std::string explain(const std::string& f, const Measured& m) {
   if (!m.native || !m.wasm) return "not measured (a step failed)";
   const double n = m.native->median_us, w = m.wasm->median_us;
   std::ostringstream s;
-  s << "compute in one instance " << ms(w) << " vs " << ms(n) << " native (" << ratio(w, n) << ")";
+  s << "compute in one instance " << ms(w) << " vs " << ms(n) << " native (" << studyRatio(w, n) << ")";
   if (f == "float-operation" && m.musl_math) {
     const double musl = m.musl_math->median_us;
     s << "; the math library: native with musl's sin/cos (what wasi-libc gives the Wasm build) takes " << ms(musl)
-      << " (" << ratio(musl, n) << " glibc's), the remaining " << ratio(w, musl)
+      << " (" << studyRatio(musl, n) << " glibc's), the remaining " << studyRatio(w, musl)
       << " is Wasm code vs native code of the same algorithm";
   } else if (f == "aes" && m.aes_soft) {
     const double soft = m.aes_soft->median_us;
-    s << "; AES-NI: native without it (software AES) takes " << ms(soft) << " (" << ratio(soft, n)
-      << "), Wasm is " << ratio(w, soft) << " of that (32-bit bitsliced AES against native's 64-bit)";
+    s << "; AES-NI: native without it (software AES) takes " << ms(soft) << " (" << studyRatio(soft, n)
+      << "), Wasm is " << studyRatio(w, soft) << " of that (32-bit bitsliced AES against native's 64-bit)";
   }
   if (m.direct && m.no_epoch && m.direct->median_us >= 1.1 * m.no_epoch->median_us) {
     s << "; epoch-interruption checks on loop back-edges (how cwasi stops a guest at its timeout; kept) cost "
-      << percent(m.direct->median_us, m.no_epoch->median_us) << " — without them " << ratio(m.no_epoch->median_us, n)
+      << percent(m.direct->median_us, m.no_epoch->median_us) << " — without them " << studyRatio(m.no_epoch->median_us, n)
       << " native";
   }
   if (m.direct && m.explicit_bounds) {
@@ -367,8 +343,8 @@ std::string explain(const std::string& f, const Measured& m) {
       << percent(m.explicit_bounds->median_us, m.direct->median_us) << ")";
   }
   if (m.simd && std::abs(m.simd->median_us / w - 1) >= 0.1) {
-    s << "; a simd128 build takes " << ratio(m.simd->median_us, w) << " the Wasm time ("
-      << ratio(m.simd->median_us, n) << " native)";
+    s << "; a simd128 build takes " << studyRatio(m.simd->median_us, w) << " the Wasm time ("
+      << studyRatio(m.simd->median_us, n) << " native)";
   }
   if (m.fresh && m.fresh->p50_us - m.wasm->first_us >= 0.1 * m.fresh->p50_us) {
     s << "; a fresh instance per call adds " << outside(*m.fresh, *m.wasm) << " to its " << ms(m.fresh->p50_us);
@@ -379,6 +355,20 @@ std::string explain(const std::string& f, const Measured& m) {
 
 }  // namespace
 
+const std::vector<std::string>& studyComputeFunctions() {
+  static const std::vector<std::string> functions = {"aes",         "float-operation", "linear-equations",
+                                                     "matmul",      "fuzzysearch",     "n-body",
+                                                     "prime-numbers", "whatlang"};
+  return functions;
+}
+std::string studyRatio(double a, double b) { return b > 0 ? fixed(a / b) + "×" : "—"; }
+fs::path studyWasmPath(const std::string& f, const std::string& suffix) {
+  return kFunctionsDir / ("study-" + f + suffix + ".wasm");
+}
+fs::path studyNativePath(const std::string& f, const std::string& suffix) {
+  return kFunctionsDir / "native" / ("study-" + f + suffix);
+}
+
 StudyProfile profileStudy(const std::vector<std::string>& functions, bool quick) {
   StudyProfile p;
   p.ok = true;
@@ -388,7 +378,7 @@ StudyProfile profileStudy(const std::vector<std::string>& functions, bool quick)
   };
   std::ostringstream csv;
   auto row = [&](const std::string& f, const std::string& c, const std::string& metric, double v) {
-    csv << "profile," << f << "," << c << "," << metric << "," << num(v) << "\n";
+    csv << "profile," << f << "," << c << "," << metric << "," << fixed(v, "%.3f") << "\n";
   };
   auto record = [&](const std::string& f, const std::string& c, const CallTimes& t) {
     row(f, c, "median_us", t.median_us);
@@ -417,7 +407,7 @@ StudyProfile profileStudy(const std::vector<std::string>& functions, bool quick)
     int calls = 2;
     bool variants_too = !quick;
     if (!quick) {
-      auto probe = (*engine)->repeat(wasmPath(f), request, 2);
+      auto probe = (*engine)->repeat(studyWasmPath(f), request, 2);
       if (!probe.ok()) {
         fail(f + " (Wasm)", probe.error());
         continue;
@@ -431,21 +421,21 @@ StudyProfile profileStudy(const std::vector<std::string>& functions, bool quick)
       record(f, c, *r);
       into = *r;
     };
-    measure("native", runNative(nativePath(f), request, calls), m.native);
-    measure("wasm", (*engine)->repeat(wasmPath(f), request, calls), m.wasm);
-    measure("wasm-simd128", (*engine)->repeat(wasmPath(f, "-simd128"), request, calls), m.simd);
+    measure("native", runNative(studyNativePath(f), request, calls), m.native);
+    measure("wasm", (*engine)->repeat(studyWasmPath(f), request, calls), m.wasm);
+    measure("wasm-simd128", (*engine)->repeat(studyWasmPath(f, "-simd128"), request, calls), m.simd);
     if (f == "float-operation") {
-      measure("native-musl-math", runNative(nativePath(f, "-musl-math"), request, calls), m.musl_math);
+      measure("native-musl-math", runNative(studyNativePath(f, "-musl-math"), request, calls), m.musl_math);
     }
-    if (f == "aes") measure("native-aes-soft", runNative(nativePath(f, "-soft"), request, calls), m.aes_soft);
+    if (f == "aes") measure("native-aes-soft", runNative(studyNativePath(f, "-soft"), request, calls), m.aes_soft);
     if (variants_too) {
-      measure("wasmtime", runWasmtime(variants[0], wasmPath(f), request, calls), m.direct);
-      measure("wasmtime-no-epoch", runWasmtime(variants[1], wasmPath(f), request, calls), m.no_epoch);
-      measure("wasmtime-explicit-bounds", runWasmtime(variants[2], wasmPath(f), request, calls), m.explicit_bounds);
+      measure("wasmtime", runWasmtime(variants[0], studyWasmPath(f), request, calls), m.direct);
+      measure("wasmtime-no-epoch", runWasmtime(variants[1], studyWasmPath(f), request, calls), m.no_epoch);
+      measure("wasmtime-explicit-bounds", runWasmtime(variants[2], studyWasmPath(f), request, calls), m.explicit_bounds);
     }
     const double first_us = m.wasm ? m.wasm->first_us : 1e6;
     const int fresh_calls = quick ? 2 : static_cast<int>(std::clamp(0.5e6 / std::max(first_us, 1.0), 2.0, 50.0));
-    auto fresh = (*engine)->freshInstances(wasmPath(f), request, fresh_calls);
+    auto fresh = (*engine)->freshInstances(studyWasmPath(f), request, fresh_calls);
     if (!fresh.ok()) {
       fail(f + " (fresh instances)", fresh.error());
     } else {
@@ -467,7 +457,7 @@ StudyProfile profileStudy(const std::vector<std::string>& functions, bool quick)
   if (!quick && tmp.ok()) {
     for (const auto& f : worst) {
       int calls = static_cast<int>(std::clamp(2e6 / res[f].wasm->median_us, 3.0, 2000.0));
-      auto hot = perfTop(wasmPath(f), calls, *tmp);
+      auto hot = perfTop(studyWasmPath(f), calls, *tmp);
       if (!hot.ok()) {
         fail(f + " (perf)", hot.error());
         continue;
@@ -489,17 +479,17 @@ StudyProfile profileStudy(const std::vector<std::string>& functions, bool quick)
         "reservation + 32 MiB guard). No process start, instantiation, gateway or HTTP: this ratio is the "
         "compute's. Median per call (min in the CSV); *first* = the first call in a fresh instance. "
         << (quick ? "Quick run (a smoke test, not a measurement): 2 calls per case, float-operation at n = 10^6, no engine variants, no perf.\n\n" : "\n\n")
-     << "| function | native | Wasm | Wasm / native | within " << kGoal << "× | Wasm simd128 | simd128 / native | "
+     << "| function | native | Wasm | Wasm / native | within " << kStudyComputeGoal << "× | Wasm simd128 | simd128 / native | "
         "Wasm first call | fresh instance per call | of it outside the handler |\n"
         "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|\n";
   for (const auto& f : functions) {
     const Measured& m = res[f];
     auto cell = [](const std::optional<CallTimes>& t) { return t ? ms(t->median_us) : std::string("—"); };
     md << "| " << f << " | " << cell(m.native) << " | " << cell(m.wasm) << " | "
-       << (m.native && m.wasm ? ratio(m.wasm->median_us, m.native->median_us) : "—") << " | "
-       << (m.native && m.wasm ? (m.wasm->median_us <= kGoal * m.native->median_us ? "yes" : "no") : "—") << " | "
+       << (m.native && m.wasm ? studyRatio(m.wasm->median_us, m.native->median_us) : "—") << " | "
+       << (m.native && m.wasm ? (m.wasm->median_us <= kStudyComputeGoal * m.native->median_us ? "yes" : "no") : "—") << " | "
        << cell(m.simd) << " | "
-       << (m.native && m.simd ? ratio(m.simd->median_us, m.native->median_us) : "—") << " | "
+       << (m.native && m.simd ? studyRatio(m.simd->median_us, m.native->median_us) : "—") << " | "
        << (m.wasm ? ms(m.wasm->first_us) : "—") << " | " << (m.fresh ? ms(m.fresh->p50_us) : "—") << " | "
        << (m.fresh && m.wasm ? outside(*m.fresh, *m.wasm) : "—") << " |\n";
   }
@@ -513,8 +503,8 @@ StudyProfile profileStudy(const std::vector<std::string>& functions, bool quick)
     auto line = [&](const std::string& name, const std::optional<CallTimes>& t) {
       if (!t) return;
       md << "| " << f << " | " << name << " | " << ms(t->median_us) << " | "
-         << (m.native ? ratio(t->median_us, m.native->median_us) : "—") << " | "
-         << (m.wasm ? ratio(t->median_us, m.wasm->median_us) : "—") << " |\n";
+         << (m.native ? studyRatio(t->median_us, m.native->median_us) : "—") << " | "
+         << (m.wasm ? studyRatio(t->median_us, m.wasm->median_us) : "—") << " |\n";
     };
     line("native, musl's sin/cos (`libm` crate, as wasi-libc)", m.musl_math);
     line("native, software AES (`--cfg aes_force_soft`)", m.aes_soft);
@@ -545,9 +535,7 @@ StudyProfile profileStudy(const std::vector<std::string>& functions, bool quick)
 namespace cwasi::bench {
 
 int studyProfileBench(const BenchOptions& options) {
-  const std::vector<std::string> functions = {"aes",         "float-operation", "linear-equations", "matmul",
-                                              "fuzzysearch", "n-body",          "prime-numbers",    "whatlang"};
-  StudyProfile p = profileStudy(functions, options.quick);
+  StudyProfile p = profileStudy(studyComputeFunctions(), options.quick);
   std::cout << p.markdown;
   if (!options.out_dir.empty()) {
     std::error_code ec;

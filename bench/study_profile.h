@@ -5,11 +5,24 @@
 // math library or without AES-NI, the engine's settings, a perf profile).
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
 namespace cwasi::bench {
+
+// What the study's two halves (study_bench.cc, study_profile.cc) share.
+// The compute functions, in the report's order (user-manager, I/O, is not one).
+const std::vector<std::string>& studyComputeFunctions();
+// The goal: compute within this factor of native.
+constexpr double kStudyComputeGoal = 1.3;
+// a / b as "2.50×", "—" when b is not positive.
+std::string studyRatio(double a, double b);
+// build/functions/study-F[SUFFIX].wasm and build/functions/native/study-F[SUFFIX]
+// (SUFFIX: an attribution build, e.g. "-simd128", "-soft").
+std::filesystem::path studyWasmPath(const std::string& f, const std::string& suffix = "");
+std::filesystem::path studyNativePath(const std::string& f, const std::string& suffix = "");
 
 struct StudyProfile {
   std::string markdown;                      // the section, starting "## "
