@@ -141,35 +141,58 @@ snapshot_before() {
 existed() { grep -qxF "$1" "$BEFORE/paths" 2>/dev/null; }
 
 # --- certificates (openssl, ECDSA P-256) -----------------------------------
+# A pair is kept only when it is whole and checked: the certificate carries
+# the key's public key and verifies against its CA (a CA made anew invalidates
+# what it signed). Anything else is made again, into temporary files renamed
+# into place once checked: an `up` killed half-way never leaves a certificate
+# that does not match its key (kube-proxy's did once, and every later `up`
+# failed until the pki was deleted by hand).
+pair_ok() {  # NAME [CA]: NAME.crt and NAME.key belong together (and to CA, when given)
+  local crt="$PKI/$1.crt" key="$PKI/$1.key" ca=${2:-} pub
+  [[ -s "$crt" && -s "$key" ]] || return 1
+  pub=$(openssl pkey -in "$key" -pubout 2> /dev/null) || return 1
+  [[ -n "$pub" && "$pub" == "$(openssl x509 -in "$crt" -noout -pubkey 2> /dev/null)" ]] || return 1
+  [[ -z "$ca" ]] || openssl verify -CAfile "$PKI/$ca.crt" "$crt" > /dev/null 2>&1
+}
+install_pair() {  # NAME: moves the checked NAME.{key,crt}.tmp into place
+  mv -f "$PKI/$1.key.tmp" "$PKI/$1.key"
+  mv -f "$PKI/$1.crt.tmp" "$PKI/$1.crt"
+}
 cert() {  # NAME SUBJECT EXTENDED_KEY_USAGE [SUBJECT_ALT_NAMES] [CA]
   local name=$1 subj=$2 eku=$3 san=${4:-} ca=${5:-ca}
-  [[ -s "$PKI/$name.crt" && -s "$PKI/$name.key" ]] && return
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/$name.key" 2> /dev/null
+  pair_ok "$name" "$ca" && return
+  local tmp="$PKI/$name"
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp.key.tmp" 2> /dev/null
   {
     echo "basicConstraints = critical, CA:FALSE"
     echo "keyUsage = critical, digitalSignature, keyEncipherment"
     echo "extendedKeyUsage = $eku"
     echo "authorityKeyIdentifier = keyid"
     if [[ -n "$san" ]]; then echo "subjectAltName = $san"; fi
-  } > "$PKI/$name.ext"
-  openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr"
-  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" \
-    -set_serial "0x$(openssl rand -hex 16)" -days 3650 -sha256 -extfile "$PKI/$name.ext" \
-    -out "$PKI/$name.crt" 2> /dev/null
-  rm -f "$PKI/$name.csr" "$PKI/$name.ext"
+  } > "$tmp.ext"
+  openssl req -new -key "$tmp.key.tmp" -subj "$subj" -out "$tmp.csr"
+  openssl x509 -req -in "$tmp.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" \
+    -set_serial "0x$(openssl rand -hex 16)" -days 3650 -sha256 -extfile "$tmp.ext" \
+    -out "$tmp.crt.tmp" 2> /dev/null
+  rm -f "$tmp.csr" "$tmp.ext"
+  install_pair "$name"
+  pair_ok "$name" "$ca" || die "the certificate made for $name does not match its key or CA ($PKI)"
 }
 ca() {  # NAME CN
-  [[ -s "$PKI/$1.crt" && -s "$PKI/$1.key" ]] && return
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/$1.key" 2> /dev/null
+  pair_ok "$1" "$1" && return
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/$1.key.tmp" 2> /dev/null
   printf '%s\n' '[req]' 'distinguished_name = dn' '[dn]' '[ext]' \
     'basicConstraints = critical, CA:TRUE' 'keyUsage = critical, keyCertSign, cRLSign, digitalSignature' \
     'subjectKeyIdentifier = hash' > "$PKI/$1.cnf"
-  openssl req -x509 -new -key "$PKI/$1.key" -subj "/CN=$2" -days 3650 -sha256 \
-    -config "$PKI/$1.cnf" -extensions ext -out "$PKI/$1.crt"
+  openssl req -x509 -new -key "$PKI/$1.key.tmp" -subj "/CN=$2" -days 3650 -sha256 \
+    -config "$PKI/$1.cnf" -extensions ext -out "$PKI/$1.crt.tmp"
   rm -f "$PKI/$1.cnf"
+  install_pair "$1"
+  pair_ok "$1" "$1" || die "the CA made as $1 does not match its key ($PKI)"
 }
 make_pki() {
   mkdir -p "$PKI"; chmod 700 "$PKI"
+  rm -f "$PKI"/*.tmp  # what an interrupted `up` was making
   local start=$SECONDS n
   ca ca cwasi-cluster-ca
   ca front-proxy-ca cwasi-cluster-front-proxy-ca
@@ -185,9 +208,11 @@ make_pki() {
     cert "node-$n" "/O=system:nodes/CN=system:node:node-$n" clientAuth
     cert "node-$n-serving" "/CN=node-$n" serverAuth "IP:$(node_ip "$n"), DNS:node-$n"
   done
-  if [[ ! -s "$PKI/sa.key" ]]; then
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/sa.key" 2> /dev/null
-    openssl pkey -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub"
+  # The service-account signing key and its public half, checked like the pairs.
+  if [[ ! -s "$PKI/sa.key" || "$(openssl pkey -in "$PKI/sa.key" -pubout 2> /dev/null)" != "$(cat "$PKI/sa.pub" 2> /dev/null)" ]]; then
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$PKI/sa.key.tmp" 2> /dev/null
+    openssl pkey -in "$PKI/sa.key.tmp" -pubout -out "$PKI/sa.pub.tmp"
+    mv -f "$PKI/sa.key.tmp" "$PKI/sa.key"; mv -f "$PKI/sa.pub.tmp" "$PKI/sa.pub"
   fi
   log "certificates in $PKI ($((SECONDS - start)) s)"
 }
@@ -258,7 +283,9 @@ http:
   addr: $REGISTRY
 EOF
   if ! alive registry && curl -sf -o /dev/null "http://$REGISTRY/v2/"; then
-    die "something else already listens on $REGISTRY"
+    local who
+    who=$(ss -Hltnp "sport = :${REGISTRY##*:}" 2> /dev/null | grep -o 'users:.*' | head -1)
+    die "something else already listens on $REGISTRY (${who:-unknown process}); Debian's docker-registry service starts one there on install: /etc/init.d/docker-registry stop"
   fi
   start_daemon registry 0 docker-registry serve "$STATE/registry/config.yml"
   wait_for 20 "registry on $REGISTRY" registry curl -sf "http://$REGISTRY/v2/"
@@ -660,6 +687,38 @@ EOF
 }
 
 # --- down --------------------------------------------------------------------
+# Daemons `up` started that no pid file names any more (an `up` killed between
+# starting one and writing its pid file, a pid file removed by hand): ours
+# because their command line names this cluster's state or runtime dir (the
+# registry's forwarder: its address), and one of the programs `up` starts.
+stray_daemons() {
+  local p exe cmd
+  for p in /proc/[0-9]*; do
+    exe=$(readlink "$p/exe" 2> /dev/null) || continue
+    case "${exe##*/}" in
+      etcd | kube-apiserver | kube-controller-manager | kube-scheduler | kubelet | kube-proxy | containerd | docker-registry | socat) ;;
+      *) continue ;;
+    esac
+    cmd=$(tr '\0' ' ' < "$p/cmdline" 2> /dev/null) || continue
+    if [[ "$cmd" == *"$STATE/"* || "$cmd" == *"$RUN/"* || "$cmd" == *"bind=$(node_ip 1),"*"TCP:$REGISTRY"* ]]; then
+      echo "${p#/proc/}"
+    fi
+  done
+  return 0
+}
+stop_strays() {
+  local strays i
+  strays=$(stray_daemons)
+  [[ -n "$strays" ]] || return 0
+  log "stopping daemon(s) of this cluster that no pid file names: $(echo $strays)"
+  kill -TERM $strays 2> /dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    strays=$(stray_daemons); [[ -z "$strays" ]] && return 0
+    sleep 0.1
+  done
+  kill -KILL $strays 2> /dev/null || true
+  STOPPED=1
+}
 kill_cgroup_procs() {  # every process left in the kubelets' cgroup trees (containers)
   local i pids
   for ((i = 0; i < 50; i++)); do
@@ -802,6 +861,7 @@ cmd_down() {
   done
   stop_daemon kube-scheduler; stop_daemon kube-controller-manager; stop_daemon kube-apiserver 5  # its storage stats goroutine can hold it ~10 s past SIGTERM
   stop_daemon etcd; stop_daemon registry-proxy; stop_daemon registry
+  stop_strays
 
   # Mounts (overlay rootfs, shm, kubelet volumes) and the pods' network namespaces.
   umount_under "$STATE" "$RUN"

@@ -8,6 +8,8 @@ set -euo pipefail
 PACKAGES=(
   # host toolchain and build
   build-essential clang lld cmake ninja-build pkg-config git
+  # the ASan/UBSan/libFuzzer runtimes of make test's sanitizer build
+  libclang-rt-14-dev
   # guest toolchain (wasm32-wasi)
   wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32
   wabt

@@ -117,6 +117,14 @@ Result<std::chrono::milliseconds> parseDuration(const std::string& s) {
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
+Result<void> checkName(std::string_view kind, const std::string& name) {
+  if (dns1123Label(name)) return {};
+  return invalidArgument("invalid " + std::string(kind) + " name '" + name +
+                         "': use lowercase letters, digits and '-', starting and ending with "
+                         "a letter or digit, up to 63 (a DNS-1123 label, as Kubernetes and "
+                         "OpenFaaS require)");
+}
+
 bool dns1123Label(std::string_view name) {
   if (name.empty() || name.size() > 63) return false;
   auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
@@ -215,12 +223,7 @@ Result<Deployment> parseDeployment(const json& j) {
     TRY_ASSIGN(d.name, stringField(j, "name"));
   }
   if (d.name.empty()) return invalidArgument("service (the function's name) is required");
-  if (!dns1123Label(d.name)) {
-    return invalidArgument("invalid function name '" + d.name +
-                           "': use lowercase letters, digits and '-', starting and ending with "
-                           "a letter or digit, up to 63 (a DNS-1123 label, as Kubernetes and "
-                           "OpenFaaS require)");
-  }
+  TRY(checkName("function", d.name));
   TRY_ASSIGN(std::string ns, stringField(j, "namespace"));
   TRY(checkNamespace(ns));
   TRY_ASSIGN(d.image, stringField(j, "image"));
@@ -241,8 +244,8 @@ Result<Deployment> parseDeployment(const json& j) {
   TRY_ASSIGN(d.response, responseModeFrom(d.annotations));
   TRY_ASSIGN(d.secrets, stringList(j, "secrets"));
   for (size_t i = 0; i < d.secrets.size(); ++i) {
-    if (!dns1123Label(d.secrets[i])) {
-      return invalidArgument("secrets: '" + d.secrets[i] + "' is not a secret name (a DNS-1123 label)");
+    if (auto r = checkName("secret", d.secrets[i]); !r.ok()) {
+      return invalidArgument("secrets: " + r.error().message());
     }
     if (std::find(d.secrets.begin(), d.secrets.begin() + static_cast<ptrdiff_t>(i), d.secrets[i]) !=
         d.secrets.begin() + static_cast<ptrdiff_t>(i)) {

@@ -197,8 +197,8 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::install(Deploymen
       if (persist) (void)state_.saveFunction(previous->deployment);
       (void)state_.writeSecretView(d.name, previous->deployment.secrets);
     } else {
-      if (persist) state_.removeFunction(d.name);
-      state_.removeSecretView(d.name);
+      if (persist) (void)state_.removeFunction(d.name);
+      (void)state_.removeSecretView(d.name);
     }
   };
   if (persist) TRY(state_.saveFunction(d));
@@ -285,8 +285,8 @@ Result<void> FunctionRegistry::remove(const std::string& name) {
     if (functions_.erase(name) == 0) return notFound("no function " + name);
   }
   host_.remove(name);
-  state_.removeFunction(name);
-  state_.removeSecretView(name);
+  (void)state_.removeFunction(name);
+  (void)state_.removeSecretView(name);
   collectModules();
   metrics_.setReplicas(name, 0);
   CWASI_LOG(kInfo, "removed " << name);
@@ -321,10 +321,7 @@ std::vector<std::shared_ptr<const FunctionEntry>> FunctionRegistry::list() const
 
 Result<void> FunctionRegistry::putSecret(const std::string& name, std::span<const uint8_t> value,
                                          bool update) {
-  if (!dns1123Label(name)) {
-    return invalidArgument("invalid secret name '" + name +
-                           "': use lowercase letters, digits and '-' (a DNS-1123 label)");
-  }
+  TRY(checkName("secret", name));
   MutexLock lock(change_mu_);
   const bool exists = state_.hasSecret(name);
   if (update && !exists) return notFound("no secret " + name + " to update");
@@ -342,6 +339,7 @@ Result<void> FunctionRegistry::putSecret(const std::string& name, std::span<cons
 }
 
 Result<void> FunctionRegistry::removeSecret(const std::string& name) {
+  TRY(checkName("secret", name));
   MutexLock lock(change_mu_);
   if (!state_.hasSecret(name)) return notFound("no secret " + name);
   std::string users;
@@ -354,8 +352,7 @@ Result<void> FunctionRegistry::removeSecret(const std::string& name) {
     return failedPrecondition("secret " + name + " is used by " + users +
                               "; remove it from them first");
   }
-  state_.removeSecret(name);
-  return {};
+  return state_.removeSecret(name);
 }
 
 std::vector<std::string> FunctionRegistry::secrets() const { return state_.secretNames(); }
@@ -375,8 +372,7 @@ Result<void> FunctionRegistry::removeWorkflow(const std::string& name) {
     MutexLock l(mu_);
     if (workflows_.erase(name) == 0) return notFound("no workflow " + name);
   }
-  state_.removeWorkflow(name);
-  return {};
+  return state_.removeWorkflow(name);
 }
 
 std::shared_ptr<const Workflow> FunctionRegistry::findWorkflow(std::string_view name) const {

@@ -51,7 +51,26 @@ std::vector<T> loadAll(const fs::path& dir, Parse parse, std::vector<std::string
   return out;
 }
 
+// One component of a path, and nothing a directory listing hides or a
+// temporary file could be: letters, digits, '-', '_' and '.', not first.
+bool plainFileName(const std::string& name) {
+  if (name.empty() || name.size() > 255 || name.front() == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+  });
+}
+
 }  // namespace
+
+Result<fs::path> StateDir::entry(std::string_view sub, const std::string& name,
+                                 std::string_view suffix) const {
+  if (!plainFileName(name)) {
+    return invalidArgument("'" + name + "' cannot name a file in the state dir's " +
+                           std::string(sub) + "/");
+  }
+  return dir_ / sub / (name + std::string(suffix));
+}
 
 constexpr const char* kSubdirs[] = {"functions", "workflows", "modules", "images", "secrets",
                                      "secret-views"};
@@ -159,12 +178,15 @@ std::optional<fs::path> StateDir::pulledModule(const std::string& image_digest) 
 }
 
 Result<void> StateDir::saveFunction(const Deployment& d) {
-  return writeFileAtomic(dir_ / "functions" / (d.name + ".json"), bytesOf(toJson(d).dump(2)));
+  TRY_ASSIGN(fs::path file, entry("functions", d.name, ".json"));
+  return writeFileAtomic(file, bytesOf(toJson(d).dump(2)));
 }
 
-void StateDir::removeFunction(const std::string& name) {
+Result<void> StateDir::removeFunction(const std::string& name) {
+  TRY_ASSIGN(fs::path file, entry("functions", name, ".json"));
   std::error_code ec;
-  fs::remove(dir_ / "functions" / (name + ".json"), ec);
+  fs::remove(file, ec);
+  return {};
 }
 
 std::vector<Deployment> StateDir::loadFunctions(std::vector<std::string>* errors) {
@@ -190,27 +212,33 @@ std::vector<std::string> StateDir::secretNames() const {
 }
 
 bool StateDir::hasSecret(const std::string& name) const {
+  auto file = entry("secrets", name);
   std::error_code ec;
-  return fs::is_regular_file(dir_ / "secrets" / name, ec);
+  return file.ok() && fs::is_regular_file(*file, ec);
 }
 
 Result<void> StateDir::saveSecret(const std::string& name, std::span<const uint8_t> value) {
-  return writeFileAtomic(dir_ / "secrets" / name, value, 0600);
+  TRY_ASSIGN(fs::path file, entry("secrets", name));
+  return writeFileAtomic(file, value, 0600);
 }
 
-void StateDir::removeSecret(const std::string& name) {
+Result<void> StateDir::removeSecret(const std::string& name) {
+  TRY_ASSIGN(fs::path file, entry("secrets", name));
   std::error_code ec;
-  fs::remove(dir_ / "secrets" / name, ec);
+  fs::remove(file, ec);
+  if (ec) return errnoError("cannot remove " + file.string(), ec.value());
+  return {};
 }
 
 Result<fs::path> StateDir::writeSecretView(const std::string& function,
                                            const std::vector<std::string>& names) {
-  const fs::path view = dir_ / "secret-views" / function;
+  TRY_ASSIGN(const fs::path view, entry("secret-views", function));
   std::error_code ec;
   fs::create_directories(view, ec);
   if (ec) return errnoError("cannot create " + view.string(), ec.value());
   for (const auto& name : names) {
-    TRY_ASSIGN(std::vector<uint8_t> value, readFile(dir_ / "secrets" / name));
+    TRY_ASSIGN(fs::path secret, entry("secrets", name));
+    TRY_ASSIGN(std::vector<uint8_t> value, readFile(secret));
     TRY(writeFileAtomic(view / name, value, 0400));
   }
   for (const auto& entry : fs::directory_iterator(view, ec)) {
@@ -220,18 +248,23 @@ Result<fs::path> StateDir::writeSecretView(const std::string& function,
   return view;
 }
 
-void StateDir::removeSecretView(const std::string& function) {
+Result<void> StateDir::removeSecretView(const std::string& function) {
+  TRY_ASSIGN(fs::path view, entry("secret-views", function));
   std::error_code ec;
-  fs::remove_all(dir_ / "secret-views" / function, ec);
+  fs::remove_all(view, ec);
+  return {};
 }
 
 Result<void> StateDir::saveWorkflow(const Workflow& w) {
-  return writeFileAtomic(dir_ / "workflows" / (w.name + ".json"), bytesOf(toJson(w).dump(2)));
+  TRY_ASSIGN(fs::path file, entry("workflows", w.name, ".json"));
+  return writeFileAtomic(file, bytesOf(toJson(w).dump(2)));
 }
 
-void StateDir::removeWorkflow(const std::string& name) {
+Result<void> StateDir::removeWorkflow(const std::string& name) {
+  TRY_ASSIGN(fs::path file, entry("workflows", name, ".json"));
   std::error_code ec;
-  fs::remove(dir_ / "workflows" / (name + ".json"), ec);
+  fs::remove(file, ec);
+  return {};
 }
 
 std::vector<Workflow> StateDir::loadWorkflows(std::vector<std::string>* errors) {

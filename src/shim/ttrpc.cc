@@ -1,8 +1,7 @@
 #include "cwasi/shim/ttrpc.h"
 
-#include <thread>
-
 #include "cwasi/common/connection_server.h"
+#include "cwasi/common/executor.h"
 #include "cwasi/common/log.h"
 #include "cwasi/common/mutex.h"
 #include "cwasi/common/net.h"
@@ -12,6 +11,11 @@ namespace cwasi::shim {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Calls of all connections running at once, and as many waiting for a
+// thread; past that a request is answered ResourceExhausted at once.
+constexpr size_t kMaxConcurrentCalls = 128;
+constexpr auto kWriteTimeout = std::chrono::seconds(30);
 
 std::span<const uint8_t> bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -64,14 +68,27 @@ Result<void> writeFrame(int fd, const Frame& f, Clock::time_point deadline) {
 
 struct TtrpcServer::Impl {
   std::map<std::string, TtrpcMethod> methods;  // "service/method"; fixed once serving
+  // containerd multiplexes calls on one connection (a Wait blocks for as long
+  // as the task runs while State calls go on), so requests run concurrently,
+  // on the executor's reused threads: none is started per request.
+  Executor calls{{.name = "ttrpc", .max_threads = kMaxConcurrentCalls,
+                  .max_queued = kMaxConcurrentCalls, .keep_idle = 4}};
   std::unique_ptr<ConnectionServer> server;
 
-  // containerd multiplexes calls on one connection (a Wait blocks for as
-  // long as the task runs while State calls go on), so every request is
-  // answered on a thread of its own; writes are serialised.
+  // One connection: its reader here, its calls on the executor, one writer
+  // at a time. Returns when the peer left and every call of it has answered.
   void serveConnection(int fd, const std::atomic<bool>& stopping) {
+    struct Inflight {
+      Mutex mu;
+      CondVar done;
+      size_t calls GUARDED_BY(mu) = 0;
+    } inflight;
     Mutex write_mu;
-    std::vector<std::thread> calls;
+    auto reply = [&](uint32_t stream, const std::string& payload) {
+      MutexLock lock(write_mu);
+      (void)writeFrame(fd, {stream, kFrameResponse, 0, payload}, Clock::now() + kWriteTimeout);
+    };
+    uint32_t last_stream = 0;
     while (!stopping.load()) {
       auto frame = readFrame(fd, Clock::time_point::max());
       if (!frame.ok()) {
@@ -81,32 +98,65 @@ struct TtrpcServer::Impl {
         break;
       }
       if (frame->type != kFrameRequest) continue;  // data frames: no streaming methods here
-      calls.emplace_back([this, fd, &write_mu, f = std::move(*frame)] {
-        Frame reply{f.stream, kFrameResponse, 0, answer(f.payload)};
-        MutexLock lock(write_mu);
-        (void)writeFrame(fd, reply, Clock::now() + std::chrono::seconds(30));
+      // As containerd/ttrpc: a client's streams are odd and only go up.
+      if (frame->stream % 2 != 1) {
+        reply(frame->stream, statusReply(invalidArgument(
+                                 "ttrpc: stream id must be odd for client-initiated streams")));
+        continue;
+      }
+      if (frame->stream <= last_stream) {
+        reply(frame->stream,
+              statusReply(invalidArgument("ttrpc: stream id cannot be reused and must increase")));
+        continue;
+      }
+      last_stream = frame->stream;
+      const auto received = Clock::now();
+      {
+        MutexLock lock(inflight.mu);
+        ++inflight.calls;
+      }
+      auto posted = calls.post([this, &reply, &inflight, received, f = std::move(*frame)] {
+        reply(f.stream, answer(f.payload, received));
+        MutexLock lock(inflight.mu);
+        --inflight.calls;
+        inflight.done.notifyAll();
       });
+      if (!posted.ok()) {
+        reply(last_stream, statusReply(posted.error()));
+        MutexLock lock(inflight.mu);
+        --inflight.calls;
+      }
     }
-    for (auto& t : calls) t.join();
+    MutexLock lock(inflight.mu);
+    while (inflight.calls > 0) inflight.done.wait(inflight.mu);
   }
 
-  std::string answer(const std::string& payload) {
+  static std::string statusReply(const Error& error) {
     grpc::Response response;
-    Result<std::string> out = call(payload);
-    if (out.ok()) {
-      response.set_payload(std::move(*out));
-    } else {
-      const TtrpcStatus status = ttrpcStatusFor(out.error());
-      response.mutable_status()->set_code(static_cast<::grpc::Code>(status.code));
-      response.mutable_status()->set_message(status.message);
-    }
+    const TtrpcStatus status = ttrpcStatusFor(error);
+    response.mutable_status()->set_code(static_cast<::grpc::Code>(status.code));
+    response.mutable_status()->set_message(status.message);
     return response.SerializeAsString();
   }
 
-  // Runs the method that a Request payload names.
-  Result<std::string> call(const std::string& payload) {
+  std::string answer(const std::string& payload, Clock::time_point received) {
+    Result<std::string> out = call(payload, received);
+    if (!out.ok()) return statusReply(out.error());
+    grpc::Response response;
+    response.set_payload(std::move(*out));
+    return response.SerializeAsString();
+  }
+
+  // Runs the method that a Request payload names, unless the caller's
+  // timeout_nano ran out while it waited for a thread.
+  Result<std::string> call(const std::string& payload, Clock::time_point received) {
     grpc::Request request;
     if (!request.ParseFromString(payload)) return invalidArgument("ttrpc: malformed request");
+    if (request.timeout_nano() > 0 &&
+        Clock::now() >= received + std::chrono::nanoseconds(request.timeout_nano())) {
+      return deadlineExceeded(request.service() + "/" + request.method() +
+                              ": the caller's timeout passed before the call could start");
+    }
     Metadata md;
     for (const auto& kv : request.metadata()) md.emplace_back(kv.key(), kv.value());
     auto it = methods.find(request.service() + "/" + request.method());
@@ -120,6 +170,7 @@ struct TtrpcServer::Impl {
 TtrpcServer::TtrpcServer() : impl_(std::make_unique<Impl>()) {}
 TtrpcServer::~TtrpcServer() {
   if (impl_->server) impl_->server->stop();
+  impl_->calls.stop();
 }
 
 void TtrpcServer::handle(const std::string& service, const std::string& method, TtrpcMethod fn) {

@@ -171,6 +171,32 @@ TEST_F(OpenFaas, SecretsReachTheFunctionsThatNameThemReadOnly) {
   EXPECT_EQ(json::parse(again.admin("GET", "/system/secrets").body).size(), 2u);
 }
 
+// A secret's name is checked on delete as on create: a name that walks out of
+// secrets/ (or an absolute one) deletes nothing, neither in the state dir nor
+// anywhere else the daemon can write.
+TEST_F(OpenFaas, DeletingASecretNeverReachesOutsideTheSecretsDir) {
+  Daemon& d = *daemon_;
+  const fs::path victim = root_ / "victim";
+  { std::ofstream(victim) << "keep me"; }
+  ASSERT_EQ(d.deploy(spec("kept", "echo")).status, 202);
+  const fs::path token = root_ / "state" / "token";
+  const fs::path record = root_ / "state" / "functions" / "kept.json";
+  ASSERT_TRUE(fs::exists(token));
+  ASSERT_TRUE(fs::exists(record));
+  for (const std::string name : {"../token", "../functions/kept.json", "../../victim",
+                                 victim.string(), "..", ".", "a/../../token"}) {
+    Reply body = d.admin("DELETE", "/system/secrets", json{{"name", name}}.dump());
+    EXPECT_EQ(body.status, 400) << name << ": " << body.body;
+    EXPECT_THAT(body.body, HasSubstr("invalid secret name")) << name;
+    Reply query = d.admin("DELETE", "/system/secrets?name=" + name);
+    EXPECT_EQ(query.status, 400) << name << ": " << query.body;
+  }
+  EXPECT_EQ(readText(victim), "keep me");
+  EXPECT_TRUE(fs::exists(token));
+  EXPECT_TRUE(fs::exists(record));
+  EXPECT_EQ(d.invoke("kept", "still here").body, "still here");
+}
+
 class OpenFaasLogs : public DaemonTest {
   std::vector<std::string> extraFlags() override {
     return {"--log-follow-timeout-ms", "1500", "--max-log-follows", "1"};

@@ -140,6 +140,31 @@ TEST(Registry, AMovedStateDirKeepsItsFunctionsAndLeftoversAreCleaned) {
   EXPECT_TRUE(std::filesystem::exists((**state).modulePath(e->deployment.module)));
 }
 
+// Below every entry point's own check, the state dir builds no path from a
+// name that is not one plain file name.
+TEST(StateDirNames, NoNameReachesOutsideItsDirectory) {
+  NodeParts n;
+  testing::writeText(n.dir / "victim", "keep me");
+  ASSERT_TRUE(n.state->saveSecret("ok", std::vector<uint8_t>{'x'}).ok());
+  for (const std::string bad : {"../token", "..", ".", "", "a/b", "../../victim",
+                                (n.dir / "victim").string(), ".hidden", "ok\n"}) {
+    EXPECT_FALSE(n.state->hasSecret(bad)) << bad;
+    auto removed = n.state->removeSecret(bad);
+    ASSERT_FALSE(removed.ok()) << bad;
+    EXPECT_EQ(removed.error().code(), Code::kInvalidArgument);
+    EXPECT_FALSE(n.state->saveSecret(bad, std::vector<uint8_t>{'x'}).ok()) << bad;
+    EXPECT_FALSE(n.state->removeFunction(bad).ok()) << bad;
+    EXPECT_FALSE(n.state->removeWorkflow(bad).ok()) << bad;
+    EXPECT_FALSE(n.state->removeSecretView(bad).ok()) << bad;
+    EXPECT_FALSE(n.state->writeSecretView("f", {bad}).ok()) << bad;
+    EXPECT_FALSE(n.state->writeSecretView(bad, {"ok"}).ok()) << bad;
+  }
+  EXPECT_EQ(testing::readText(n.dir / "victim"), "keep me");
+  EXPECT_TRUE(n.state->hasSecret("ok"));
+  EXPECT_TRUE(n.state->removeSecret("ok").ok());
+  EXPECT_FALSE(n.state->hasSecret("ok"));
+}
+
 TEST(FunctionLog, KeepsTheLastLinesOfEveryWrite) {
   FunctionLog log(3);
   log.write("one\ntwo\n");

@@ -6,7 +6,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <sstream>
 #include <thread>
 
 #include "cwasi/common/files.h"
@@ -125,6 +129,66 @@ TEST_F(Ttrpc, MalformedInputIsRefusedAndTheServerGoesOn) {
   }
   auto c = client();
   EXPECT_EQ(*c->call("test.Echo", "Say", "still here", {}, 2s), "still here");
+}
+
+namespace {
+size_t countLines(const char* file) {
+  auto bytes = readFile(file);
+  return bytes.ok() ? static_cast<size_t>(std::count(bytes->begin(), bytes->end(), '\n')) : 0;
+}
+size_t threadCount() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+size_t rssBytes() {
+  auto bytes = readFile("/proc/self/statm");
+  if (!bytes.ok()) return 0;
+  std::istringstream in(std::string(bytes->begin(), bytes->end()));
+  size_t pages = 0, resident = 0;
+  in >> pages >> resident;
+  return resident * static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+}
+}  // namespace
+
+// containerd keeps one connection to a shim for the shim's life and asks for
+// Stats every few seconds: calls must not leave a thread, a mapping or memory
+// behind (a thread per request kept until the connection closed grew the shim
+// by 160 MB per thousand calls).
+TEST_F(Ttrpc, AHundredThousandCallsOnOneConnectionLeaveThreadsMappingsAndMemoryFlat) {
+  auto c = client();
+  ASSERT_NE(c, nullptr);
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(c->call("test.Echo", "Say", "warm", {}, 5s).ok());
+  const size_t threads = threadCount();
+  const size_t maps = countLines("/proc/self/maps");
+  const size_t rss = rssBytes();
+  for (int i = 0; i < 100'000; ++i) {
+    auto r = c->call("test.Echo", "Say", "stats", {}, 5s);
+    ASSERT_TRUE(r.ok()) << i << ": " << r.error().message();
+  }
+  EXPECT_LE(threadCount(), threads + 2);
+  EXPECT_LE(countLines("/proc/self/maps"), maps + 16);
+  EXPECT_LE(rssBytes(), rss + (8u << 20));
+}
+
+// As containerd/ttrpc: a client's stream ids are odd and increase.
+TEST_F(Ttrpc, AnEvenOrReusedStreamIdIsRefusedAndTheConnectionGoesOn) {
+  auto fd = net::connectUnix(socket_, net::in(2s));
+  ASSERT_TRUE(fd.ok());
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  auto say = std::string("\x0a\x09test.Echo\x12\x03Say\x1a\x02hi", 20);
+  auto exchange = [&](uint32_t stream) {
+    EXPECT_TRUE(writeFrame(fd->get(), {stream, kFrameRequest, 0, say}, deadline).ok());
+    auto reply = readFrame(fd->get(), deadline);
+    EXPECT_TRUE(reply.ok());
+    EXPECT_EQ(reply->stream, stream);
+    return reply.ok() ? reply->payload : std::string();
+  };
+  EXPECT_THAT(exchange(2), HasSubstr("must be odd"));
+  EXPECT_THAT(exchange(5), HasSubstr("hi"));
+  EXPECT_THAT(exchange(5), HasSubstr("cannot be reused"));
+  EXPECT_THAT(exchange(3), HasSubstr("cannot be reused"));
+  EXPECT_THAT(exchange(7), HasSubstr("hi"));
 }
 
 // The one mapping of errors to ttrpc statuses: gRPC's codes, number for number.

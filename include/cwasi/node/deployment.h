@@ -95,5 +95,9 @@ Result<std::chrono::milliseconds> parseDuration(const std::string& s);
 // A DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, up to 63 — the function
 // names OpenFaaS and Kubernetes accept (so never "." or "..").
 bool dns1123Label(std::string_view name);
+// The one check of a function's or secret's name at every entry point
+// (deploy, update, delete, secrets create/update/delete): InvalidArgument
+// naming `kind` unless `name` is a DNS-1123 label.
+Result<void> checkName(std::string_view kind, const std::string& name);
 
 }  // namespace cwasi::node

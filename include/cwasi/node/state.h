@@ -12,7 +12,10 @@
 //                          copies of the secrets it names (0400)
 // Writes are atomic (write + rename); temporary files a crash left are
 // removed at open. Paths in records are relative: the dir may move. Not thread-safe: the gateway serialises
-// changes.
+// changes. Every name that becomes part of a path (a function, workflow or
+// secret) must be one plain file name — no '/', no "." or "..", nothing
+// starting with '.' — or the call fails with InvalidArgument: no path built
+// from a request leaves its directory, whatever the caller checked before.
 #pragma once
 
 #include <filesystem>
@@ -56,28 +59,32 @@ class StateDir {
   std::optional<std::filesystem::path> pulledModule(const std::string& image_digest) const;
 
   Result<void> saveFunction(const Deployment& d);
-  void removeFunction(const std::string& name);
+  Result<void> removeFunction(const std::string& name);
   // Every stored deployment; unreadable ones are reported in `errors`.
   std::vector<Deployment> loadFunctions(std::vector<std::string>* errors);
 
   std::vector<std::string> secretNames() const;
   bool hasSecret(const std::string& name) const;
   Result<void> saveSecret(const std::string& name, std::span<const uint8_t> value);
-  void removeSecret(const std::string& name);
+  Result<void> removeSecret(const std::string& name);
   // Makes `function`'s view hold exactly the secrets `names` (each must
   // exist); returns the directory.
   Result<std::filesystem::path> writeSecretView(const std::string& function,
                                                 const std::vector<std::string>& names);
-  void removeSecretView(const std::string& function);
+  Result<void> removeSecretView(const std::string& function);
 
   Result<void> saveWorkflow(const Workflow& w);
-  void removeWorkflow(const std::string& name);
+  Result<void> removeWorkflow(const std::string& name);
   std::vector<Workflow> loadWorkflows(std::vector<std::string>* errors);
 
   const std::filesystem::path& path() const { return dir_; }
 
  private:
   explicit StateDir(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  // dir_/sub/(name + suffix), or InvalidArgument when `name` is not one plain
+  // file name.
+  Result<std::filesystem::path> entry(std::string_view sub, const std::string& name,
+                                      std::string_view suffix = "") const;
   std::filesystem::path dir_;
 };
 
