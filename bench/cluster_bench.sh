@@ -7,6 +7,7 @@
 # shellcheck shell=bash
 set -uo pipefail
 BUILD_DIR=$(cd "${1:?usage: $(basename "$0") BUILD_DIR REPS}" && pwd)
+# shellcheck disable=SC2034  # read by the benchmarks that source this file
 REPS=${2:-5}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CLUSTER="$ROOT/scripts/cluster.sh"
@@ -66,7 +67,11 @@ YAML
 # pod status, which kubelet updates only on its next relist (about every
 # second).
 IPAM="$BUILD_DIR/cluster/node-1/cni/ipam"
-ips_in_use() { ls "$IPAM"/*/ 2>/dev/null | grep '^10\.' | tr '\n' ' '; }
+ips_in_use() {  # the IPs host-local has handed out, each followed by a space
+  local f
+  for f in "$IPAM"/*/10.*; do [[ -e "$f" ]] && printf '%s ' "${f##*/}"; done
+  return 0
+}
 
 # first_pod_answer IPS_IN_USE_BEFORE [EXPECTED]: polls each new pod IP on
 # port 8080 and prints when one first answered — any 2xx to a GET, or, with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # The measuring half of `cwasi-bench kubernetes` (bench/kubernetes_bench.cc
 # summarises): on the local cluster (started here, and stopped again, if it
 # is not up), Deployments of N = 1 and N = 10 pods, Wasm (cwasi, the hello
@@ -31,9 +32,10 @@ run_case() {  # run_case RUNTIME N
   deploy "$name" "$1" "$2"
   first_pod_answer "$before" > "/tmp/cwasi-kbench-first.$$" &
   local poller=$!
-  kubectl wait --for=condition=Available "deploy/$name" --timeout=180s > /dev/null &&
-    kubectl wait --for=condition=Ready pod -l "app=$name" --timeout=180s > /dev/null ||
-    { echo "deployment $name did not become ready" >&2; kill $poller; exit 1; }
+  if ! kubectl wait --for=condition=Available "deploy/$name" --timeout=180s > /dev/null ||
+    ! kubectl wait --for=condition=Ready pod -l "app=$name" --timeout=180s > /dev/null; then
+    echo "deployment $name did not become ready" >&2; kill $poller; exit 1
+  fi
   ready=$(ms)
   wait $poller
   first=$(cat "/tmp/cwasi-kbench-first.$$")

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # The measuring half of `cwasi-bench operator` (bench/kubernetes_bench.cc
 # summarises): on the local cluster with cwasi's stack (started here, and
 # stopped again, if it is not up), REPS times each, alternating:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # The shell half of `cwasi-bench study` (bench/study_bench.cc summarises).
 #
 #   study_bench.sh images BUILD_DIR WORK_DIR FUNCTION...
@@ -144,16 +145,19 @@ cmd_images() {
 push_study_images() {
   local f tmp; tmp=$(mktemp -d)
   for f in "$@"; do
-    "$BUILD_DIR/bin/cwasi" image build "$BUILD_DIR/functions/study-$f.wasm" -t "$REG/study/$f-wasm:1" \
-      -o "$tmp/$f.tar" > /dev/null && "$BUILD_DIR/bin/cwasi" image push "$tmp/$f.tar" "$REG/study/$f-wasm:1" > /dev/null ||
-      { echo "pushing study/$f-wasm failed" >&2; rm -rf "$tmp"; return 1; }
-    static_image "$BUILD_DIR" "$tmp/$f-static" "$f" --listen 0.0.0.0:8080 &&
-      "$ROOT/scripts/cluster/push-image.py" "$tmp/$f-static" "$REG/study/$f-static:1" > /dev/null ||
-      { echo "pushing study/$f-static failed" >&2; rm -rf "$tmp"; return 1; }
-    debian_image "$BUILD_DIR" "$tmp/$f-debian" "$f" --listen 0.0.0.0:8080 &&
-      "$ROOT/scripts/cluster/push-image.py" "$tmp/$f-debian" "$REG/study/$f-debian:1" > /dev/null ||
-      { echo "pushing study/$f-debian failed" >&2; rm -rf "$tmp"; return 1; }
-    rm -rf "$tmp"/"$f"*
+    if ! "$BUILD_DIR/bin/cwasi" image build "$BUILD_DIR/functions/study-$f.wasm" -t "$REG/study/$f-wasm:1" \
+      -o "$tmp/$f.tar" > /dev/null || ! "$BUILD_DIR/bin/cwasi" image push "$tmp/$f.tar" "$REG/study/$f-wasm:1" > /dev/null; then
+      echo "pushing study/$f-wasm failed" >&2; rm -rf "$tmp"; return 1
+    fi
+    if ! static_image "$BUILD_DIR" "$tmp/$f-static" "$f" --listen 0.0.0.0:8080 ||
+      ! "$ROOT/scripts/cluster/push-image.py" "$tmp/$f-static" "$REG/study/$f-static:1" > /dev/null; then
+      echo "pushing study/$f-static failed" >&2; rm -rf "$tmp"; return 1
+    fi
+    if ! debian_image "$BUILD_DIR" "$tmp/$f-debian" "$f" --listen 0.0.0.0:8080 ||
+      ! "$ROOT/scripts/cluster/push-image.py" "$tmp/$f-debian" "$REG/study/$f-debian:1" > /dev/null; then
+      echo "pushing study/$f-debian failed" >&2; rm -rf "$tmp"; return 1
+    fi
+    rm -rf "${tmp:?}/$f"*
   done
   rm -rf "$tmp"
 }

@@ -24,7 +24,8 @@ for _ in $(seq 100); do
   kill -0 $daemon 2>/dev/null || { echo "cwasid did not start (is $ADDR in use?)" >&2; exit 1; }
   sleep 0.1
 done
-export CWASI_ADMIN_TOKEN=$(cat "$CWASI_STATE_DIR/token")
+CWASI_ADMIN_TOKEN=$(cat "$CWASI_STATE_DIR/token")
+export CWASI_ADMIN_TOKEN
 
 bold "deploying the example functions (cwasi deploy NAME MODULE)"
 for f in hello echo upper reverse wc env-args sleep noop redirect; do

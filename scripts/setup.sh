@@ -6,8 +6,8 @@
 set -euo pipefail
 
 PACKAGES=(
-  # host toolchain and build
-  build-essential clang lld cmake ninja-build pkg-config git
+  # host toolchain and build; shellcheck lints the shell scripts (make test's lint.shellcheck)
+  build-essential clang lld cmake ninja-build pkg-config git shellcheck
   # the ASan/UBSan/libFuzzer runtimes of make test's sanitizer build
   libclang-rt-14-dev
   # guest toolchain (wasm32-wasi)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # cwasi under kubelet, on a real single-node cluster this test starts
 # (scripts/cluster.sh up) and stops again, checking that the host is left as
 # it was found. Real kubectl, containerd, kubelet; Wasm images pushed to the
@@ -7,6 +8,7 @@
 #   test/kubernetes/cluster_test.sh BUILD_DIR
 #
 # Ends with "N passed, M failed"; exits non-zero on any failure.
+# shellcheck source=harness.sh
 . "$(dirname "$0")/harness.sh"
 
 # A reactor serves until killed: its pod runs, and the pid the shim reported

@@ -67,7 +67,7 @@ push() {  # push FUNCTION: the module as a Wasm image in the registry
     -o "$WORK/$1.tar" > /dev/null &&
     "$BUILD_DIR/bin/cwasi" image push "$WORK/$1.tar" "$REG/fn/$1:test" > /dev/null
 }
-push upper && push hello || fail "Wasm images pushed to the registry"
+if ! push upper || ! push hello; then fail "Wasm images pushed to the registry"; fi
 
 pod() {  # pod NAME IMAGE RESTART [COMMAND]
   local cmd=""

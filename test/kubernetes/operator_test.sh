@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # The cwasi operator end to end, on a real two-node cluster this test starts
 # (make cluster's stack: deploy/ applied, operator and node agents running):
 # Functions and Workflows declared with kubectl, answered through their
@@ -10,6 +11,7 @@
 #
 # Ends with "N passed, M failed"; exits non-zero on any failure.
 NODES=2
+# shellcheck source=harness.sh
 . "$(dirname "$0")/harness.sh"
 push reverse || fail "reverse image pushed"
 
@@ -117,8 +119,9 @@ no_failed_request() {
   total=$(wc -l < "$WORK/load")
   bad=$(grep -cvE '^200 (ROLL|llor)$' "$WORK/load")
   echo "    $total requests during the rollout: $(grep -c '^200 ROLL$' "$WORK/load") old, $(grep -c '^200 llor$' "$WORK/load") new, $bad failed"
-  ((total > 20 && bad == 0)) && grep -q '^200 llor$' "$WORK/load" ||
-    { grep -vE '^200 (ROLL|llor)$' "$WORK/load" | sort | uniq -c | head; return 1; }
+  if ! ((total > 20 && bad == 0)) || ! grep -q '^200 llor$' "$WORK/load"; then
+    grep -vE '^200 (ROLL|llor)$' "$WORK/load" | sort | uniq -c | head; return 1
+  fi
 }
 check "no request failed during the rolling update" no_failed_request
 
@@ -143,7 +146,7 @@ check "kubectl delete fn: its Deployment, Service and pods are gone" gone
 # --- Workflows: each placement against the steps called by hand --------------
 fn upper "$REG/fn/upper:test"
 fn reverse "$REG/fn/reverse:test"
-ready fn/upper && ready fn/reverse || fail "the step Functions are Ready"
+if ! ready fn/upper || ! ready fn/reverse; then fail "the step Functions are Ready"; fi
 by_hand=""
 for _ in $(seq 20); do  # kube-proxy may take a second for the new Services
   by_hand=$(post reverse "$(post upper "compose me")") && [[ -n "$by_hand" ]] && break

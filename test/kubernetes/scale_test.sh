@@ -24,6 +24,7 @@
 # clone (scripts/k8s-build.sh, scripts/kwok-build.sh build what is missing).
 # Ends with "N passed, M failed"; alone on the machine (fixed ports below).
 set -uo pipefail
+# shellcheck disable=SC2034  # every test's argument; this one needs nothing built (Kubernetes and kwok come from the cache)
 BUILD_DIR=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 N=${CWASI_SCALE_FUNCTIONS:-1000}
@@ -34,7 +35,7 @@ NAMESPACES=4 # Functions spread over this many namespaces per phase
 CHUNKS=10    # parallel kubectl creates per phase (kubectl's own client limit is 50 QPS)
 # Ports on 127.0.0.1, away from a real cluster's (2379/2380, 6443, 8080/8081):
 ETCD_PORT=23790 ETCD_PEER_PORT=23800 API_PORT=16443 METRICS_PORT=18080 PROBE_PORT=18081
-PORTS=($ETCD_PORT $ETCD_PEER_PORT $API_PORT $METRICS_PORT $PROBE_PORT)
+PORTS=("$ETCD_PORT" "$ETCD_PEER_PORT" "$API_PORT" "$METRICS_PORT" "$PROBE_PORT")
 
 WORK=$(mktemp -d /tmp/cwasi-scale-test.XXXXXX)
 passed=0 failed=0
@@ -111,9 +112,10 @@ export PATH="$K8S_BIN:$PATH" KUBECONFIG="$WORK/kubeconfig"
 # pods' projected tokens.
 TOKEN=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 echo "$TOKEN,scale-admin,scale-admin,system:masters" > "$WORK/tokens.csv"
-openssl genrsa -out "$WORK/sa.key" 2048 > /dev/null 2>&1 &&
-  openssl rsa -in "$WORK/sa.key" -pubout -out "$WORK/sa.pub" > /dev/null 2>&1 ||
+if ! openssl genrsa -out "$WORK/sa.key" 2048 > /dev/null 2>&1 ||
+  ! openssl rsa -in "$WORK/sa.key" -pubout -out "$WORK/sa.pub" > /dev/null 2>&1; then
   die "a service-account key pair is made (openssl)"
+fi
 cat > "$WORK/kubeconfig" << EOF
 apiVersion: v1
 kind: Config
@@ -163,9 +165,10 @@ metadata: {name: cwasi}
 handler: cwasi
 EOF
 kubectl apply -f "$WORK/runtimeclass.yaml" > /dev/null || die "the cwasi RuntimeClass is created"
-kubectl apply -f "$ROOT/deploy/crds/" > /dev/null &&
-  kubectl wait --for condition=Established --timeout 60s crd/functions.cwasi.io crd/workflows.cwasi.io > /dev/null ||
+if ! kubectl apply -f "$ROOT/deploy/crds/" > /dev/null ||
+  ! kubectl wait --for condition=Established --timeout 60s crd/functions.cwasi.io crd/workflows.cwasi.io > /dev/null; then
   die "the CRDs are established"
+fi
 
 # The controller manager and the scheduler with their client limits raised
 # (as kwokctl does): at their defaults (20 and 50 QPS) they, not the
@@ -231,7 +234,7 @@ start_operator() { # start_operator LOG
     --metrics-bind-address "127.0.0.1:$METRICS_PORT" --health-probe-bind-address "127.0.0.1:$PROBE_PORT" \
     > "$1" 2>&1 &
   op_pid=$!
-  pids+=($op_pid)
+  pids+=("$op_pid")
   wait_for 30 curl -sf "http://127.0.0.1:$PROBE_PORT/readyz"
 }
 # Reconciles of Functions so far, by result (controller-runtime's counter).
@@ -339,7 +342,7 @@ kill -KILL "$op_pid"
 wait "$op_pid" 2> /dev/null
 create_chunks restart "$half" $((CHUNKS - 1)) > /dev/null &
 second_half=$!
-pids+=($second_half)
+pids+=("$second_half")
 start_operator "$WORK/operator-2.log" || die "the operator starts again" "$WORK/operator-2.log"
 wait "$second_half" || { tail -5 "$WORK/create.log"; die "the second half is created"; }
 check "all $((2 * N)) Functions are Ready after the restart" wait_ready all $((2 * N))

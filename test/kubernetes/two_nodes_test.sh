@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # cwasi across two nodes: node-2 runs in its own network namespace, so a call
 # from a pod on node-1 to a function in a pod on node-2 crosses a real network
 # boundary — remote mode, through the cluster map (kept by the node agent
@@ -9,6 +10,7 @@
 #
 # Ends with "N passed, M failed"; exits non-zero on any failure.
 NODES=2
+# shellcheck source=harness.sh
 . "$(dirname "$0")/harness.sh"
 push call || fail "call image pushed"
 
@@ -55,9 +57,10 @@ check "node-1's registry does not list the function (so the call was remote)" no
 remote_bytes_counted() {
   local out
   out=$(pod_metrics near)
-  grep -qE '^cwasi_comm_calls_total\{mode="remote"\} [1-9]' <<< "$out" &&
-    grep -qE '^cwasi_comm_bytes_total\{direction="out",mode="remote"\} [1-9]' <<< "$out" ||
-    { grep cwasi_comm <<< "$out"; return 1; }
+  if ! grep -qE '^cwasi_comm_calls_total\{mode="remote"\} [1-9]' <<< "$out" ||
+    ! grep -qE '^cwasi_comm_bytes_total\{direction="out",mode="remote"\} [1-9]' <<< "$out"; then
+    grep cwasi_comm <<< "$out"; return 1
+  fi
 }
 check "the calling pod's shim counts the remote call and its bytes (/_/metrics)" remote_bytes_counted
 kubectl delete pod far near --wait=true > /dev/null 2>&1

@@ -39,10 +39,10 @@ expect() {
   out=$("$@" 2>&1)
   local rc=$?
   if [[ "$rc" != "$want" ]]; then
-    echo "FAIL: $name: exit $rc, wanted $want; output:"; echo "$out" | sed 's/^/  | /'
+    echo "FAIL: $name: exit $rc, wanted $want; output:"; printf '  | %s\n' "${out//$'\n'/$'\n'  | }"
     failed=$((failed + 1))
   elif [[ -n "$pattern" ]] && ! grep -Eq -- "$pattern" <<<"$out"; then
-    echo "FAIL: $name: output does not match /$pattern/:"; echo "$out" | sed 's/^/  | /'
+    echo "FAIL: $name: output does not match /$pattern/:"; printf '  | %s\n' "${out//$'\n'/$'\n'  | }"
     failed=$((failed + 1))
   else
     echo "PASS: $name"
@@ -79,8 +79,8 @@ faas() { "$FAAS" "$@"; }
 expect "login with a wrong password fails" 1 "" sh -c "echo wrong | '$FAAS' login --password-stdin"
 expect "login" 0 "credentials saved for admin" sh -c "echo faas-test-token | '$FAAS' login --password-stdin"
 expect "version names cwasid and its commit" 0 "sha: +[0-9a-f]{40}" faas version --warn-update=false
-grep -q "name: *cwasid" <<<"$out" && { echo "PASS: version provider"; passed=$((passed + 1)); } ||
-  { echo "FAIL: version provider: $out"; failed=$((failed + 1)); }
+if grep -q "name: *cwasid" <<<"$out"; then echo "PASS: version provider"; passed=$((passed + 1))
+else echo "FAIL: version provider: $out"; failed=$((failed + 1)); fi
 expect "namespace list" 0 "openfaas-fn" faas namespace list
 expect "ready (the gateway)" 0 "ready" faas ready --attempts 5
 
@@ -138,9 +138,11 @@ refute "list -v has no zero time" "0001-01-01"
 expect "list -n openfaas-fn" 0 "rev" faas list -n openfaas-fn
 expect "list -n of another namespace fails" 1 "namespace" faas list -n team-a
 expect "describe echoes what was submitted" 0 "Memory: +64Mi" faas describe upper
-grep -Eq "CPU: +500m" <<<"$out" && grep -q "team: a" <<<"$out" && grep -q "Status: *Ready" <<<"$out" &&
-  { echo "PASS: describe cpu, labels, status"; passed=$((passed + 1)); } ||
-  { echo "FAIL: describe cpu, labels, status:"; echo "$out"; failed=$((failed + 1)); }
+if grep -Eq "CPU: +500m" <<<"$out" && grep -q "team: a" <<<"$out" && grep -q "Status: *Ready" <<<"$out"; then
+  echo "PASS: describe cpu, labels, status"; passed=$((passed + 1))
+else
+  echo "FAIL: describe cpu, labels, status:"; echo "$out"; failed=$((failed + 1))
+fi
 expect "describe shows secrets" 0 "db-pass" faas describe reader
 expect "ready (a function)" 0 "ready" faas ready upper --attempts 5
 expect "ready (no such function)" 1 "not ready" faas ready nope --attempts 2 --interval 100ms
@@ -157,11 +159,11 @@ for _ in $(seq 50); do  # the async call's log line
 done
 expect "logs (all, no follow)" 0 "upper: 5 bytes" faas logs upper --tail=false
 lines=$(grep -c "upper: " <<<"$out")
-[[ "$lines" == 2 ]] && { echo "PASS: logs has both calls"; passed=$((passed + 1)); } ||
-  { echo "FAIL: logs has $lines lines, wanted 2: $out"; failed=$((failed + 1)); }
+if [[ "$lines" == 2 ]]; then echo "PASS: logs has both calls"; passed=$((passed + 1))
+else echo "FAIL: logs has $lines lines, wanted 2: $out"; failed=$((failed + 1)); fi
 expect "logs --lines 1" 0 "upper: 5 bytes" faas logs upper --tail=false --lines 1
-[[ $(grep -c "upper: " <<<"$out") == 1 ]] && { echo "PASS: one line"; passed=$((passed + 1)); } ||
-  { echo "FAIL: --lines 1 gave: $out"; failed=$((failed + 1)); }
+if [[ $(grep -c "upper: " <<<"$out") == 1 ]]; then echo "PASS: one line"; passed=$((passed + 1))
+else echo "FAIL: --lines 1 gave: $out"; failed=$((failed + 1)); fi
 expect "logs --since 1h" 0 "upper: " faas logs upper --tail=false --since 1h
 expect "logs --since-time in the future" 0 "" faas logs upper --tail=false --since-time 2199-01-01T00:00:00Z
 refute "nothing from the future" "upper: "
