@@ -12,7 +12,7 @@
 #include "bench.h"
 #include "cwasi/common/files.h"
 #include "cwasi/common/subprocess.h"
-#include "cwasi/node/http_server.h"
+#include "cwasi/http/server.h"
 #include "testbed/child_process.h"
 #include "servers.h"
 #include "stats.h"

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cwasi/common/files.h"
+#include "cwasi/http/client.h"
 #include "cwasi/common/subprocess.h"
 
 namespace cwasi::bench {
@@ -63,13 +64,13 @@ WrkResult wrk(const std::string& url, int connections, int threads, int seconds)
   return w;
 }
 
-Result<node::HttpResponse> fetch(const std::string& base, const std::string& method,
+Result<http::HttpResponse> fetch(const std::string& base, const std::string& method,
                                  const std::string& target, const std::string& body,
                                  const std::string& token) {
-  TRY_ASSIGN(auto url, node::parseHttpUrl(base + target));
-  node::Headers h;
+  TRY_ASSIGN(auto url, http::parseUrl(base + target));
+  http::Headers h;
   if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
-  return node::httpFetch(url, method, h, body, 30s);
+  return http::httpFetch(url, method, h, body, 30s);
 }
 
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cwasi/common/result.h"
-#include "cwasi/node/http.h"
+#include "cwasi/http/message.h"
 #include "stats.h"
 #include "testbed/child_process.h"
 
@@ -43,7 +43,7 @@ struct WrkResult {
 WrkResult wrk(const std::string& url, int connections, int threads, int seconds);
 
 // One request on a new connection (with the admin token when given).
-Result<node::HttpResponse> fetch(const std::string& base, const std::string& method,
+Result<http::HttpResponse> fetch(const std::string& base, const std::string& method,
                                  const std::string& target, const std::string& body,
                                  const std::string& token = "");
 

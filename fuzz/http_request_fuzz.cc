@@ -13,13 +13,13 @@
 
 #include "cwasi/node/auth.h"
 #include "cwasi/node/function_http.h"
-#include "cwasi/node/http.h"
+#include "cwasi/http/message.h"
 #include "fuzz.h"
 
 namespace {
 
 namespace http = boost::beast::http;
-using cwasi::node::HttpRequest;
+using cwasi::http::HttpRequest;
 
 constexpr uint32_t kHeaderLimit = 64 * 1024;       // as src/node/http.cc
 constexpr uint64_t kBodyLimit = 16u << 20;         // HttpServerConfig's default
@@ -30,7 +30,7 @@ HttpRequest requestFrom(http::request<http::string_body>& msg) {
   req.method = std::string(msg.method_string());
   const std::string_view target(msg.target().data(), msg.target().size());
   const size_t q = target.find('?');
-  req.path = cwasi::node::percentDecode(target.substr(0, q));
+  req.path = cwasi::http::percentDecode(target.substr(0, q));
   if (q != std::string_view::npos) req.query = std::string(target.substr(q + 1));
   for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   req.body = std::move(msg.body());

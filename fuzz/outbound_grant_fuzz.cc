@@ -6,11 +6,11 @@
 #include "fuzz.h"
 
 using cwasi::comm::OutboundGrants;
-using cwasi::comm::OutboundUrl;
+using cwasi::http::Url;
 
 namespace {
 
-void checkUrl(const OutboundUrl& url) {
+void checkUrl(const Url& url) {
   FUZZ_CHECK(url.scheme == "http" || url.scheme == "https");
   FUZZ_CHECK(!url.host.empty());
   FUZZ_CHECK(url.port != 0);
@@ -18,7 +18,7 @@ void checkUrl(const OutboundUrl& url) {
   for (char c : url.origin() + url.target) FUZZ_CHECK(c > 0x20 && c < 0x7f);
   FUZZ_CHECK(url.origin().find_first_of("@%") == std::string::npos);
   // What is sent (Host header, request line) reads back as the same place.
-  auto again = cwasi::comm::parseOutboundUrl(url.origin() + url.target);
+  auto again = cwasi::http::parseUrl(url.origin() + url.target);
   FUZZ_CHECK(again.ok());
   FUZZ_CHECK(again->host == url.host && again->port == url.port && again->scheme == url.scheme &&
              again->target == url.target && again->ipv6 == url.ipv6);
@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto again = OutboundGrants::parse(grants->patterns());
     FUZZ_CHECK(again.ok() && again->patterns() == grants->patterns());
   }
-  auto url = cwasi::comm::parseOutboundUrl(url_text);
+  auto url = cwasi::http::parseUrl(url_text);
   if (!url.ok()) return 0;
   checkUrl(*url);
   if (grants.ok() && grants->allows(*url)) {
@@ -56,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // No grant allows anything.
   FUZZ_CHECK(!OutboundGrants().allows(*url));
-  auto next = cwasi::comm::resolveRedirect(*url, location);
+  auto next = cwasi::http::resolveRedirect(*url, location);
   if (next.ok()) checkUrl(*next);
   return 0;
 }

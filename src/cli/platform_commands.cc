@@ -11,7 +11,7 @@
 #include "commands.h"
 #include "cwasi/cli/cli.h"
 #include "cwasi/common/files.h"
-#include "cwasi/node/http.h"
+#include "cwasi/http/client.h"
 
 namespace cwasi::cli {
 namespace {
@@ -51,20 +51,20 @@ struct Client {
     }
   }
 
-  Result<node::HttpResponse> request(const std::string& method, const std::string& target,
-                                     const std::string& body, node::Headers headers = {}) {
+  Result<http::HttpResponse> request(const std::string& method, const std::string& target,
+                                     const std::string& body, http::Headers headers = {}) {
     std::string base = gateway;
     while (!base.empty() && base.back() == '/') base.pop_back();
-    TRY_ASSIGN(node::HttpUrl url, node::parseHttpUrl(base + target));
+    TRY_ASSIGN(http::Url url, http::parseUrl(base + target));
     if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-    auto r = node::httpFetch(url, method, headers, body, timeout);
+    auto r = http::httpFetch(url, method, headers, body, timeout);
     if (!r.ok()) return std::move(r).error().withContext("gateway " + gateway);
     return r;
   }
 };
 
 // The gateway's error message from a JSON error body, or the body itself.
-std::string errorText(const node::HttpResponse& r) {
+std::string errorText(const http::HttpResponse& r) {
   json j = json::parse(r.body, nullptr, false);
   std::string msg = !j.is_discarded() && j.is_object() && j.contains("error") && j["error"].is_string()
                         ? j["error"].get<std::string>()
@@ -72,7 +72,7 @@ std::string errorText(const node::HttpResponse& r) {
   return "HTTP " + std::to_string(r.status) + ": " + msg;
 }
 
-int failResponse(const node::HttpResponse& r) { return fail(1, errorText(r)); }
+int failResponse(const http::HttpResponse& r) { return fail(1, errorText(r)); }
 
 std::string readStdin() {
   const std::vector<uint8_t> in = readAllStdin();
@@ -172,7 +172,7 @@ int invokeCommand(const std::vector<std::string>& argv) {
   Client c;
   bool async = false;
   std::string callback, query, method = "POST";
-  node::Headers headers;
+  http::Headers headers;
   auto rest = parseClientArgs(argv, c, [&](const std::string& f, Args& args) -> Result<bool> {
     if (f == "--async" || f == "-a") {
       async = true;
@@ -309,7 +309,7 @@ int workflowCommand(const std::vector<std::string>& argv) {
   const char* usage = "usage: cwasi workflow deploy FILE | invoke NAME < input | ls | rm NAME";
   if (rest->empty()) return fail(kExitUsage, usage);
   const std::string& sub = (*rest)[0];
-  Result<node::HttpResponse> r = invalidArgument(usage);
+  Result<http::HttpResponse> r = invalidArgument(usage);
   if (sub == "deploy" && rest->size() == 2) {
     auto bytes = readFile((*rest)[1]);
     if (!bytes.ok()) return fail(kExitUsage, bytes.error().message());

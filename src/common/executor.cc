@@ -24,9 +24,11 @@ Result<void> Executor::post(std::function<void()> work) {
   joinExited();
   MutexLock lock(mu_);
   if (stopping_) return unavailable(options_.name + ": stopped");
-  // Threads already woken for queued work count as waiting until they take it.
-  const bool need_thread = waiting_ <= queue_.size() && live_ < options_.max_threads;
-  if (!need_thread && queue_.size() >= options_.max_queued) {
+  // Threads not running work (waiting, or started and not there yet) will
+  // take queued items; only what is beyond them waits.
+  const size_t free_threads = live_ - running_;
+  const bool need_thread = free_threads <= queue_.size() && live_ < options_.max_threads;
+  if (!need_thread && queue_.size() >= options_.max_queued + free_threads) {
     return resourceExhausted(options_.name + ": " + std::to_string(options_.max_queued) +
                              " items already wait for a thread");
   }
@@ -43,7 +45,7 @@ Result<void> Executor::post(std::function<void()> work) {
       ++live_;
     } else {
       threads_.erase(self);
-      if (live_ == 0 || queue_.size() >= options_.max_queued) {
+      if (live_ == 0 || queue_.size() >= options_.max_queued + free_threads) {
         return started.error().withContext(options_.name);
       }
       // The threads there are will get to it.

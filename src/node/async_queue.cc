@@ -35,7 +35,7 @@ Result<void> AsyncQueue::submit(AsyncCall call) {
 
 void AsyncQueue::send(QueuedCallback queued) {
   const Callback& cb = queued.callback;
-  auto sent = httpFetch(cb.url, "POST", cb.headers, cb.body, callback_timeout_);
+  auto sent = http::httpFetch(cb.url, "POST", cb.headers, cb.body, callback_timeout_);
   if (!sent.ok()) {
     CWASI_LOG(kWarn, "callback to " << cb.url.host << ":" << cb.url.port
                                     << " failed: " << sent.error().message());
@@ -56,7 +56,7 @@ void AsyncQueue::run(QueuedCall queued) {
   const int status = httpStatusOf(inv);
   std::string body = inv.result.ok() ? std::string(inv.result->begin(), inv.result->end())
                                      : inv.result.error().message();
-  Headers headers = {{"X-Call-Id", call.id},
+  http::Headers headers = {{"X-Call-Id", call.id},
                      {"X-Function-Name", call.function},
                      {"X-Function-Status", std::to_string(status)},
                      {"X-Duration-Seconds",

@@ -25,7 +25,7 @@ bool hasScheme(const std::string& auth, std::string_view scheme) {
 
 }  // namespace
 
-bool Authorizer::allows(const HttpRequest& req) const {
+bool Authorizer::allows(const http::HttpRequest& req) const {
   const std::string auth = req.header("Authorization");
   if (hasScheme(auth, "Bearer")) return constantTimeEquals(auth.substr(7), token_);
   if (hasScheme(auth, "Basic")) {
@@ -42,8 +42,8 @@ bool Authorizer::allows(const HttpRequest& req) const {
   return false;
 }
 
-HttpResponse Authorizer::challenge() {
-  HttpResponse r = HttpResponse::json(
+http::HttpResponse Authorizer::challenge() {
+  http::HttpResponse r = http::HttpResponse::json(
       401, nlohmann::json{{"error", "missing or wrong token (Authorization: Bearer <token>)"}}.dump());
   r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"cwasid\"");
   return r;

@@ -31,7 +31,7 @@ std::string envNameForHeader(std::string_view header) {
 }  // namespace
 
 // What a function sees of the request, the way OpenFaaS's watchdog shows it.
-std::vector<std::pair<std::string, std::string>> requestEnv(const HttpRequest& req,
+std::vector<std::pair<std::string, std::string>> requestEnv(const http::HttpRequest& req,
                                                             const std::string& sub_path,
                                                             const std::string& call_id) {
   std::vector<std::pair<std::string, std::string>> env;
@@ -59,9 +59,9 @@ std::string durationSeconds(std::chrono::steady_clock::duration d) {
 }
 
 // The response to one invocation of `name`.
-HttpResponse invocationResponse(const std::string& name, Invocation inv,
+http::HttpResponse invocationResponse(const std::string& name, Invocation inv,
                                 std::chrono::milliseconds timeout) {
-  HttpResponse r;
+  http::HttpResponse r;
   if (inv.result.ok()) {
     r.status = httpStatusOf(inv);
     r.content_type = "application/octet-stream";
@@ -79,7 +79,7 @@ HttpResponse invocationResponse(const std::string& name, Invocation inv,
     if (e.code() == Code::kDeadlineExceeded) {
       message = name + ": timed out after " + std::to_string(timeout.count()) + " ms";
     }
-    r = HttpResponse::json(httpStatusFor(e), json{{"error", message}, {"function", name}}.dump(-1, ' ', false, json::error_handler_t::replace));
+    r = http::HttpResponse::json(httpStatusFor(e), json{{"error", message}, {"function", name}}.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   r.headers.emplace_back("X-Duration-Seconds", durationSeconds(inv.duration));
   r.headers.emplace_back("X-Cold-Start", inv.cold_start ? "true" : "false");

@@ -6,7 +6,7 @@
 #include "cwasi/node/async_queue.h"
 #include "cwasi/node/auth.h"
 #include "cwasi/node/autoscaler.h"
-#include "cwasi/node/http_server.h"
+#include "cwasi/http/server.h"
 #include "cwasi/node/invoker.h"
 #include "cwasi/node/metrics.h"
 #include "cwasi/node/registry.h"
@@ -33,7 +33,7 @@ struct Gateway::Impl {
   std::unique_ptr<Autoscaler> autoscaler;
   std::unique_ptr<Authorizer> auth;
   std::unique_ptr<Routes> routes;
-  std::unique_ptr<HttpServer> http;
+  std::unique_ptr<http::HttpServer> http;
 };
 
 Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
@@ -62,9 +62,9 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
                                                  *g.host, *g.auth, *g.clock, c.default_timeout,
                                                  c.max_log_follows, c.log_follow_timeout});
   Routes* routes = g.routes.get();
-  TRY_ASSIGN(g.http, HttpServer::start(
-                         c.http, [routes](HttpRequest& req) { return routes->handle(req); },
-                         [routes](const HttpRequest& head) { return routes->screen(head); }));
+  TRY_ASSIGN(g.http, http::HttpServer::start(
+                         c.http, [routes](http::HttpRequest& req) { return routes->handle(req); },
+                         [routes](const http::HttpRequest& head) { return routes->screen(head); }));
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }
 
@@ -76,7 +76,7 @@ Gateway::~Gateway() {
 
 const std::string& Gateway::address() const { return impl_->http->address(); }
 const std::string& Gateway::token() const { return impl_->token; }
-HttpServerStats Gateway::httpStats() const { return impl_->http->stats(); }
+http::HttpServerStats Gateway::httpStats() const { return impl_->http->stats(); }
 
 Gateway::DrainReport Gateway::drain(std::chrono::steady_clock::time_point deadline) {
   DrainReport r;

@@ -7,7 +7,7 @@
 
 #include "cwasi/common/base64.h"
 #include "cwasi/common/json_fields.h"
-#include "cwasi/node/http.h"
+#include "cwasi/http/client.h"
 
 namespace cwasi::node {
 namespace {
@@ -76,7 +76,7 @@ std::string basic(const RegistryCredentials& c) {
 
 Result<oci::RegistryResponse> PlainHttpRegistryTransport::fetch(const oci::RegistryRequest& req,
                                                                 const std::string& authorization) {
-  TRY_ASSIGN(HttpUrl url, parseHttpUrl(req.url));
+  TRY_ASSIGN(http::Url url, http::parseUrl(req.url));
   const std::string host = url.host + ":" + std::to_string(url.port);
   auto timeout = options_.request_timeout;
   if (options_.deadline) {
@@ -85,10 +85,10 @@ Result<oci::RegistryResponse> PlainHttpRegistryTransport::fetch(const oci::Regis
     if (left.count() <= 0) return unavailable("registry " + host + " did not answer in time");
     timeout = std::min(timeout, left);
   }
-  Headers headers = req.headers;
+  http::Headers headers = req.headers;
   if (!authorization.empty()) headers.emplace_back("Authorization", authorization);
   const uint64_t budget = options_.max_bytes - received_;
-  auto r = httpFetch(url, req.method, headers,
+  auto r = http::httpFetch(url, req.method, headers,
                      {reinterpret_cast<const char*>(req.body.data()), req.body.size()}, timeout,
                      budget);
   if (!r.ok()) {
@@ -155,7 +155,7 @@ Result<oci::RegistryResponse> PlainHttpRegistryTransport::send(const oci::Regist
   if (r.status != 401) return r;
   // One round of authentication per request: a second 401 is the answer.
   const std::string challenge = r.header("WWW-Authenticate");
-  TRY_ASSIGN(HttpUrl url, parseHttpUrl(req.url));
+  TRY_ASSIGN(http::Url url, http::parseUrl(req.url));
   const std::string registry = url.host + ":" + std::to_string(url.port);
   std::string authorization;
   if (::strncasecmp(challenge.c_str(), "Bearer ", 7) == 0) {

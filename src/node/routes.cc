@@ -26,18 +26,18 @@ constexpr size_t kMaxSecretBytes = 1u << 20;
 // stderr) are replaced rather than thrown on.
 std::string dumpJson(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-HttpResponse jsonError(int status, const std::string& message) {
-  return HttpResponse::json(status, dumpJson(json{{"error", message}}));
+http::HttpResponse jsonError(int status, const std::string& message) {
+  return http::HttpResponse::json(status, dumpJson(json{{"error", message}}));
 }
 
-HttpResponse errorResponse(const Error& e) { return jsonError(httpStatusFor(e), e.message()); }
+http::HttpResponse errorResponse(const Error& e) { return jsonError(httpStatusFor(e), e.message()); }
 
 std::string_view textOf(std::span<const uint8_t> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
 // What a DELETE names: ?name=, else the JSON body's `field`.
-Result<std::string> targetName(const HttpRequest& req, const std::string& field) {
+Result<std::string> targetName(const http::HttpRequest& req, const std::string& field) {
   if (std::string q = req.queryParam("name"); !q.empty()) return q;
   if (req.body.empty()) return invalidArgument(field + " is required");
   json body = json::parse(req.body, nullptr, false);
@@ -109,7 +109,7 @@ std::string logLine(const std::string& name, const FunctionLog::Line& line) {
 
 // A followed log: each poll gives the lines written since the last; it ends
 // when the function is removed. Counts itself among the follows open.
-class LogFollower : public BodySource {
+class LogFollower : public http::BodySource {
  public:
   LogFollower(const FunctionRegistry& registry, std::string name, std::shared_ptr<FunctionLog> log,
               uint64_t seq, std::atomic<size_t>& open)
@@ -145,21 +145,21 @@ std::string Routes::newCallId() {
   return buf;
 }
 
-HttpResponse Routes::functionRoute(const HttpRequest& req, const std::string& name,
+http::HttpResponse Routes::functionRoute(const http::HttpRequest& req, const std::string& name,
                                    const std::string& sub_path) {
   auto entry = p_.registry.find(name);
   if (!entry) return jsonError(404, "no function " + name);
   const std::string call_id = newCallId();
   const std::string started = startTime();
   Invocation inv = p_.invoker.invoke(*entry, req.bodyBytes(), requestEnv(req, sub_path, call_id));
-  HttpResponse r = invocationResponse(name, std::move(inv), p_.invoker.timeoutOf(entry->deployment));
+  http::HttpResponse r = invocationResponse(name, std::move(inv), p_.invoker.timeoutOf(entry->deployment));
   r.headers.emplace_back("X-Call-Id", call_id);
   r.headers.emplace_back("X-Start-Time", started);
   r.headers.emplace_back("X-Served-By", kServedBy);
   return r;
 }
 
-HttpResponse Routes::asyncRoute(const HttpRequest& req, const std::string& name) {
+http::HttpResponse Routes::asyncRoute(const http::HttpRequest& req, const std::string& name) {
   auto entry = p_.registry.find(name);
   if (!entry) return jsonError(404, "no function " + name);
   AsyncCall call;
@@ -168,20 +168,20 @@ HttpResponse Routes::asyncRoute(const HttpRequest& req, const std::string& name)
   call.body = req.body;
   call.env = requestEnv(req, "/", call.id);
   if (const std::string cb = req.header("X-Callback-Url"); !cb.empty()) {
-    auto url = parseHttpUrl(cb);
+    auto url = http::parseUrl(cb);
     if (!url.ok()) return jsonError(400, "X-Callback-Url: " + url.error().message());
     call.callback = *url;
   }
   const std::string id = call.id;
   if (auto queued = p_.async.submit(std::move(call)); !queued.ok()) return errorResponse(queued.error());
-  HttpResponse r = HttpResponse::text(202, "");
+  http::HttpResponse r = http::HttpResponse::text(202, "");
   r.headers.emplace_back("X-Call-Id", id);
   r.headers.emplace_back("X-Start-Time", startTime());
   r.headers.emplace_back("X-Served-By", kServedBy);
   return r;
 }
 
-HttpResponse Routes::workflowRoute(const HttpRequest& req, const std::string& name) {
+http::HttpResponse Routes::workflowRoute(const http::HttpRequest& req, const std::string& name) {
   std::shared_ptr<const Workflow> w = p_.registry.findWorkflow(name);
   if (!w) return jsonError(404, "no workflow " + name);
   const auto start = p_.clock.now();
@@ -190,13 +190,13 @@ HttpResponse Routes::workflowRoute(const HttpRequest& req, const std::string& na
     return p_.invoker.step(function, input, w->trust_domain, deadline).result;
   };
   WorkflowResult result = runWorkflow(*w, req.bodyBytes(), call);
-  HttpResponse r;
+  http::HttpResponse r;
   if (result.output.ok()) {
-    r = HttpResponse::text(200, std::string(textOf(*result.output)));
+    r = http::HttpResponse::text(200, std::string(textOf(*result.output)));
     r.content_type = "application/octet-stream";
   } else {
     const Error& e = result.output.error();
-    r = HttpResponse::json(httpStatusFor(e), dumpJson(json{{"error", e.message()},
+    r = http::HttpResponse::json(httpStatusFor(e), dumpJson(json{{"error", e.message()},
                                                             {"workflow", name},
                                                             {"step", result.failed_step}}));
   }
@@ -204,23 +204,23 @@ HttpResponse Routes::workflowRoute(const HttpRequest& req, const std::string& na
   return r;
 }
 
-HttpResponse Routes::deployRoute(const HttpRequest& req, bool update) {
+http::HttpResponse Routes::deployRoute(const http::HttpRequest& req, bool update) {
   json body = json::parse(req.body, nullptr, false);
   if (body.is_discarded()) return jsonError(400, "the deployment is not valid JSON");
   auto parsed = parseDeployment(body);
   if (!parsed.ok()) return errorResponse(parsed.error());
   auto entry = p_.registry.deploy(std::move(*parsed), update);
   if (!entry.ok()) return errorResponse(entry.error());
-  return HttpResponse::json(202, statusJson(**entry, p_.host.loaded((*entry)->deployment.name)).dump());
+  return http::HttpResponse::json(202, statusJson(**entry, p_.host.loaded((*entry)->deployment.name)).dump());
 }
 
-HttpResponse Routes::functionsRoute(const HttpRequest& req) {
+http::HttpResponse Routes::functionsRoute(const http::HttpRequest& req) {
   if (req.method == "GET") {
     json list = json::array();
     for (const auto& e : p_.registry.list()) {
       list.push_back(statusJson(*e, p_.host.loaded(e->deployment.name)));
     }
-    return HttpResponse::json(200, list.dump());
+    return http::HttpResponse::json(200, list.dump());
   }
   if (req.method == "POST") return deployRoute(req, false);
   if (req.method == "PUT") return deployRoute(req, true);
@@ -228,12 +228,12 @@ HttpResponse Routes::functionsRoute(const HttpRequest& req) {
     auto target = targetName(req, "functionName");
     if (!target.ok()) return errorResponse(target.error());
     if (auto r = p_.registry.remove(*target); !r.ok()) return errorResponse(r.error());
-    return HttpResponse::json(202, json{{"removed", *target}}.dump());
+    return http::HttpResponse::json(202, json{{"removed", *target}}.dump());
   }
   return jsonError(405, "use GET, POST, PUT or DELETE");
 }
 
-HttpResponse Routes::scaleRoute(const HttpRequest& req, const std::string& name) {
+http::HttpResponse Routes::scaleRoute(const http::HttpRequest& req, const std::string& name) {
   if (!p_.registry.find(name)) return jsonError(404, "no function " + name);
   json body = json::parse(req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object() || !body.contains("replicas") ||
@@ -245,13 +245,13 @@ HttpResponse Routes::scaleRoute(const HttpRequest& req, const std::string& name)
   if (!set.ok()) return errorResponse(set.error());
   auto entry = p_.registry.find(name);
   if (!entry) return jsonError(404, "no function " + name);
-  return HttpResponse::json(202, statusJson(*entry, p_.host.loaded(name)).dump());
+  return http::HttpResponse::json(202, statusJson(*entry, p_.host.loaded(name)).dump());
 }
 
 // OpenFaaS's log request: name, tail (<= 0 or none: all), since (RFC
 // 3339), follow (NDJSON that goes on until the client leaves, the function
 // goes or the follow timeout).
-HttpResponse Routes::logsRoute(const HttpRequest& req) {
+http::HttpResponse Routes::logsRoute(const http::HttpRequest& req) {
   if (req.method != "GET") return jsonError(405, "use GET");
   const std::string name = req.queryParam("name");
   auto entry = p_.registry.find(name);
@@ -282,7 +282,7 @@ HttpResponse Routes::logsRoute(const HttpRequest& req) {
   if (tail > 0 && all.end() - first > tail) first = all.end() - tail;
   std::string out;
   for (auto it = first; it != all.end(); ++it) out += logLine(name, *it);
-  HttpResponse r = HttpResponse::text(200, std::move(out));
+  http::HttpResponse r = http::HttpResponse::text(200, std::move(out));
   r.content_type = "application/x-ndjson";
   if (follow) {
     if (follows_.fetch_add(1) >= p_.max_log_follows) {
@@ -299,19 +299,19 @@ HttpResponse Routes::logsRoute(const HttpRequest& req) {
 
 // OpenFaaS's secrets: GET lists names (never values); POST creates, PUT
 // updates ({"name", "value"} or base64 "rawValue"), DELETE removes ({"name"}).
-HttpResponse Routes::secretsRoute(const HttpRequest& req) {
+http::HttpResponse Routes::secretsRoute(const http::HttpRequest& req) {
   if (req.method == "GET") {
     json list = json::array();
     for (const auto& name : p_.registry.secrets()) {
       list.push_back({{"name", name}, {"namespace", kFunctionNamespace}});
     }
-    return HttpResponse::json(200, list.dump());
+    return http::HttpResponse::json(200, list.dump());
   }
   if (req.method == "DELETE") {
     auto target = targetName(req, "name");
     if (!target.ok()) return errorResponse(target.error());
     if (auto r = p_.registry.removeSecret(*target); !r.ok()) return errorResponse(r.error());
-    return HttpResponse::json(200, json{{"removed", *target}}.dump());
+    return http::HttpResponse::json(200, json{{"removed", *target}}.dump());
   }
   if (req.method != "POST" && req.method != "PUT") return jsonError(405, "use GET, POST, PUT or DELETE");
   json body = json::parse(req.body, nullptr, false);
@@ -346,14 +346,14 @@ HttpResponse Routes::secretsRoute(const HttpRequest& req) {
   }
   const bool update = req.method == "PUT";
   if (auto r = p_.registry.putSecret(name, value, update); !r.ok()) return errorResponse(r.error());
-  return HttpResponse::json(update ? 200 : 201, json{{"name", name}, {"namespace", kFunctionNamespace}}.dump());
+  return http::HttpResponse::json(update ? 200 : 201, json{{"name", name}, {"namespace", kFunctionNamespace}}.dump());
 }
 
-HttpResponse Routes::infoRoute() const {
+http::HttpResponse Routes::infoRoute() const {
   utsname u{};
   const std::string arch = ::uname(&u) == 0 ? u.machine : "unknown";
   const json version = {{"release", kVersion}, {"sha", buildSha()}};
-  return HttpResponse::json(200, json{{"provider", {{"provider", "cwasid"},
+  return http::HttpResponse::json(200, json{{"provider", {{"provider", "cwasid"},
                                                     {"orchestration", "cwasi"},
                                                     {"version", version}}},
                                       {"version", version},
@@ -361,29 +361,29 @@ HttpResponse Routes::infoRoute() const {
                                      .dump());
 }
 
-HttpResponse Routes::workflowsRoute(const HttpRequest& req) {
+http::HttpResponse Routes::workflowsRoute(const http::HttpRequest& req) {
   if (req.method == "GET") {
     json list = json::array();
     for (const auto& w : p_.registry.workflows()) list.push_back(toJson(*w));
-    return HttpResponse::json(200, list.dump());
+    return http::HttpResponse::json(200, list.dump());
   }
   if (req.method == "POST" || req.method == "PUT") {
     auto w = parseWorkflow(req.body);
     if (!w.ok()) return errorResponse(w.error());
     json j = toJson(*w);
     if (auto r = p_.registry.deployWorkflow(std::move(*w)); !r.ok()) return errorResponse(r.error());
-    return HttpResponse::json(202, j.dump());
+    return http::HttpResponse::json(202, j.dump());
   }
   if (req.method == "DELETE") {
     auto target = targetName(req, "name");
     if (!target.ok()) return errorResponse(target.error());
     if (auto r = p_.registry.removeWorkflow(*target); !r.ok()) return errorResponse(r.error());
-    return HttpResponse::json(202, json{{"removed", *target}}.dump());
+    return http::HttpResponse::json(202, json{{"removed", *target}}.dump());
   }
   return jsonError(405, "use GET, POST, PUT or DELETE");
 }
 
-HttpResponse Routes::systemRoute(const HttpRequest& req) {
+http::HttpResponse Routes::systemRoute(const http::HttpRequest& req) {
   const std::string& p = req.path;
   auto nameAfter = [&](std::string_view prefix) -> std::string {
     if (p.rfind(prefix, 0) != 0) return "";
@@ -392,14 +392,14 @@ HttpResponse Routes::systemRoute(const HttpRequest& req) {
   if (auto ns = checkNamespace(req.queryParam("namespace")); !ns.ok()) return errorResponse(ns.error());
   if (p == "/system/namespaces") {
     if (req.method != "GET") return jsonError(405, "use GET");
-    return HttpResponse::json(200, json::array({kFunctionNamespace}).dump());
+    return http::HttpResponse::json(200, json::array({kFunctionNamespace}).dump());
   }
   if (p == "/system/secrets") return secretsRoute(req);
   if (p == "/system/functions") return functionsRoute(req);
   if (std::string n = nameAfter("/system/function/"); !n.empty()) {
     auto entry = p_.registry.find(n);
     if (!entry) return jsonError(404, "no function " + n);
-    return HttpResponse::json(200, statusJson(*entry, p_.host.loaded(n)).dump());
+    return http::HttpResponse::json(200, statusJson(*entry, p_.host.loaded(n)).dump());
   }
   if (std::string n = nameAfter("/system/scale-function/"); !n.empty()) {
     if (req.method != "POST") return jsonError(405, "use POST");
@@ -437,11 +437,11 @@ Routes::Target Routes::targetOf(const std::string& path) {
   return {Target::kNone, "", "", ""};
 }
 
-std::optional<HttpResponse> Routes::screen(const HttpRequest& head) const {
+std::optional<http::HttpResponse> Routes::screen(const http::HttpRequest& head) const {
   const Target t = targetOf(head.path);
   switch (t.kind) {
     case Target::kHealth:
-      return HttpResponse::text(200, "OK");
+      return http::HttpResponse::text(200, "OK");
     case Target::kMetrics:
       return std::nullopt;
     case Target::kSystem:
@@ -477,7 +477,7 @@ std::optional<HttpResponse> Routes::screen(const HttpRequest& head) const {
   return jsonError(404, "no route " + head.path);
 }
 
-HttpResponse Routes::handle(HttpRequest& req) {
+http::HttpResponse Routes::handle(http::HttpRequest& req) {
   // The server screened the headers already; screened again here, for a
   // function deleted (or made private) since, and for callers other than
   // the server.
@@ -488,7 +488,7 @@ HttpResponse Routes::handle(HttpRequest& req) {
     case Target::kAsync: return asyncRoute(req, t.name);
     case Target::kWorkflow: return workflowRoute(req, t.name);
     case Target::kMetrics: {
-      HttpResponse r = HttpResponse::text(200, p_.metrics.render(p_.host.stats()));
+      http::HttpResponse r = http::HttpResponse::text(200, p_.metrics.render(p_.host.stats()));
       r.content_type = "text/plain; version=0.0.4";
       return r;
     }

@@ -10,7 +10,7 @@
 #include "cwasi/host/function_host.h"
 #include "cwasi/node/async_queue.h"
 #include "cwasi/node/auth.h"
-#include "cwasi/node/http.h"
+#include "cwasi/http/message.h"
 #include "cwasi/node/invoker.h"
 #include "cwasi/node/metrics.h"
 #include "cwasi/node/registry.h"
@@ -37,9 +37,9 @@ class Routes {
   // From the headers alone (the server's Screen, on an I/O thread, never
   // blocking): the answer when there is one without the body — health,
   // unknown route or function, wrong method, missing token.
-  std::optional<HttpResponse> screen(const HttpRequest& head) const;
+  std::optional<http::HttpResponse> screen(const http::HttpRequest& head) const;
   // Thread-safe: called on the server's handler threads.
-  HttpResponse handle(HttpRequest& req);
+  http::HttpResponse handle(http::HttpRequest& req);
 
  private:
   // The route a path names, and the function or workflow it names.
@@ -51,18 +51,18 @@ class Routes {
   };
   static Target targetOf(const std::string& path);
 
-  HttpResponse functionRoute(const HttpRequest& req, const std::string& name,
+  http::HttpResponse functionRoute(const http::HttpRequest& req, const std::string& name,
                              const std::string& sub_path);
-  HttpResponse asyncRoute(const HttpRequest& req, const std::string& name);
-  HttpResponse workflowRoute(const HttpRequest& req, const std::string& name);
-  HttpResponse systemRoute(const HttpRequest& req);
-  HttpResponse functionsRoute(const HttpRequest& req);
-  HttpResponse deployRoute(const HttpRequest& req, bool update);
-  HttpResponse scaleRoute(const HttpRequest& req, const std::string& name);
-  HttpResponse logsRoute(const HttpRequest& req);
-  HttpResponse secretsRoute(const HttpRequest& req);
-  HttpResponse infoRoute() const;
-  HttpResponse workflowsRoute(const HttpRequest& req);
+  http::HttpResponse asyncRoute(const http::HttpRequest& req, const std::string& name);
+  http::HttpResponse workflowRoute(const http::HttpRequest& req, const std::string& name);
+  http::HttpResponse systemRoute(const http::HttpRequest& req);
+  http::HttpResponse functionsRoute(const http::HttpRequest& req);
+  http::HttpResponse deployRoute(const http::HttpRequest& req, bool update);
+  http::HttpResponse scaleRoute(const http::HttpRequest& req, const std::string& name);
+  http::HttpResponse logsRoute(const http::HttpRequest& req);
+  http::HttpResponse secretsRoute(const http::HttpRequest& req);
+  http::HttpResponse infoRoute() const;
+  http::HttpResponse workflowsRoute(const http::HttpRequest& req);
   std::string newCallId();
 
   RouteParts p_;

@@ -10,7 +10,7 @@
 #include "cwasi/common/net.h"
 #include "cwasi/host/function_host.h"
 #include "cwasi/node/function_http.h"
-#include "cwasi/node/http_server.h"
+#include "cwasi/http/server.h"
 #include "cwasi/node/invoker.h"
 #include "cwasi/node/metrics.h"
 #include "cwasi/node/registry.h"
@@ -51,17 +51,17 @@ class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
                                                             const HttpTriggerConfig& c) {
     auto t = std::unique_ptr<FunctionHttpTrigger>(new FunctionHttpTrigger(host, c));
     TRY_ASSIGN(Fd listener, listenIn(c.network_namespace, c.port));
-    node::HttpServerConfig hc;
+    http::HttpServerConfig hc;
     hc.max_body_bytes = c.max_body_bytes;
     hc.io_threads = 1;  // one pod, one function
     FunctionHttpTrigger* self = t.get();
     TRY_ASSIGN(t->server_,
-               node::HttpServer::serve(
-                   hc, std::move(listener), [self](node::HttpRequest& r) { return self->handle(r); },
-                   [](const node::HttpRequest& head) -> std::optional<node::HttpResponse> {
+               http::HttpServer::serve(
+                   hc, std::move(listener), [self](http::HttpRequest& r) { return self->handle(r); },
+                   [](const http::HttpRequest& head) -> std::optional<http::HttpResponse> {
                      // kubelet's probes, answered on the I/O thread: never queued
                      // behind busy invocations.
-                     if (head.path == "/_/health") return node::HttpResponse::text(200, "OK");
+                     if (head.path == "/_/health") return http::HttpResponse::text(200, "OK");
                      return std::nullopt;
                    }));
     return t;
@@ -99,16 +99,16 @@ class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
     entry_ = std::move(entry);
   }
 
-  node::HttpResponse handle(node::HttpRequest& req) {
+  http::HttpResponse handle(http::HttpRequest& req) {
     if (req.path == "/_/metrics") {  // the pod's shim: invocations, and bytes per mode
-      node::HttpResponse r = node::HttpResponse::text(200, metrics_.render(host_.stats()));
+      http::HttpResponse r = http::HttpResponse::text(200, metrics_.render(host_.stats()));
       r.content_type = "text/plain; version=0.0.4";
       return r;
     }
     const std::string call_id = std::to_string(next_call_.fetch_add(1));
     node::Invocation inv =
         invoker_.invoke(*entry_, req.bodyBytes(), node::requestEnv(req, req.path, call_id));
-    node::HttpResponse r =
+    http::HttpResponse r =
         node::invocationResponse(entry_->deployment.name, std::move(inv), entry_->deployment.timeout);
     r.headers.emplace_back("X-Call-Id", call_id);
     return r;
@@ -121,7 +121,7 @@ class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
   node::Invoker invoker_;
   std::atomic<uint64_t> next_call_{1};
   // Last: stops first, before what its requests use.
-  std::unique_ptr<node::HttpServer> server_;
+  std::unique_ptr<http::HttpServer> server_;
 };
 
 class FunctionHostTasks : public TaskHost {

@@ -9,7 +9,7 @@
 #include <optional>
 
 #include "cwasi/common/net.h"
-#include "cwasi/node/http_server.h"
+#include "cwasi/http/server.h"
 #include "node/node_parts.h"
 
 namespace cwasi::node {
@@ -22,20 +22,20 @@ using testing::NodeParts;
 class CallbackReceiver {
  public:
   CallbackReceiver() {
-    HttpServerConfig hc;
+    http::HttpServerConfig hc;
     hc.listen = "127.0.0.1:0";
-    auto s = HttpServer::start(hc, [this](HttpRequest& req) {
+    auto s = http::HttpServer::start(hc, [this](http::HttpRequest& req) {
       std::lock_guard lock(mu_);
       got_.push_back(req);
       cv_.notify_all();
-      return HttpResponse::text(200, "thanks");
+      return http::HttpResponse::text(200, "thanks");
     });
     if (s.ok()) server_ = std::move(*s);
   }
   bool up() const { return server_ != nullptr; }
-  HttpUrl url() const { return *parseHttpUrl("http://" + server_->address() + "/done"); }
+  http::Url url() const { return *http::parseUrl("http://" + server_->address() + "/done"); }
   // The first callback, if one comes within `timeout`.
-  std::optional<HttpRequest> first(std::chrono::milliseconds timeout) {
+  std::optional<http::HttpRequest> first(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
     if (!cv_.wait_for(lock, timeout, [&] { return !got_.empty(); })) return std::nullopt;
     return got_.front();
@@ -44,8 +44,8 @@ class CallbackReceiver {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<HttpRequest> got_;
-  std::unique_ptr<HttpServer> server_;  // last: stops before what its handler uses
+  std::vector<http::HttpRequest> got_;
+  std::unique_ptr<http::HttpServer> server_;  // last: stops before what its handler uses
 };
 
 TEST(AsyncQueue, RunsCallsAndPostsTheirResultToTheCallback) {
@@ -80,7 +80,7 @@ TEST(AsyncQueue, ASlowCallbackTargetHoldsUpNoOtherCall) {
   AsyncCall slow;
   slow.id = "slow";
   slow.function = "upper";
-  slow.callback = *parseHttpUrl("http://" + silent_at->toString() + "/");
+  slow.callback = *http::parseUrl("http://" + silent_at->toString() + "/");
   AsyncCall fast = slow;
   fast.id = "fast";
   fast.callback = receiver.url();

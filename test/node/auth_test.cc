@@ -6,8 +6,8 @@
 namespace cwasi::node {
 namespace {
 
-HttpRequest with(const std::string& authorization) {
-  HttpRequest r;
+http::HttpRequest with(const std::string& authorization) {
+  http::HttpRequest r;
   r.headers.emplace_back("Authorization", authorization);
   return r;
 }
@@ -19,7 +19,7 @@ TEST(Authorizer, TheTokenAsBearerOrBasicPassword) {
   EXPECT_FALSE(auth.allows(with("Bearer wrong")));
   EXPECT_FALSE(auth.allows(with("Bearer s3cret2")));
   EXPECT_FALSE(auth.allows(with("")));
-  EXPECT_FALSE(auth.allows(HttpRequest{}));
+  EXPECT_FALSE(auth.allows(http::HttpRequest{}));
   EXPECT_EQ(Authorizer::challenge().status, 401);
 }
 

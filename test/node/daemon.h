@@ -14,7 +14,7 @@
 
 #include "cwasi/common/files.h"
 #include "cwasi/common/subprocess.h"
-#include "cwasi/node/http.h"
+#include "cwasi/http/client.h"
 #include "support/wasi_test.h"
 #include "testbed/child_process.h"
 
@@ -88,14 +88,14 @@ class Daemon {
   testbed::ChildProcess& process() { return *process_; }
 
   // Our own client, for concurrency.
-  HttpResponse fetch(const std::string& method, const std::string& target, const std::string& body,
-                     Headers headers = {}, bool admin = false) {
+  http::HttpResponse fetch(const std::string& method, const std::string& target, const std::string& body,
+                     http::Headers headers = {}, bool admin = false) {
     if (admin) headers.emplace_back("Authorization", "Bearer " + token);
-    auto parsed = parseHttpUrl(url_with(target));
+    auto parsed = http::parseUrl(url_with(target));
     EXPECT_TRUE(parsed.ok());
-    auto r = httpFetch(*parsed, method, headers, body, 60s);
+    auto r = http::httpFetch(*parsed, method, headers, body, 60s);
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message());
-    return r.ok() ? *r : HttpResponse{};
+    return r.ok() ? *r : http::HttpResponse{};
   }
 
   Reply admin(const std::string& method, const std::string& target, const std::string& body = "") {

@@ -14,7 +14,7 @@ using ::testing::HasSubstr;
 using ::testing::Pair;
 
 TEST(FunctionHttp, TheRequestBecomesTheWatchdogsEnvironmentWithoutCredentials) {
-  HttpRequest req;
+  http::HttpRequest req;
   req.method = "PUT";
   req.query = "a=1";
   req.headers = {{"X-Custom-Thing", "v1"},
@@ -38,7 +38,7 @@ TEST(FunctionHttp, TheRequestBecomesTheWatchdogsEnvironmentWithoutCredentials) {
 // Found by the http_request fuzz target: "A%uthorization" became
 // Http_Authorization, and a header "Method" a second Http_Method.
 TEST(FunctionHttp, NoHeaderPosesAsCredentialsOrTheGatewaysVariables) {
-  HttpRequest req;
+  http::HttpRequest req;
   req.method = "GET";
   req.headers = {{"A%uthorization", "Bearer token"}, {"Proxy.Authorization", "Basic x"},
                  {"method", "DELETE"}, {"Path", "/admin"}, {"QUERY", "q"}, {"X-Call-Id.", "forged"},
@@ -57,7 +57,7 @@ TEST(FunctionHttp, NoHeaderPosesAsCredentialsOrTheGatewaysVariables) {
 TEST(FunctionHttp, OutcomesBecomeResponses) {
   Invocation ok;
   ok.result = std::vector<uint8_t>{'h', 'i'};
-  HttpResponse r = invocationResponse("f", ok, std::chrono::milliseconds(100));
+  http::HttpResponse r = invocationResponse("f", ok, std::chrono::milliseconds(100));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "hi");
   EXPECT_EQ(r.header("X-Cold-Start"), "false");
@@ -80,7 +80,7 @@ TEST(FunctionHttp, TheFunctionsStatusAndHeadersShapeTheResponse) {
   ASSERT_TRUE(inv.head.addHeader("Content-Type", "text/html").ok());
   ASSERT_TRUE(inv.head.addHeader("Set-Cookie", "a=1").ok());
   ASSERT_TRUE(inv.head.addHeader("Set-Cookie", "b=2").ok());
-  HttpResponse r = invocationResponse("f", inv, std::chrono::milliseconds(100));
+  http::HttpResponse r = invocationResponse("f", inv, std::chrono::milliseconds(100));
   EXPECT_EQ(r.status, 201);
   EXPECT_EQ(r.content_type, "text/html");  // replaces application/octet-stream
   EXPECT_EQ(r.body, "<p>");
@@ -94,7 +94,7 @@ TEST(FunctionHttp, AnErrorIgnoresTheHeadAndInvalidCgiOutputIsA502) {
   Invocation inv;
   ASSERT_TRUE(inv.head.setStatus(302).ok());
   inv.result = dataLoss("invalid CGI output: header line 1 has no colon");
-  HttpResponse r = invocationResponse("f", inv, std::chrono::milliseconds(100));
+  http::HttpResponse r = invocationResponse("f", inv, std::chrono::milliseconds(100));
   EXPECT_EQ(r.status, 502);
   EXPECT_EQ(r.content_type, "application/json");
   EXPECT_THAT(r.body, HasSubstr("header line 1 has no colon"));

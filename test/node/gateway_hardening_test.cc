@@ -169,7 +169,7 @@ TEST(Stopping, SigtermStopsWithinTheDrainTimeoutAndSaysWhatWasDropped) {
   auto d = Daemon::start(*dir / "state", {"--drain-timeout-ms", "500", "--async-workers", "1"});
   ASSERT_EQ(d->deploy(spec("loop", "loop", {{"timeout", "60s"}})).status, 202);
   std::thread caller([&] {  // cut off when the daemon goes: no answer to check
-    (void)httpFetch(*parseHttpUrl(d->url_with("/function/loop")), "POST", {}, "", 20s);
+    (void)http::httpFetch(*http::parseUrl(d->url_with("/function/loop")), "POST", {}, "", 20s);
   });
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(curl({"-X", "POST", d->url_with("/async-function/loop")}).status, 202);

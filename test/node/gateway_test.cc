@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "cwasi/common/mutex.h"
-#include "cwasi/node/http_server.h"
+#include "cwasi/http/server.h"
 #include "node/daemon.h"
 
 namespace cwasi::node {
@@ -69,7 +69,7 @@ TEST_F(Gateway, HundredConcurrentClientsGetTheirOwnAnswers) {
       for (int k = 0; k < 5; ++k) {
         const std::string body = "client " + std::to_string(i) + " request " + std::to_string(k);
         const bool up = (i + k) % 2 == 0;
-        HttpResponse r = d.fetch("POST", up ? "/function/upper" : "/function/reverse", body);
+        http::HttpResponse r = d.fetch("POST", up ? "/function/upper" : "/function/reverse", body);
         std::string want = body;
         if (up) {
           for (auto& c : want) c = static_cast<char>(std::toupper(c));
@@ -202,14 +202,14 @@ TEST_F(Gateway, AsyncInvocationDeliversItsCallback) {
   ASSERT_EQ(d.deploy(spec("upper", "upper")).status, 202);
   Mutex mu;
   CondVar got;
-  std::optional<HttpRequest> received;
-  HttpServerConfig cfg;
+  std::optional<http::HttpRequest> received;
+  http::HttpServerConfig cfg;
   cfg.listen = "127.0.0.1:0";
-  auto receiver = HttpServer::start(cfg, [&](HttpRequest& req) {
+  auto receiver = http::HttpServer::start(cfg, [&](http::HttpRequest& req) {
     MutexLock lock(mu);
     received = req;
     got.notifyAll();
-    return HttpResponse::text(200, "thanks");
+    return http::HttpResponse::text(200, "thanks");
   });
   ASSERT_TRUE(receiver.ok());
   Reply r = curl({"-H", "X-Callback-Url: http://" + (*receiver)->address() + "/done",

@@ -11,7 +11,7 @@
 
 #include "cwasi/common/base64.h"
 #include "cwasi/common/sha256.h"
-#include "cwasi/node/http_server.h"
+#include "cwasi/http/server.h"
 #include "cwasi/node/image_puller.h"
 #include "cwasi/node/registry_transport.h"
 #include "cwasi/oci/image.h"
@@ -84,30 +84,30 @@ TEST(RegistryConfig, ABadFileStopsCwasidAtStartWithTheReason) {
 class TokenRegistry : public ::testing::Test {
  protected:
   void SetUp() override {
-    HttpServerConfig c;
+    http::HttpServerConfig c;
     c.listen = "127.0.0.1:0";
-    auto s = HttpServer::start(c, [this](HttpRequest& req) { return handle(req); });
+    auto s = http::HttpServer::start(c, [this](http::HttpRequest& req) { return handle(req); });
     ASSERT_TRUE(s.ok()) << s.error().message();
     server_ = std::move(*s);
   }
 
-  HttpResponse handle(const HttpRequest& req) {
+  http::HttpResponse handle(const http::HttpRequest& req) {
     if (req.path == "/token") {
       token_requests_.fetch_add(1);
       const bool scoped = req.queryParam("service") == "stub" &&
                           req.queryParam("scope") == "repository:fn/upper:pull";
       if (!scoped || req.header("Authorization") != "Basic " + base64Text("ann:pw")) {
-        return HttpResponse::json(401, R"({"errors":[{"code":"UNAUTHORIZED"}]})");
+        return http::HttpResponse::json(401, R"({"errors":[{"code":"UNAUTHORIZED"}]})");
       }
-      return HttpResponse::json(200, R"({"token":"T1"})");
+      return http::HttpResponse::json(200, R"({"token":"T1"})");
     }
     if (req.header("Authorization") != "Bearer T1") {
-      HttpResponse r = HttpResponse::json(401, R"({"errors":[{"code":"UNAUTHORIZED"}]})");
+      http::HttpResponse r = http::HttpResponse::json(401, R"({"errors":[{"code":"UNAUTHORIZED"}]})");
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"http://" + server_->address() +
                                                      "/token\",service=\"stub\",scope=\"repository:fn/upper:pull\"");
       return r;
     }
-    HttpResponse r = HttpResponse::text(200, req.method == "HEAD" ? "" : "{}");
+    http::HttpResponse r = http::HttpResponse::text(200, req.method == "HEAD" ? "" : "{}");
     r.headers.emplace_back("Docker-Content-Digest", "sha256:" + std::string(64, 'a'));
     return r;
   }
@@ -123,7 +123,7 @@ class TokenRegistry : public ::testing::Test {
   }
 
   std::atomic<int> token_requests_{0};
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<http::HttpServer> server_;
 };
 
 TEST_F(TokenRegistry, CredentialsBuyATokenThatLaterRequestsReuse) {

@@ -177,14 +177,15 @@ TEST_F(OpenFaas, SecretsReachTheFunctionsThatNameThemReadOnly) {
 TEST_F(OpenFaas, DeletingASecretNeverReachesOutsideTheSecretsDir) {
   Daemon& d = *daemon_;
   const fs::path victim = root_ / "victim";
-  { std::ofstream(victim) << "keep me"; }
+  cwasi::testing::writeText(victim, "keep me");
   ASSERT_EQ(d.deploy(spec("kept", "echo")).status, 202);
   const fs::path token = root_ / "state" / "token";
   const fs::path record = root_ / "state" / "functions" / "kept.json";
   ASSERT_TRUE(fs::exists(token));
   ASSERT_TRUE(fs::exists(record));
-  for (const std::string name : {"../token", "../functions/kept.json", "../../victim",
-                                 victim.string(), "..", ".", "a/../../token"}) {
+  const std::vector<std::string> names = {"../token", "../functions/kept.json", "../../victim",
+                                          victim.string(), "..", ".", "a/../../token"};
+  for (const std::string& name : names) {
     Reply body = d.admin("DELETE", "/system/secrets", json{{"name", name}}.dump());
     EXPECT_EQ(body.status, 400) << name << ": " << body.body;
     EXPECT_THAT(body.body, HasSubstr("invalid secret name")) << name;

@@ -146,8 +146,9 @@ TEST(StateDirNames, NoNameReachesOutsideItsDirectory) {
   NodeParts n;
   testing::writeText(n.dir / "victim", "keep me");
   ASSERT_TRUE(n.state->saveSecret("ok", std::vector<uint8_t>{'x'}).ok());
-  for (const std::string bad : {"../token", "..", ".", "", "a/b", "../../victim",
-                                (n.dir / "victim").string(), ".hidden", "ok\n"}) {
+  const std::vector<std::string> names = {"../token", "..", ".", "", "a/b", "../../victim",
+                                          (n.dir / "victim").string(), ".hidden", "ok\n"};
+  for (const std::string& bad : names) {
     EXPECT_FALSE(n.state->hasSecret(bad)) << bad;
     auto removed = n.state->removeSecret(bad);
     ASSERT_FALSE(removed.ok()) << bad;

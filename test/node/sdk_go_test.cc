@@ -77,7 +77,7 @@ TEST_F(GoSdkOverHttp, ACallReachesFunctionsOfEitherLanguage) {
   EXPECT_EQ(d.invoke("caller", "call upper\nfrom go to c").body, "FROM GO TO C");
   // A response of 512 KiB comes back through the Go function's cwasi_alloc.
   const std::string big = allBytes(512 << 10);
-  HttpResponse r = d.fetch("POST", "/function/caller", "call go-upper\n" + big);
+  http::HttpResponse r = d.fetch("POST", "/function/caller", "call go-upper\n" + big);
   EXPECT_EQ(r.status, 200);
   EXPECT_TRUE(r.body == upperAscii(big)) << "the response to a call differs";
   // C calling Go: the C caller answers the 4-byte status, then the response.

@@ -49,10 +49,10 @@ TEST_P(GuestSdk, UpperAndEchoAreByteExact) {
   ASSERT_EQ(d.deploy(spec("upper", fn("upper"))).status, 202);
   ASSERT_EQ(d.deploy(spec("echo", fn("echo"))).status, 202);
   const std::string body = binaryBody();
-  HttpResponse up = d.fetch("POST", "/function/upper", body);
+  http::HttpResponse up = d.fetch("POST", "/function/upper", body);
   EXPECT_EQ(up.status, 200);
   EXPECT_TRUE(up.body == upperAscii(body)) << "upper changed the bytes (" << up.body.size() << ")";
-  HttpResponse echo = d.fetch("POST", "/function/echo", body);
+  http::HttpResponse echo = d.fetch("POST", "/function/echo", body);
   EXPECT_EQ(echo.status, 200);
   EXPECT_EQ(echo.content_type, "application/octet-stream");
   EXPECT_TRUE(echo.body == body) << "echo changed the bytes (" << echo.body.size() << ")";
@@ -131,7 +131,7 @@ TEST_F(RustSdk, CallsAnotherFunctionAndReportsItsErrors) {
   ASSERT_EQ(d.deploy(spec("trap", "unreachable")).status, 202);
   EXPECT_EQ(d.invoke("caller", "upper\ncalled from Rust").body, "CALLED FROM RUST");
   const std::string big = binaryBody();
-  HttpResponse r = d.fetch("POST", "/function/caller", "rupper\n" + big);
+  http::HttpResponse r = d.fetch("POST", "/function/caller", "rupper\n" + big);
   EXPECT_EQ(r.status, 200);
   EXPECT_TRUE(r.body == upperAscii(big)) << r.body.size();
 

@@ -33,34 +33,16 @@
 #include <vector>
 
 #include "cwasi/common/result.h"
+#include "cwasi/http/url.h"
 
 namespace cwasi::comm {
 
-// A guest's URL, read strictly: http or https, a host with no userinfo, no
-// percent-encoding, no control characters or spaces anywhere.
-struct OutboundUrl {
-  std::string scheme;  // "http" or "https"
-  // Lowercase name, dotted quad, or canonical IPv6 (no brackets).
-  std::string host;
-  bool ipv6 = false;
-  uint16_t port = 80;
-  std::string target = "/";  // path and query; the fragment is dropped
-  // scheme://host[:port] as it goes in a Host header and in messages.
-  std::string authority() const;
-  std::string origin() const { return scheme + "://" + authority(); }
-};
-// InvalidArgument says what is wrong.
-Result<OutboundUrl> parseOutboundUrl(std::string_view url);
-// `location` (a redirect's Location: absolute, scheme-relative, absolute path
-// or relative path) read against `base`.
-Result<OutboundUrl> resolveRedirect(const OutboundUrl& base, std::string_view location);
-
 struct OutboundGrant {
   std::string scheme;     // "http", "https" or "*"
-  std::string host;       // canonical as in OutboundUrl, "*", or "*.suffix"
+  std::string host;       // canonical as in http::Url, "*", or "*.suffix"
   std::optional<uint16_t> port;  // nullopt: any port
   std::string pattern;    // as written
-  bool allows(const OutboundUrl& url) const;
+  bool allows(const http::Url& url) const;
 };
 // InvalidArgument naming `pattern` and what is wrong with it.
 Result<OutboundGrant> parseOutboundGrant(std::string_view pattern);
@@ -74,7 +56,7 @@ class OutboundGrants {
   // Comma-separated (an annotation, an environment variable); blanks around
   // patterns and empty items are ignored.
   static Result<OutboundGrants> parseList(std::string_view comma_separated);
-  bool allows(const OutboundUrl& url) const;
+  bool allows(const http::Url& url) const;
   bool empty() const { return grants_.empty(); }
   std::vector<std::string> patterns() const;
 

@@ -13,7 +13,7 @@
 
 #include "cwasi/common/byte_budget.h"
 #include "cwasi/common/result.h"
-#include "cwasi/node/http.h"
+#include "cwasi/http/client.h"
 #include "cwasi/node/invoker.h"
 #include "cwasi/node/registry.h"
 #include "cwasi/node/worker_pool.h"
@@ -25,7 +25,7 @@ struct AsyncCall {
   std::string function;
   std::string body;
   std::vector<std::pair<std::string, std::string>> env;
-  std::optional<HttpUrl> callback;
+  std::optional<http::Url> callback;
 };
 
 struct AsyncConfig {
@@ -60,8 +60,8 @@ class AsyncQueue {
  private:
   // A result on its way to a callback URL.
   struct Callback {
-    HttpUrl url;
-    Headers headers;
+    http::Url url;
+    http::Headers headers;
     std::string body;
   };
   // Gives back a call's or a callback's bytes when it is done or dropped.

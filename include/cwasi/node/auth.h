@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "cwasi/node/http.h"
+#include "cwasi/http/message.h"
 
 namespace cwasi::node {
 
@@ -14,9 +14,9 @@ class Authorizer {
  public:
   explicit Authorizer(std::string token, std::string user = "admin")
       : token_(std::move(token)), user_(std::move(user)) {}
-  bool allows(const HttpRequest& req) const;
+  bool allows(const http::HttpRequest& req) const;
   // The 401 answer, with its WWW-Authenticate challenge.
-  static HttpResponse challenge();
+  static http::HttpResponse challenge();
 
  private:
   std::string token_;

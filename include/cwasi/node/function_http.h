@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "cwasi/node/http.h"
+#include "cwasi/http/message.h"
 #include "cwasi/node/invoker.h"
 
 namespace cwasi::node {
@@ -18,7 +18,7 @@ namespace cwasi::node {
 // Http_X_Call_Id and Http_<Header> for each header but Authorization,
 // Proxy-Authorization and those whose variable would be one of the first
 // four.
-std::vector<std::pair<std::string, std::string>> requestEnv(const HttpRequest& req,
+std::vector<std::pair<std::string, std::string>> requestEnv(const http::HttpRequest& req,
                                                             const std::string& sub_path,
                                                             const std::string& call_id);
 
@@ -26,7 +26,7 @@ std::vector<std::pair<std::string, std::string>> requestEnv(const HttpRequest& r
 // application/octet-stream when it gave none), or the error as
 // {"error", "function"} JSON with its status (504 names the timeout, 502 bad
 // CGI output); X-Duration-Seconds, X-Cold-Start.
-HttpResponse invocationResponse(const std::string& name, Invocation inv,
+http::HttpResponse invocationResponse(const std::string& name, Invocation inv,
                                 std::chrono::milliseconds timeout);
 
 // Seconds, as X-Duration-Seconds shows them.

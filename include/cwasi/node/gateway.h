@@ -32,13 +32,13 @@
 #include "cwasi/common/result.h"
 #include "cwasi/host/function_host.h"
 #include "cwasi/node/async_queue.h"
-#include "cwasi/node/http_server.h"
+#include "cwasi/http/server.h"
 #include "cwasi/node/image_puller.h"
 
 namespace cwasi::node {
 
 struct GatewayConfig {
-  HttpServerConfig http;             // where to listen, and the connection budgets
+  http::HttpServerConfig http;             // where to listen, and the connection budgets
   std::filesystem::path state_dir;   // required
   std::string token;                 // empty: the state dir's (generated once)
   std::string admin_user = "admin";  // Basic auth's user name (OpenFaaS's default)
@@ -71,7 +71,7 @@ class Gateway {
 
   const std::string& address() const;  // "127.0.0.1:8080"
   const std::string& token() const;
-  HttpServerStats httpStats() const;
+  http::HttpServerStats httpStats() const;
 
   // What stopping left undone.
   struct DrainReport {

@@ -1,4 +1,4 @@
-// The HTTP/1.1 server of the gateway and of the shim's HTTP trigger:
+// The HTTP/1.1 server (of the gateway and of the shim's HTTP trigger):
 // event-driven (Boost.Asio + Beast), a few I/O threads hold every connection,
 // and a bounded pool of invocation threads runs the handlers. Every budget is
 // bounded and configurable:
@@ -22,9 +22,9 @@
 
 #include "cwasi/common/fd.h"
 #include "cwasi/common/result.h"
-#include "cwasi/node/http.h"
+#include "cwasi/http/message.h"
 
-namespace cwasi::node {
+namespace cwasi::http {
 
 struct HttpServerConfig {
   std::string listen = "127.0.0.1:8080";  // port 0 picks one
@@ -85,4 +85,4 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace cwasi::node
+}  // namespace cwasi::http

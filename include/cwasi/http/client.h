@@ -1,7 +1,6 @@
-// One HTTP/1.1 exchange on a fresh connection: the one client below the node
-// layer, shared by the daemon's own requests (node::httpFetch: callbacks,
-// registries, the CLI) and by guests' outbound requests (comm's
-// cwasi.http_request). Every step — name lookup, connect, send, receive — is
+// One HTTP/1.1 exchange on a fresh connection: the one client, shared by the
+// daemon's own requests (httpFetch: callbacks, registries, the CLI) and by
+// guests' outbound requests (comm's cwasi.http_request). Every step — name lookup, connect, send, receive — is
 // bounded by one deadline, and the response by a size cap.
 #pragma once
 
@@ -15,8 +14,10 @@
 #include "cwasi/common/fd.h"
 #include "cwasi/common/net.h"
 #include "cwasi/common/result.h"
+#include "cwasi/http/message.h"
+#include "cwasi/http/url.h"
 
-namespace cwasi::net {
+namespace cwasi::http {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -50,13 +51,20 @@ struct HttpReplyLimits {
 //   ResourceExhausted — the reply's head or body is over `limits`;
 //   DataLoss — the peer did not answer in HTTP/1.x.
 // Any status is a success.
-Result<HttpReply> httpExchange(const HttpExchange& request, Deadline deadline,
+Result<HttpReply> httpExchange(const HttpExchange& request, net::Deadline deadline,
                                const HttpReplyLimits& limits = {});
 
 // Connects to `host`:`port`, trying each address the name resolves to in
 // turn, by `deadline` (the lookup included: it runs on a thread of its own
 // so that a stuck resolver cannot hold the caller past it). Unavailable when
 // the name does not resolve or nothing accepts; DeadlineExceeded past it.
-Result<Fd> connectTcpHost(const std::string& host, uint16_t port, Deadline deadline);
+Result<Fd> connectTcpHost(const std::string& host, uint16_t port, net::Deadline deadline);
 
-}  // namespace cwasi::net
+// One request to `url` (http only) on a fresh connection, as the daemon's
+// own clients make it. Unavailable when the server cannot be reached,
+// DeadlineExceeded past `timeout`; any status is a success.
+Result<HttpResponse> httpFetch(const Url& url, std::string_view method, const Headers& headers,
+                               std::string_view body, std::chrono::milliseconds timeout,
+                               uint64_t max_body_bytes = 1ull << 30);
+
+}  // namespace cwasi::http

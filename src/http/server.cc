@@ -1,4 +1,4 @@
-#include "cwasi/node/http_server.h"
+#include "cwasi/http/server.h"
 
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -19,12 +19,12 @@
 #include "cwasi/common/mutex.h"
 #include "cwasi/common/net.h"
 
-namespace cwasi::node {
+namespace cwasi::http {
 namespace {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -245,7 +245,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(config().max_body_bytes);
     stream_.expires_after(config().header_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
+    bhttp::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) {
                               self->onHead(ec);
                             });
@@ -302,7 +302,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // "Expect: 100-continue" (curl, for large bodies): the client waits for a
   // go-ahead, which comes only once the request was screened and budgeted.
   void continueBody() {
-    const auto expect = parser_->get()[http::field::expect];
+    const auto expect = parser_->get()[bhttp::field::expect];
     if (!beast::iequals(expect, "100-continue")) return readBody();
     static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     stream_.expires_after(config().write_timeout);
@@ -315,7 +315,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void readBody() {
     stream_.expires_after(config().body_timeout);
-    http::async_read_some(stream_, buffer_, *parser_,
+    bhttp::async_read_some(stream_, buffer_, *parser_,
                           [self = shared_from_this()](beast::error_code ec, size_t) {
                             self->onBody(ec);
                           });
@@ -449,17 +449,17 @@ class Session : public std::enable_shared_from_this<Session> {
       server_.timed_out.fetch_add(1);
       return abort();
     }
-    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
-        ec == asio::error::broken_pipe || ec == http::error::partial_message) {
+        ec == asio::error::broken_pipe || ec == bhttp::error::partial_message) {
       return abort();
     }
-    if (ec == http::error::body_limit) {
+    if (ec == bhttp::error::body_limit) {
       return respond(jsonError(413, "request body larger than " +
                                         std::to_string(config().max_body_bytes) + " bytes"),
                      false, true);
     }
-    if (ec == http::error::header_limit) {
+    if (ec == bhttp::error::header_limit) {
       return respond(jsonError(431, "request headers larger than " +
                                         std::to_string(kHeaderLimit) + " bytes"),
                      false, true);
@@ -498,7 +498,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<std::chrono::milliseconds> rewait_;  // set when the buffer was trimmed
   bool waiting_ = false;  // for a request, between requests
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   HttpRequest req_;
   bool keep_alive_ = false;
   bool unread_body_ = false;
@@ -634,4 +634,4 @@ HttpServerStats HttpServer::stats() const {
   return s;
 }
 
-}  // namespace cwasi::node
+}  // namespace cwasi::http

@@ -1,6 +1,6 @@
-// HTTP/1.1 for the node daemon: requests and responses, and a one-shot
-// client (the CLI, async callbacks) with a capped body. The server is in
-// http_server.h.
+// HTTP/1.1 messages: requests and responses as the server hands them to a
+// handler and takes them back, and the protocol's small helpers. The server
+// is in server.h, the client in client.h, URLs in url.h.
 #pragma once
 
 #include <chrono>
@@ -13,10 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "cwasi/common/fd.h"
 #include "cwasi/common/result.h"
 
-namespace cwasi::node {
+namespace cwasi::http {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -63,23 +62,11 @@ struct HttpResponse {
   static HttpResponse json(int status, std::string body);
 };
 
-// "http://host:port/path?query" split up; InvalidArgument otherwise.
-struct HttpUrl {
-  std::string host;
-  uint16_t port = 80;
-  std::string target = "/";  // path and query
-};
-Result<HttpUrl> parseHttpUrl(std::string_view url);
-
-// One request on a fresh connection. Unavailable when the server cannot be
-// reached, DeadlineExceeded past `timeout`; any status is a success.
-Result<HttpResponse> httpFetch(const HttpUrl& url, std::string_view method, const Headers& headers,
-                               std::string_view body, std::chrono::milliseconds timeout,
-                               uint64_t max_body_bytes = 1ull << 30);
-
 // "%2F" -> "/", and '+' -> ' ' when `plus_is_space`.
 std::string percentDecode(std::string_view s, bool plus_is_space = false);
 // The reason phrase of a status code ("Not Found").
 std::string_view statusReason(int status);
+// ASCII case-insensitive equality, as header names compare.
+bool iequals(std::string_view a, std::string_view b);
 
-}  // namespace cwasi::node
+}  // namespace cwasi::http

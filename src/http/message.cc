@@ -1,15 +1,14 @@
-#include "cwasi/node/http.h"
+#include "cwasi/http/message.h"
 
 #include <strings.h>
 
-#include "cwasi/common/http_client.h"
 
-namespace cwasi::node {
-namespace {
-
+namespace cwasi::http {
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
+
+namespace {
 
 std::string findHeader(const Headers& headers, std::string_view name) {
   for (const auto& [k, v] : headers) {
@@ -107,59 +106,4 @@ std::string_view statusReason(int status) {
   }
 }
 
-Result<HttpUrl> parseHttpUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.rfind(kScheme, 0) == 0) {
-    url.remove_prefix(kScheme.size());
-  } else if (url.find("://") != std::string_view::npos) {
-    return invalidArgument("only http:// URLs are supported: " + std::string(url));
-  }
-  HttpUrl out;
-  size_t slash = url.find('/');
-  std::string_view authority = url.substr(0, slash);
-  if (slash != std::string_view::npos) out.target = std::string(url.substr(slash));
-  size_t colon = authority.rfind(':');
-  if (colon != std::string_view::npos && authority.find(']', colon) == std::string_view::npos) {
-    out.host = std::string(authority.substr(0, colon));
-    std::string port(authority.substr(colon + 1));
-    char* end = nullptr;
-    unsigned long p = std::strtoul(port.c_str(), &end, 10);
-    if (port.empty() || *end != 0 || p == 0 || p > 65535) {
-      return invalidArgument("bad port in URL: " + std::string(url));
-    }
-    out.port = static_cast<uint16_t>(p);
-  } else {
-    out.host = std::string(authority);
-  }
-  if (out.host.empty()) return invalidArgument("no host in URL: " + std::string(url));
-  return out;
-}
-
-Result<HttpResponse> httpFetch(const HttpUrl& url, std::string_view method, const Headers& headers,
-                               std::string_view body, std::chrono::milliseconds timeout,
-                               uint64_t max_body_bytes) {
-  net::HttpExchange exchange;
-  exchange.host = url.host;
-  exchange.port = url.port;
-  exchange.host_header = url.host + ":" + std::to_string(url.port);
-  exchange.method = std::string(method);
-  exchange.target = url.target;
-  exchange.headers = headers;
-  exchange.body = body;
-  net::HttpReplyLimits limits;
-  limits.max_body_bytes = max_body_bytes;
-  TRY_ASSIGN(net::HttpReply reply, net::httpExchange(exchange, net::in(timeout), limits));
-  HttpResponse r;
-  r.status = reply.status;
-  for (auto& [k, v] : reply.headers) {
-    if (iequals(k, "Content-Type")) {
-      r.content_type = std::move(v);
-    } else {
-      r.headers.emplace_back(std::move(k), std::move(v));
-    }
-  }
-  r.body = std::move(reply.body);
-  return r;
-}
-
-}  // namespace cwasi::node
+}  // namespace cwasi::http

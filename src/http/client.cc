@@ -1,4 +1,4 @@
-#include "cwasi/common/http_client.h"
+#include "cwasi/http/client.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -17,10 +17,13 @@
 
 #include "cwasi/common/mutex.h"
 
-namespace cwasi::net {
+namespace cwasi::http {
+// The socket helpers, deadlines and clock this client is built on.
+using namespace net;  // NOLINT(google-build-using-namespace)
+
 namespace {
 
-namespace http = boost::beast::http;
+namespace bhttp = boost::beast::http;
 
 constexpr size_t kReadChunk = 64 * 1024;
 
@@ -142,16 +145,16 @@ Result<size_t> recvSome(int fd, std::string& buffer, Deadline deadline) {
   }
 }
 
-Result<void> readReply(int fd, http::response_parser<http::string_body>& parser, Deadline deadline) {
+Result<void> readReply(int fd, bhttp::response_parser<bhttp::string_body>& parser, Deadline deadline) {
   std::string buffer;
   for (;;) {
     if (!buffer.empty()) {
       boost::system::error_code ec;
       size_t used = parser.put(boost::asio::buffer(buffer.data(), buffer.size()), ec);
       buffer.erase(0, used);
-      if (ec == http::error::body_limit) return resourceExhausted("reply body over the limit");
-      if (ec == http::error::header_limit) return resourceExhausted("reply head over the limit");
-      if (ec && ec != http::error::need_more) return dataLoss("bad HTTP reply: " + ec.message());
+      if (ec == bhttp::error::body_limit) return resourceExhausted("reply body over the limit");
+      if (ec == bhttp::error::header_limit) return resourceExhausted("reply head over the limit");
+      if (ec && ec != bhttp::error::need_more) return dataLoss("bad HTTP reply: " + ec.message());
       if (parser.is_done()) return {};
       if (used > 0 && !ec) continue;
     }
@@ -163,7 +166,7 @@ Result<void> readReply(int fd, http::response_parser<http::string_body>& parser,
       boost::system::error_code ec;
       parser.put_eof(ec);
       if (!ec && parser.is_done()) return {};
-      if (ec == http::error::body_limit) return resourceExhausted("reply body over the limit");
+      if (ec == bhttp::error::body_limit) return resourceExhausted("reply body over the limit");
       return unavailable("the connection closed before a whole reply");
     }
   }
@@ -206,7 +209,7 @@ Result<HttpReply> httpExchange(const HttpExchange& request, Deadline deadline,
   if (!sent.ok() && sent.error().code() == Code::kDeadlineExceeded) return std::move(sent).error();
   // A server may answer (413, a redirect) and close without reading the
   // whole body: its reply, when it sent one, is what counts.
-  http::response_parser<http::string_body> parser;
+  bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(limits.max_body_bytes);
   parser.header_limit(limits.max_header_bytes);
   if (request.method == "HEAD") parser.skip(true);
@@ -223,4 +226,32 @@ Result<HttpReply> httpExchange(const HttpExchange& request, Deadline deadline,
   return reply;
 }
 
-}  // namespace cwasi::net
+Result<HttpResponse> httpFetch(const Url& url, std::string_view method, const Headers& headers,
+                               std::string_view body, std::chrono::milliseconds timeout,
+                               uint64_t max_body_bytes) {
+  HttpExchange exchange;
+  if (url.scheme != "http") return unimplemented("only http:// is supported here: " + url.origin());
+  exchange.host = url.host;
+  exchange.port = url.port;
+  exchange.host_header = url.authority();
+  exchange.method = std::string(method);
+  exchange.target = url.target;
+  exchange.headers = headers;
+  exchange.body = body;
+  HttpReplyLimits limits;
+  limits.max_body_bytes = max_body_bytes;
+  TRY_ASSIGN(HttpReply reply, httpExchange(exchange, net::in(timeout), limits));
+  HttpResponse r;
+  r.status = reply.status;
+  for (auto& [k, v] : reply.headers) {
+    if (iequals(k, "Content-Type")) {
+      r.content_type = std::move(v);
+    } else {
+      r.headers.emplace_back(std::move(k), std::move(v));
+    }
+  }
+  r.body = std::move(reply.body);
+  return r;
+}
+
+}  // namespace cwasi::http

@@ -1,7 +1,7 @@
 // The HTTP server under hostile clients: idle connections, slow clients,
 // bodies nobody asked for, malformed requests, more bytes than the budget.
 // Real sockets on loopback, written byte by byte where the test needs it.
-#include "cwasi/node/http_server.h"
+#include "cwasi/http/server.h"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -14,7 +14,7 @@
 #include "cwasi/common/net.h"
 #include "testbed/child_process.h"
 
-namespace cwasi::node {
+namespace cwasi::http {
 namespace {
 
 using namespace std::chrono_literals;
@@ -100,23 +100,23 @@ std::string get(const std::string& path) {
 
 class HttpServerTest : public ::testing::Test {
  protected:
-  void start(HttpServerConfig c = {}) {
+  void start(http::HttpServerConfig c = {}) {
     c.listen = "127.0.0.1:0";
-    auto s = HttpServer::start(
+    auto s = http::HttpServer::start(
         c,
-        [this](HttpRequest& req) {
+        [this](http::HttpRequest& req) {
           handled_.fetch_add(1);
           if (req.path == "/hold") {
             MutexLock lock(mu_);
             while (!released_) released_cv_.wait(mu_);
           }
           // A function may answer these with a body: the server must not send it.
-          if (req.path == "/no-content") return HttpResponse::text(204, "dropped");
-          if (req.path == "/not-modified") return HttpResponse::text(304, "dropped");
-          return HttpResponse::text(200, "got " + std::to_string(req.body.size()));
+          if (req.path == "/no-content") return http::HttpResponse::text(204, "dropped");
+          if (req.path == "/not-modified") return http::HttpResponse::text(304, "dropped");
+          return http::HttpResponse::text(200, "got " + std::to_string(req.body.size()));
         },
-        [](const HttpRequest& head) -> std::optional<HttpResponse> {
-          if (head.path == "/private") return HttpResponse::text(401, "token please");
+        [](const http::HttpRequest& head) -> std::optional<http::HttpResponse> {
+          if (head.path == "/private") return http::HttpResponse::text(401, "token please");
           return std::nullopt;
         });
     ASSERT_TRUE(s.ok()) << s.error().message();
@@ -141,7 +141,7 @@ class HttpServerTest : public ::testing::Test {
   Mutex mu_;
   CondVar released_cv_;
   bool released_ GUARDED_BY(mu_) = false;
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<http::HttpServer> server_;
 };
 
 TEST_F(HttpServerTest, IdleConnectionsCostNoThreads) {
@@ -156,7 +156,7 @@ TEST_F(HttpServerTest, IdleConnectionsCostNoThreads) {
 }
 
 TEST_F(HttpServerTest, ConnectionsPastTheCapGetA503AndTheServerGoesOn) {
-  HttpServerConfig c;
+  http::HttpServerConfig c;
   c.max_connections = 4;
   start(c);
   std::vector<std::unique_ptr<Client>> held;
@@ -174,7 +174,7 @@ TEST_F(HttpServerTest, ConnectionsPastTheCapGetA503AndTheServerGoesOn) {
 }
 
 TEST_F(HttpServerTest, EachPhaseHasItsTimeout) {
-  HttpServerConfig c;
+  http::HttpServerConfig c;
   c.header_timeout = 200ms;
   c.body_timeout = 200ms;
   c.keepalive_timeout = 200ms;
@@ -222,7 +222,7 @@ TEST_F(HttpServerTest, ExpectContinueGetsItsGoAheadWhenAdmitted) {
 }
 
 TEST_F(HttpServerTest, BodiesPastTheByteBudgetWaitThenGet503) {
-  HttpServerConfig c;
+  http::HttpServerConfig c;
   c.max_body_bytes = 1u << 20;
   c.max_inflight_bytes = 1u << 20;
   c.budget_wait = 300ms;
@@ -251,7 +251,7 @@ TEST_F(HttpServerTest, BodiesPastTheByteBudgetWaitThenGet503) {
 }
 
 TEST_F(HttpServerTest, AChunkedBodyTakesFromTheBudgetAsItGrows) {
-  HttpServerConfig c;
+  http::HttpServerConfig c;
   c.max_body_bytes = 64u << 10;
   c.max_inflight_bytes = 64u << 10;
   start(c);
@@ -277,7 +277,7 @@ TEST_F(HttpServerTest, AChunkedBodyTakesFromTheBudgetAsItGrows) {
 }
 
 TEST_F(HttpServerTest, MalformedAndOversizedRequestsGetTheirStatusAndTheServerGoesOn) {
-  HttpServerConfig c;
+  http::HttpServerConfig c;
   c.max_body_bytes = 1000;
   start(c);
   EXPECT_NE(roundTrip("NOT HTTP AT ALL\r\n\r\n").find("400 Bad Request"), std::string::npos);
@@ -324,4 +324,4 @@ TEST_F(HttpServerTest, NoContentAndNotModifiedNeverCarryABody) {
 }
 
 }  // namespace
-}  // namespace cwasi::node
+}  // namespace cwasi::http
