@@ -1,4 +1,4 @@
-// node::parseCgiOutput: a command function's stdout, read as CGI output when
+// trigger::parseCgiOutput: a command function's stdout, read as CGI output when
 // its deployment says cwasi.io/response: cgi — written by an untrusted guest.
 // What it accepts must be safe to put on the wire (tokens for names, no
 // control characters in values, no header the gateway owns, within the
@@ -6,11 +6,11 @@
 // the head written back as CGI must parse to itself.
 #include <strings.h>
 
-#include "cwasi/node/cgi.h"
+#include "cwasi/trigger/cgi.h"
 #include "cwasi/runtime/response_head.h"
 #include "fuzz.h"
 
-using cwasi::node::parseCgiOutput;
+using cwasi::trigger::parseCgiOutput;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input = cwasi::fuzz::asText(data, size);

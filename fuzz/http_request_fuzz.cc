@@ -12,7 +12,7 @@
 #include <string>
 
 #include "cwasi/node/auth.h"
-#include "cwasi/node/function_http.h"
+#include "cwasi/trigger/function_http.h"
 #include "cwasi/http/message.h"
 #include "fuzz.h"
 
@@ -47,7 +47,7 @@ void use(const HttpRequest& req) {
   // The function's environment: no credentials, and the gateway's own
   // variables once each, whatever the headers are called.
   std::map<std::string, int> env;
-  for (const auto& [k, v] : cwasi::node::requestEnv(req, req.path, "call-1")) ++env[k];
+  for (const auto& [k, v] : cwasi::trigger::requestEnv(req, req.path, "call-1")) ++env[k];
   FUZZ_CHECK(!env.contains("Http_Authorization") && !env.contains("Http_Proxy_Authorization"));
   for (const char* name : {"Http_Method", "Http_Path", "Http_Query", "Http_X_Call_Id"}) {
     FUZZ_CHECK(env[name] == 1);

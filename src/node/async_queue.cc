@@ -4,7 +4,7 @@
 
 namespace cwasi::node {
 
-AsyncQueue::AsyncQueue(FunctionRegistry& registry, Invoker& invoker, const AsyncConfig& config)
+AsyncQueue::AsyncQueue(FunctionRegistry& registry, trigger::Invoker& invoker, const AsyncConfig& config)
     : registry_(registry),
       invoker_(invoker),
       callback_timeout_(config.callback_timeout),
@@ -45,7 +45,7 @@ void AsyncQueue::send(QueuedCallback queued) {
 void AsyncQueue::run(QueuedCall queued) {
   AsyncCall& call = queued.call;
   auto entry = registry_.find(call.function);
-  Invocation inv;
+  trigger::Invocation inv;
   if (entry) {
     inv = invoker_.invoke(*entry, {reinterpret_cast<const uint8_t*>(call.body.data()), call.body.size()},
                           std::move(call.env));
@@ -53,7 +53,7 @@ void AsyncQueue::run(QueuedCall queued) {
     inv.result = notFound("no function " + call.function);
   }
   if (!call.callback) return;
-  const int status = httpStatusOf(inv);
+  const int status = trigger::httpStatusOf(inv);
   std::string body = inv.result.ok() ? std::string(inv.result->begin(), inv.result->end())
                                      : inv.result.error().message();
   http::Headers headers = {{"X-Call-Id", call.id},

@@ -4,7 +4,7 @@
 
 namespace cwasi::node {
 
-Autoscaler::Autoscaler(FunctionRegistry& registry, host::FunctionHost& host, Metrics& metrics,
+Autoscaler::Autoscaler(FunctionRegistry& registry, host::FunctionHost& host, trigger::Metrics& metrics,
                        const Clock& clock, std::chrono::milliseconds interval)
     : registry_(registry), host_(host), metrics_(metrics), clock_(clock), interval_(interval) {
   if (interval_.count() > 0) thread_ = std::thread([this] { loop(); });

@@ -125,12 +125,6 @@ Result<void> checkName(std::string_view kind, const std::string& name) {
                          "OpenFaaS require)");
 }
 
-bool dns1123Label(std::string_view name) {
-  if (name.empty() || name.size() > 63) return false;
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(name.front()) || !alnum(name.back())) return false;
-  return std::all_of(name.begin(), name.end(), [&](char c) { return alnum(c) || c == '-'; });
-}
 
 namespace {
 
@@ -241,7 +235,7 @@ Result<Deployment> parseDeployment(const json& j) {
   TRY_ASSIGN(d.env, stringMap(j, "envVars"));
   TRY_ASSIGN(d.labels, stringMap(j, "labels"));
   TRY_ASSIGN(d.annotations, stringMap(j, "annotations"));
-  TRY_ASSIGN(d.response, responseModeFrom(d.annotations));
+  TRY_ASSIGN(d.response, trigger::responseModeFrom(d.annotations));
   TRY_ASSIGN(d.secrets, stringList(j, "secrets"));
   for (size_t i = 0; i < d.secrets.size(); ++i) {
     if (auto r = checkName("secret", d.secrets[i]); !r.ok()) {

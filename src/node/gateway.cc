@@ -7,8 +7,8 @@
 #include "cwasi/node/auth.h"
 #include "cwasi/node/autoscaler.h"
 #include "cwasi/http/server.h"
-#include "cwasi/node/invoker.h"
-#include "cwasi/node/metrics.h"
+#include "cwasi/trigger/invoker.h"
+#include "cwasi/trigger/metrics.h"
 #include "cwasi/node/registry.h"
 #include "cwasi/node/state.h"
 #include "routes.h"
@@ -25,10 +25,10 @@ struct Gateway::Impl {
   std::string token;
   std::unique_ptr<StateDir> state;
   std::unique_ptr<ImagePuller> images;
-  Metrics metrics;
+  trigger::Metrics metrics;
   std::unique_ptr<host::FunctionHost> host;
   std::unique_ptr<FunctionRegistry> registry;
-  std::unique_ptr<Invoker> invoker;
+  std::unique_ptr<trigger::Invoker> invoker;
   std::unique_ptr<AsyncQueue> async;
   std::unique_ptr<Autoscaler> autoscaler;
   std::unique_ptr<Authorizer> auth;
@@ -52,7 +52,7 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
   g.registry = std::make_unique<FunctionRegistry>(*g.host, *g.state, g.metrics, *g.clock,
                                                   c.stable_window, g.images.get());
   for (const auto& e : g.registry->restore()) CWASI_LOG(kWarn, "state: skipped " << e);
-  g.invoker = std::make_unique<Invoker>(*g.registry, *g.host, g.metrics, *g.clock,
+  g.invoker = std::make_unique<trigger::Invoker>(*g.registry, *g.host, g.metrics, *g.clock,
                                         c.default_timeout);
   g.async = std::make_unique<AsyncQueue>(*g.registry, *g.invoker, c.async);
   g.autoscaler = std::make_unique<Autoscaler>(*g.registry, *g.host, g.metrics, *g.clock,

@@ -108,7 +108,8 @@ std::vector<FunctionLog::Line> FunctionLog::after(uint64_t seq) const {
   return {lines_.begin() + static_cast<std::ptrdiff_t>(skip), lines_.end()};
 }
 
-FunctionRegistry::FunctionRegistry(host::FunctionHost& host, StateDir& state, Metrics& metrics,
+FunctionRegistry::FunctionRegistry(host::FunctionHost& host, StateDir& state,
+                                   trigger::Metrics& metrics,
                                    const Clock& clock, std::chrono::milliseconds stable_window,
                                    const ImagePuller* images)
     : host_(host),
@@ -166,16 +167,25 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::install(Deploymen
   std::shared_ptr<const FunctionEntry> previous = find(d.name);
   auto entry = std::make_shared<FunctionEntry>();
   const auto now = clock_.now();
+  const ScalePolicy policy = policyFor(d);
+  const auto cap = static_cast<size_t>(policy.max_inflight);
   if (previous) {
-    previous->scaler->setPolicy(policyFor(d), now);
+    previous->scaler->setPolicy(policy, now);
+    previous->limiter->setCapacity(cap, cap);
     entry->scaler = previous->scaler;
+    entry->limiter = previous->limiter;
     entry->stats = previous->stats;
     entry->log = previous->log;
   } else {
-    entry->scaler = std::make_shared<Scaler>(policyFor(d), now);
-    entry->stats = std::make_shared<FunctionStats>();
+    entry->scaler = std::make_shared<Scaler>(policy, now);
+    entry->limiter = std::make_shared<trigger::Limiter>(cap, cap);  // as many may wait
+    entry->stats = std::make_shared<trigger::TargetStats>();
     entry->log = std::make_shared<FunctionLog>();
   }
+  entry->load = entry->scaler;
+  entry->name = d.name;
+  entry->timeout = d.timeout;
+  entry->response = d.response;
   TRY(secretsExist(d));
   host::FunctionSpec spec(d.name, state_.modulePath(d.module));
   spec.trust_domain = d.trust_domain;

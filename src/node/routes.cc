@@ -10,7 +10,7 @@
 #include "cwasi/common/base64.h"
 #include "cwasi/common/build_info.h"
 #include "cwasi/common/log.h"
-#include "cwasi/node/function_http.h"
+#include "cwasi/trigger/function_http.h"
 
 namespace cwasi::node {
 namespace {
@@ -30,7 +30,7 @@ http::HttpResponse jsonError(int status, const std::string& message) {
   return http::HttpResponse::json(status, dumpJson(json{{"error", message}}));
 }
 
-http::HttpResponse errorResponse(const Error& e) { return jsonError(httpStatusFor(e), e.message()); }
+http::HttpResponse errorResponse(const Error& e) { return jsonError(trigger::httpStatusFor(e), e.message()); }
 
 std::string_view textOf(std::span<const uint8_t> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
@@ -151,8 +151,8 @@ http::HttpResponse Routes::functionRoute(const http::HttpRequest& req, const std
   if (!entry) return jsonError(404, "no function " + name);
   const std::string call_id = newCallId();
   const std::string started = startTime();
-  Invocation inv = p_.invoker.invoke(*entry, req.bodyBytes(), requestEnv(req, sub_path, call_id));
-  http::HttpResponse r = invocationResponse(name, std::move(inv), p_.invoker.timeoutOf(entry->deployment));
+  trigger::Invocation inv = p_.invoker.invoke(*entry, req.bodyBytes(), trigger::requestEnv(req, sub_path, call_id));
+  http::HttpResponse r = trigger::invocationResponse(name, std::move(inv), p_.invoker.timeoutOf(*entry));
   r.headers.emplace_back("X-Call-Id", call_id);
   r.headers.emplace_back("X-Start-Time", started);
   r.headers.emplace_back("X-Served-By", kServedBy);
@@ -166,7 +166,7 @@ http::HttpResponse Routes::asyncRoute(const http::HttpRequest& req, const std::s
   call.id = newCallId();
   call.function = name;
   call.body = req.body;
-  call.env = requestEnv(req, "/", call.id);
+  call.env = trigger::requestEnv(req, "/", call.id);
   if (const std::string cb = req.header("X-Callback-Url"); !cb.empty()) {
     auto url = http::parseUrl(cb);
     if (!url.ok()) return jsonError(400, "X-Callback-Url: " + url.error().message());
@@ -196,11 +196,11 @@ http::HttpResponse Routes::workflowRoute(const http::HttpRequest& req, const std
     r.content_type = "application/octet-stream";
   } else {
     const Error& e = result.output.error();
-    r = http::HttpResponse::json(httpStatusFor(e), dumpJson(json{{"error", e.message()},
+    r = http::HttpResponse::json(trigger::httpStatusFor(e), dumpJson(json{{"error", e.message()},
                                                             {"workflow", name},
                                                             {"step", result.failed_step}}));
   }
-  r.headers.emplace_back("X-Duration-Seconds", durationSeconds(p_.clock.now() - start));
+  r.headers.emplace_back("X-Duration-Seconds", trigger::durationSeconds(p_.clock.now() - start));
   return r;
 }
 

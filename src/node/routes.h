@@ -11,8 +11,8 @@
 #include "cwasi/node/async_queue.h"
 #include "cwasi/node/auth.h"
 #include "cwasi/http/message.h"
-#include "cwasi/node/invoker.h"
-#include "cwasi/node/metrics.h"
+#include "cwasi/trigger/invoker.h"
+#include "cwasi/trigger/metrics.h"
 #include "cwasi/node/registry.h"
 
 namespace cwasi::node {
@@ -20,9 +20,9 @@ namespace cwasi::node {
 // What the routes work with; all borrowed, all outlive the routes.
 struct RouteParts {
   FunctionRegistry& registry;
-  Invoker& invoker;
+  trigger::Invoker& invoker;
   AsyncQueue& async;
-  Metrics& metrics;
+  trigger::Metrics& metrics;
   host::FunctionHost& host;
   const Authorizer& auth;
   const Clock& clock;

@@ -19,25 +19,9 @@ void Scaler::scaleUpFor(int inflight) {
   if (replicas_ < wanted) replicas_ = std::min(wanted, policy_.max_replicas);
 }
 
-Result<Scaler::Admission> Scaler::admit(Clock::time_point now, Clock::time_point deadline) {
+bool Scaler::admitted(Clock::time_point now) {
   MutexLock lock(mu_);
-  if (inflight_ >= policy_.max_inflight) {
-    if (waiting_ >= policy_.max_inflight) {
-      return resourceExhausted("too many requests: " + std::to_string(inflight_) +
-                               " in flight and as many waiting");
-    }
-    ++waiting_;
-    while (inflight_ >= policy_.max_inflight) {
-      if (!slot_freed_.waitUntil(mu_, deadline) && Clock::now() >= deadline) break;
-    }
-    --waiting_;
-    if (inflight_ >= policy_.max_inflight) {
-      return deadlineExceeded("timed out waiting for a free slot (" +
-                              std::to_string(policy_.max_inflight) + " in flight)");
-    }
-  }
-  Admission a;
-  a.cold = replicas_ == 0;
+  const bool cold = replicas_ == 0;
   ++inflight_;
   ++arrivals_;
   peak_since_sample_ = std::max(peak_since_sample_, inflight_);
@@ -47,14 +31,13 @@ Result<Scaler::Admission> Scaler::admit(Clock::time_point now, Clock::time_point
   // tick adds what the rate needs.
   scaleUpFor(policy_.by_rate ? 1 : inflight_);
   if (replicas_ > before) last_scale_up_ = now;
-  return a;
+  return cold;
 }
 
-void Scaler::release(Clock::time_point now) {
+void Scaler::released(Clock::time_point now) {
   MutexLock lock(mu_);
-  --inflight_;
+  if (inflight_ > 0) --inflight_;
   last_active_ = now;
-  slot_freed_.notifyOne();
 }
 
 bool Scaler::tick(Clock::time_point now) {
@@ -106,7 +89,6 @@ void Scaler::setPolicy(const ScalePolicy& policy, Clock::time_point now) {
   policy_ = policy;
   replicas_ = std::clamp(replicas_, std::max(policy_.min_replicas, 1), policy_.max_replicas);
   last_active_ = now;
-  slot_freed_.notifyAll();
 }
 
 int Scaler::replicas() {
@@ -117,11 +99,6 @@ int Scaler::replicas() {
 int Scaler::inflight() {
   MutexLock lock(mu_);
   return inflight_;
-}
-
-int Scaler::waiting() {
-  MutexLock lock(mu_);
-  return waiting_;
 }
 
 }  // namespace cwasi::node

@@ -9,12 +9,12 @@
 #include "cwasi/common/clock.h"
 #include "cwasi/common/net.h"
 #include "cwasi/host/function_host.h"
-#include "cwasi/node/function_http.h"
 #include "cwasi/http/server.h"
-#include "cwasi/node/invoker.h"
-#include "cwasi/node/metrics.h"
-#include "cwasi/node/registry.h"
 #include "cwasi/shim/task_host.h"
+#include "cwasi/trigger/function_http.h"
+#include "cwasi/trigger/invoker.h"
+#include "cwasi/trigger/metrics.h"
+#include "cwasi/trigger/target.h"
 
 namespace cwasi::shim {
 namespace {
@@ -45,7 +45,7 @@ Result<Fd> listenIn(const std::filesystem::path& network_namespace, uint16_t por
 // host, accounting) for one function, `/_/health` for kubelet's probes (as
 // OpenFaaS's of-watchdog names it) and `/_/metrics` (Prometheus text: the
 // function's invocations, and the pod's calls and bytes per mode).
-class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
+class FunctionHttpTrigger : public HttpTrigger, public trigger::TargetDirectory {
  public:
   static Result<std::unique_ptr<FunctionHttpTrigger>> start(host::FunctionHost& host,
                                                             const HttpTriggerConfig& c) {
@@ -71,32 +71,28 @@ class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
 
   void drain(std::chrono::steady_clock::time_point deadline,
              const std::atomic<bool>& abort) override {
-    while (entry_->scaler->inflight() > 0 && !abort.load() &&
+    while (target_->limiter->inflight() > 0 && !abort.load() &&
            std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   }
 
-  std::shared_ptr<const node::FunctionEntry> find(std::string_view name) const override {
-    return name == entry_->deployment.name ? entry_ : nullptr;
+  std::shared_ptr<const trigger::Target> findTarget(std::string_view name) const override {
+    return name == target_->name ? target_ : nullptr;
   }
 
  private:
   FunctionHttpTrigger(host::FunctionHost& host, const HttpTriggerConfig& c)
       : host_(host), invoker_(*this, host, metrics_, clock_, c.timeout) {
-    auto entry = std::make_shared<node::FunctionEntry>();
-    entry->deployment.name = c.function;
-    entry->deployment.timeout = c.timeout;
-    entry->deployment.max_inflight = c.max_inflight;
-    if (c.cgi_response) entry->deployment.response = node::ResponseMode::kCgi;
-    node::ScalePolicy policy;
-    policy.min_replicas = 1;  // the pod is the replica: never cold, never scaled
-    policy.max_replicas = 1;
-    policy.max_inflight = c.max_inflight;
-    entry->scaler = std::make_shared<node::Scaler>(policy, clock_.now());
-    entry->stats = std::make_shared<node::FunctionStats>();
-    entry->log = std::make_shared<node::FunctionLog>();
-    entry_ = std::move(entry);
+    // The pod is the replica: never cold, never scaled; no replica policy.
+    auto target = std::make_shared<trigger::Target>();
+    target->name = c.function;
+    target->timeout = c.timeout;
+    if (c.cgi_response) target->response = trigger::ResponseMode::kCgi;
+    const auto cap = static_cast<size_t>(std::max(1, c.max_inflight));
+    target->limiter = std::make_shared<trigger::Limiter>(cap, cap);
+    target->stats = std::make_shared<trigger::TargetStats>();
+    target_ = std::move(target);
   }
 
   http::HttpResponse handle(http::HttpRequest& req) {
@@ -106,19 +102,19 @@ class FunctionHttpTrigger : public HttpTrigger, public node::FunctionDirectory {
       return r;
     }
     const std::string call_id = std::to_string(next_call_.fetch_add(1));
-    node::Invocation inv =
-        invoker_.invoke(*entry_, req.bodyBytes(), node::requestEnv(req, req.path, call_id));
-    http::HttpResponse r =
-        node::invocationResponse(entry_->deployment.name, std::move(inv), entry_->deployment.timeout);
+    trigger::Invocation inv =
+        invoker_.invoke(*target_, req.bodyBytes(), trigger::requestEnv(req, req.path, call_id));
+    http::HttpResponse r = trigger::invocationResponse(target_->name, std::move(inv),
+                                                       invoker_.timeoutOf(*target_));
     r.headers.emplace_back("X-Call-Id", call_id);
     return r;
   }
 
   host::FunctionHost& host_;
   SteadyClock clock_;
-  node::Metrics metrics_;
-  std::shared_ptr<const node::FunctionEntry> entry_;
-  node::Invoker invoker_;
+  trigger::Metrics metrics_;
+  std::shared_ptr<const trigger::Target> target_;
+  trigger::Invoker invoker_;
   std::atomic<uint64_t> next_call_{1};
   // Last: stops first, before what its requests use.
   std::unique_ptr<http::HttpServer> server_;

@@ -5,7 +5,8 @@
 #include <cctype>
 
 #include "cwasi/common/sha256.h"
-#include "cwasi/node/deployment.h"
+#include "cwasi/common/names.h"
+#include "cwasi/trigger/cgi.h"
 #include "cwasi/shim/cgroups.h"
 
 namespace cwasi::shim {
@@ -89,7 +90,7 @@ const std::string* envValue(const oci::RuntimeSpec& spec, std::string_view name)
 Result<std::optional<std::string>> trustDomainFor(const oci::RuntimeSpec& spec) {
   std::optional<std::string> domain;
   if (const std::string* v = envValue(spec, kEnvTrustDomain)) {
-    if (!node::dns1123Label(*v)) {
+    if (!dns1123Label(*v)) {
       return invalidArgument(std::string(kEnvTrustDomain) +
                              " must be a DNS-1123 label (lowercase letters, digits and '-', up "
                              "to 63), not '" + *v + "'");
@@ -177,18 +178,18 @@ Result<std::optional<HttpTriggerConfig>> httpTriggerFor(const oci::RuntimeSpec& 
   }
   // Checked even without a port, the variable even when the annotation wins:
   // a typo never passes unnoticed.
-  node::ResponseMode response = node::ResponseMode::kRaw;
+  trigger::ResponseMode response = trigger::ResponseMode::kRaw;
   if (const std::string* v = envValue(spec, kEnvResponse)) {
-    TRY_ASSIGN(response, node::parseResponseMode(*v, kEnvResponse));
+    TRY_ASSIGN(response, trigger::parseResponseMode(*v, kEnvResponse));
   }
-  if (spec.annotations.contains(node::kAnnotationResponse)) {
-    TRY_ASSIGN(response, node::responseModeFrom(spec.annotations));
+  if (spec.annotations.contains(trigger::kAnnotationResponse)) {
+    TRY_ASSIGN(response, trigger::responseModeFrom(spec.annotations));
   }
   TRY_ASSIGN(std::optional<uint16_t> port, portFrom(spec, kEnvHttpPort));
   if (!port) return c;
   c.emplace();
   c->port = *port;
-  c->cgi_response = response == node::ResponseMode::kCgi;
+  c->cgi_response = response == trigger::ResponseMode::kCgi;
   if (max_inflight) c->max_inflight = static_cast<int>(*max_inflight);
   for (const auto& [k, v] : spec.env) {
     if (k != kEnvHttpTimeout) continue;

@@ -106,7 +106,7 @@ TEST(AsyncQueue, AFullQueueTurnsCallsAway) {
   auto refused = queue.submit(slow);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code(), Code::kResourceExhausted);
-  EXPECT_EQ(httpStatusFor(refused.error()), 429);
+  EXPECT_EQ(trigger::httpStatusFor(refused.error()), 429);
 }
 
 TEST(AsyncQueue, QueuedBytesAreCapped) {

@@ -1,6 +1,6 @@
 // CGI output (RFC 3875 §6) as a function's HTTP response: what parses, what
 // is refused and why, and the annotation that opts in.
-#include "cwasi/node/cgi.h"
+#include "cwasi/trigger/cgi.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -18,14 +18,14 @@ using ::testing::Pair;
 
 // The message of parsing `output`, which must fail.
 std::string refusal(std::string_view output) {
-  auto r = parseCgiOutput(output);
+  auto r = trigger::parseCgiOutput(output);
   if (r.ok()) return "(parsed)";
   EXPECT_EQ(r.error().code(), Code::kInvalidArgument);
   return r.error().message();
 }
 
 TEST(Cgi, HeadersABlankLineAndTheBody) {
-  auto r = parseCgiOutput("Content-Type: text/html\nSet-Cookie: a=1\nSet-Cookie: b=2\n\n<p>hi</p>\n");
+  auto r = trigger::parseCgiOutput("Content-Type: text/html\nSet-Cookie: a=1\nSet-Cookie: b=2\n\n<p>hi</p>\n");
   ASSERT_TRUE(r.ok()) << r.error().message();
   EXPECT_EQ(r->head.status(), 0);  // the gateway's 200
   EXPECT_THAT(r->head.headers(), ElementsAre(Pair("Content-Type", "text/html"),
@@ -34,22 +34,22 @@ TEST(Cgi, HeadersABlankLineAndTheBody) {
 }
 
 TEST(Cgi, CrlfLineEndsWorkAndTheBodyIsKeptByteForByte) {
-  auto r = parseCgiOutput("Content-Type:text/plain\r\n\r\nline\r\n\r\n\n\x00\xff");
+  auto r = trigger::parseCgiOutput("Content-Type:text/plain\r\n\r\nline\r\n\r\n\n\x00\xff");
   ASSERT_TRUE(r.ok()) << r.error().message();
   EXPECT_THAT(r->head.headers(), ElementsAre(Pair("Content-Type", "text/plain")));
   EXPECT_EQ(r->body, "line\r\n\r\n\n");  // the literal ends at its NUL
   static constexpr char kBinary[] = "Content-Type: a/b\n\n\x00\xff";
-  auto bin = parseCgiOutput(std::string_view(kBinary, sizeof kBinary - 1));
+  auto bin = trigger::parseCgiOutput(std::string_view(kBinary, sizeof kBinary - 1));
   ASSERT_TRUE(bin.ok());
   EXPECT_EQ(bin->body, std::string_view("\x00\xff", 2));
 }
 
 TEST(Cgi, StatusSetsTheCodeWithOrWithoutAReason) {
-  auto r = parseCgiOutput("Status: 404 Not Found\nContent-Type: text/plain\n\nnope");
+  auto r = trigger::parseCgiOutput("Status: 404 Not Found\nContent-Type: text/plain\n\nnope");
   ASSERT_TRUE(r.ok()) << r.error().message();
   EXPECT_EQ(r->head.status(), 404);
   EXPECT_EQ(r->body, "nope");
-  auto bare = parseCgiOutput("status:201\n\n");
+  auto bare = trigger::parseCgiOutput("status:201\n\n");
   ASSERT_TRUE(bare.ok()) << bare.error().message();
   EXPECT_EQ(bare->head.status(), 201);
   EXPECT_TRUE(bare->head.headers().empty());
@@ -57,11 +57,11 @@ TEST(Cgi, StatusSetsTheCodeWithOrWithoutAReason) {
 }
 
 TEST(Cgi, LocationAloneImpliesAFound) {
-  auto r = parseCgiOutput("Location: https://example.com/next\n\n");
+  auto r = trigger::parseCgiOutput("Location: https://example.com/next\n\n");
   ASSERT_TRUE(r.ok()) << r.error().message();
   EXPECT_EQ(r->head.status(), 302);
   EXPECT_EQ(r->head.header("location"), "https://example.com/next");
-  auto moved = parseCgiOutput("Location: /b\nStatus: 301 Moved Permanently\n\n");
+  auto moved = trigger::parseCgiOutput("Location: /b\nStatus: 301 Moved Permanently\n\n");
   ASSERT_TRUE(moved.ok());
   EXPECT_EQ(moved->head.status(), 301);  // an explicit Status wins, whatever the order
 }
@@ -108,10 +108,10 @@ TEST(Cgi, HeadersTheGatewayOwnsAreRefused) {
 }
 
 TEST(Cgi, TheHeaderSectionIsBounded) {
-  const std::string long_value(kMaxCgiHeaderBytes, 'a');
+  const std::string long_value(trigger::kMaxCgiHeaderBytes, 'a');
   EXPECT_THAT(refusal("Content-Type: " + long_value + "\n\n"), HasSubstr("larger than"));
   // No blank line in sight within the bound: refused without reading on.
-  EXPECT_THAT(refusal(std::string(kMaxCgiHeaderBytes * 4, 'x')), HasSubstr("larger than"));
+  EXPECT_THAT(refusal(std::string(trigger::kMaxCgiHeaderBytes * 4, 'x')), HasSubstr("larger than"));
   std::string many = "Content-Type: a/b\n";
   for (size_t i = 0; i < runtime::kMaxResponseHeaders; ++i) many += "Set-Cookie: x\n";
   EXPECT_THAT(refusal(many + "\n"), HasSubstr("more than"));
@@ -123,10 +123,10 @@ TEST(Cgi, OutputWithoutAnyCgiFieldIsRefused) {
 }
 
 TEST(Cgi, TheAnnotationIsCgiOrRaw) {
-  EXPECT_EQ(*responseModeFrom({}), ResponseMode::kRaw);
-  EXPECT_EQ(*responseModeFrom({{"cwasi.io/response", "raw"}}), ResponseMode::kRaw);
-  EXPECT_EQ(*responseModeFrom({{"cwasi.io/response", "cgi"}}), ResponseMode::kCgi);
-  auto bad = responseModeFrom({{"cwasi.io/response", "CGI"}});
+  EXPECT_EQ(*trigger::responseModeFrom({}), trigger::ResponseMode::kRaw);
+  EXPECT_EQ(*trigger::responseModeFrom({{"cwasi.io/response", "raw"}}), trigger::ResponseMode::kRaw);
+  EXPECT_EQ(*trigger::responseModeFrom({{"cwasi.io/response", "cgi"}}), trigger::ResponseMode::kCgi);
+  auto bad = trigger::responseModeFrom({{"cwasi.io/response", "CGI"}});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code(), Code::kInvalidArgument);
   EXPECT_THAT(bad.error().message(), HasSubstr("cwasi.io/response"));
@@ -139,10 +139,10 @@ TEST(Cgi, ADeploymentReadsTheAnnotationAndKeepsItWhenStored) {
                       {"annotations", {{"cwasi.io/response", "cgi"}}}};
   auto d = parseDeployment(j);
   ASSERT_TRUE(d.ok()) << d.error().message();
-  EXPECT_EQ(d->response, ResponseMode::kCgi);
+  EXPECT_EQ(d->response, trigger::ResponseMode::kCgi);
   auto again = parseDeployment(toJson(*d));
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->response, ResponseMode::kCgi);
+  EXPECT_EQ(again->response, trigger::ResponseMode::kCgi);
   j["annotations"]["cwasi.io/response"] = "wagi";
   auto bad = parseDeployment(j);
   ASSERT_FALSE(bad.ok());

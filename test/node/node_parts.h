@@ -11,8 +11,8 @@
 #include "cwasi/common/clock.h"
 #include "cwasi/host/function_host.h"
 #include "cwasi/node/deployment.h"
-#include "cwasi/node/invoker.h"
-#include "cwasi/node/metrics.h"
+#include "cwasi/trigger/invoker.h"
+#include "cwasi/trigger/metrics.h"
 #include "cwasi/node/registry.h"
 #include "cwasi/node/state.h"
 #include "support/wasi_test.h"
@@ -28,7 +28,7 @@ struct NodeParts {
     state = std::move(*node::StateDir::open(dir / "state"));
     registry = std::make_unique<node::FunctionRegistry>(*host, *state, metrics, clock,
                                                         std::chrono::seconds(10));
-    invoker = std::make_unique<node::Invoker>(*registry, *host, metrics, clock,
+    invoker = std::make_unique<trigger::Invoker>(*registry, *host, metrics, clock,
                                               std::chrono::seconds(5));
   }
 
@@ -50,17 +50,17 @@ struct NodeParts {
     return e.ok() ? *e : nullptr;
   }
 
-  node::Invocation invoke(const node::FunctionEntry& e, const std::string& body) {
+  trigger::Invocation invoke(const node::FunctionEntry& e, const std::string& body) {
     return invoker->invoke(e, {reinterpret_cast<const uint8_t*>(body.data()), body.size()}, {});
   }
 
   TempDir dir;
   ManualClock clock;
-  node::Metrics metrics;
+  trigger::Metrics metrics;
   std::unique_ptr<host::FunctionHost> host;
   std::unique_ptr<node::StateDir> state;
   std::unique_ptr<node::FunctionRegistry> registry;
-  std::unique_ptr<node::Invoker> invoker;
+  std::unique_ptr<trigger::Invoker> invoker;
 };
 
 inline std::string text(const Result<std::vector<uint8_t>>& r) {

@@ -1,10 +1,9 @@
-// The scaler: admission, scale up on bursts, down over the window, to zero.
+// The scaler: scale up on bursts, down over the window, to zero.
 #include "cwasi/node/scaler.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <thread>
 
 namespace cwasi::node {
 namespace {
@@ -26,9 +25,9 @@ TEST(Scaler, ScalesUpOnABurstAndDownAfterTheWindow) {
   const auto t0 = Scaler::Clock::now();
   Scaler s(policy(1, 5, 2), t0);
   EXPECT_EQ(s.replicas(), 1);
-  for (int i = 0; i < 7; ++i) ASSERT_TRUE(s.admit(t0, t0 + 1s).ok());
+  for (int i = 0; i < 7; ++i) s.admitted(t0);
   EXPECT_EQ(s.replicas(), 4);  // ceil(7 / 2)
-  for (int i = 0; i < 7; ++i) s.release(t0 + 10ms);
+  for (int i = 0; i < 7; ++i) s.released(t0 + 10ms);
   // Within the stable window nothing comes down.
   EXPECT_FALSE(s.tick(t0 + 100ms));
   EXPECT_EQ(s.replicas(), 4);
@@ -45,8 +44,8 @@ TEST(Scaler, ByRateFollowsRequestsPerSecondNotConcurrency) {
   // 100 quick requests in 1 s: 100 rps, never more than one in flight.
   for (int i = 0; i < 100; ++i) {
     const auto t = t0 + std::chrono::milliseconds(i * 10);
-    ASSERT_TRUE(s.admit(t, t + 1s).ok());
-    s.release(t);
+    s.admitted(t);
+    s.released(t);
   }
   EXPECT_EQ(s.replicas(), 1);  // concurrency alone would not scale
   s.tick(t0 + 1s);
@@ -59,7 +58,7 @@ TEST(Scaler, ByRateFollowsRequestsPerSecondNotConcurrency) {
 TEST(Scaler, NeverExceedsMax) {
   const auto t0 = Scaler::Clock::now();
   Scaler s(policy(1, 3, 1), t0);
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(s.admit(t0, t0 + 1s).ok());
+  for (int i = 0; i < 3; ++i) s.admitted(t0);
   EXPECT_EQ(s.replicas(), 3);
 }
 
@@ -67,14 +66,12 @@ TEST(Scaler, ScalesToZeroWhenIdleAndTheNextRequestIsCold) {
   const auto t0 = Scaler::Clock::now();
   Scaler s(policy(0, 3, 10), t0);
   EXPECT_EQ(s.replicas(), 1);  // deployed warm
-  ASSERT_TRUE(s.admit(t0, t0 + 1s).ok());
-  s.release(t0);
+  s.admitted(t0);
+  s.released(t0);
   EXPECT_FALSE(s.tick(t0 + 500ms));
   EXPECT_TRUE(s.tick(t0 + 1001ms));
   EXPECT_EQ(s.replicas(), 0);
-  auto a = s.admit(t0 + 2s, t0 + 3s);
-  ASSERT_TRUE(a.ok());
-  EXPECT_TRUE(a->cold);
+  EXPECT_TRUE(s.admitted(t0 + 2s));  // cold
   EXPECT_EQ(s.replicas(), 1);
   // Busy functions are not scaled to zero.
   EXPECT_FALSE(s.tick(t0 + 10s));
@@ -86,33 +83,6 @@ TEST(Scaler, MinAboveZeroNeverScalesToZero) {
   Scaler s(policy(1, 3, 10), t0);
   EXPECT_FALSE(s.tick(t0 + 1h));
   EXPECT_EQ(s.replicas(), 1);
-}
-
-TEST(Scaler, RequestsPastTheCapWaitThenTimeOutOrAreTurnedAway) {
-  const auto t0 = Scaler::Clock::now();
-  ScalePolicy p = policy(1, 1, 1);
-  Scaler s(p, t0);  // cap 1, one may wait
-  ASSERT_TRUE(s.admit(t0, t0 + 1s).ok());
-  // A second waits and gets the slot when it frees.
-  std::thread releaser([&] {
-    std::this_thread::sleep_for(50ms);
-    s.release(Scaler::Clock::now());
-  });
-  auto waited = s.admit(Scaler::Clock::now(), Scaler::Clock::now() + 5s);
-  releaser.join();
-  ASSERT_TRUE(waited.ok());
-  // Now full again: one waiter times out...
-  std::thread waiter([&] {
-    auto r = s.admit(Scaler::Clock::now(), Scaler::Clock::now() + 300ms);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().code(), Code::kDeadlineExceeded);
-  });
-  while (s.waiting() == 0) std::this_thread::sleep_for(1ms);
-  // ...and while it waits, a third is turned away at once.
-  auto turned = s.admit(Scaler::Clock::now(), Scaler::Clock::now() + 5s);
-  ASSERT_FALSE(turned.ok());
-  EXPECT_EQ(turned.error().code(), Code::kResourceExhausted);
-  waiter.join();
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 #include <atomic>
 #include <thread>
 
-#include "cwasi/node/invoker.h"
+#include "cwasi/trigger/invoker.h"
 #include "node/node_parts.h"
 
 namespace cwasi::node {
@@ -114,7 +114,7 @@ TEST(Workflow, AFailingStepStopsTheWorkflow) {
   };
   auto r = runWorkflow(*w, {}, call);
   ASSERT_FALSE(r.output.ok());
-  EXPECT_EQ(httpStatusFor(r.output.error()), 500);
+  EXPECT_EQ(trigger::httpStatusFor(r.output.error()), 500);
   EXPECT_EQ(r.failed_step, w->steps[1].id);
   EXPECT_EQ(r.output.error().message(), "boom");
   EXPECT_EQ(calls.load(), 2);

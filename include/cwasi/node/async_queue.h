@@ -14,7 +14,7 @@
 #include "cwasi/common/byte_budget.h"
 #include "cwasi/common/result.h"
 #include "cwasi/http/client.h"
-#include "cwasi/node/invoker.h"
+#include "cwasi/trigger/invoker.h"
 #include "cwasi/node/registry.h"
 #include "cwasi/node/worker_pool.h"
 
@@ -40,7 +40,7 @@ struct AsyncConfig {
 class AsyncQueue {
  public:
   // Starts the workers; `registry` and `invoker` must outlive the queue.
-  AsyncQueue(FunctionRegistry& registry, Invoker& invoker, const AsyncConfig& config);
+  AsyncQueue(FunctionRegistry& registry, trigger::Invoker& invoker, const AsyncConfig& config);
   // Stops the workers; calls still queued are dropped (their callers got 202)
   // and the log says how many.
   ~AsyncQueue();
@@ -92,7 +92,7 @@ class AsyncQueue {
   void send(QueuedCallback queued);
 
   FunctionRegistry& registry_;
-  Invoker& invoker_;
+  trigger::Invoker& invoker_;
   const std::chrono::milliseconds callback_timeout_;
   ByteBudget bytes_;
   // Declared before the calls, which post to it: it outlives them.

@@ -10,7 +10,7 @@
 #include "cwasi/common/clock.h"
 #include "cwasi/common/mutex.h"
 #include "cwasi/host/function_host.h"
-#include "cwasi/node/metrics.h"
+#include "cwasi/trigger/metrics.h"
 #include "cwasi/node/registry.h"
 
 namespace cwasi::node {
@@ -18,7 +18,7 @@ namespace cwasi::node {
 class Autoscaler {
  public:
   // Borrowed arguments must outlive it. `interval` 0: no thread (tick() by hand).
-  Autoscaler(FunctionRegistry& registry, host::FunctionHost& host, Metrics& metrics,
+  Autoscaler(FunctionRegistry& registry, host::FunctionHost& host, trigger::Metrics& metrics,
              const Clock& clock, std::chrono::milliseconds interval);
   ~Autoscaler();  // stops and joins the thread
 
@@ -30,7 +30,7 @@ class Autoscaler {
 
   FunctionRegistry& registry_;
   host::FunctionHost& host_;
-  Metrics& metrics_;
+  trigger::Metrics& metrics_;
   const Clock& clock_;
   const std::chrono::milliseconds interval_;
   Mutex mu_;

@@ -23,8 +23,9 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "cwasi/common/names.h"
 #include "cwasi/common/result.h"
-#include "cwasi/node/cgi.h"
+#include "cwasi/trigger/cgi.h"
 
 namespace cwasi::node {
 
@@ -55,7 +56,7 @@ struct Deployment {
   std::map<std::string, std::string> annotations;
   // From the cwasi.io/response annotation: how the function's output
   // becomes the HTTP response.
-  ResponseMode response = ResponseMode::kRaw;
+  trigger::ResponseMode response = trigger::ResponseMode::kRaw;
   std::vector<std::string> secrets;  // files under /var/openfaas/secrets
   std::string env_process;           // OpenFaaS's fprocess: the function's argv[0]
   Resources limits;
@@ -92,9 +93,6 @@ Result<uint64_t> parseByteSize(const std::string& s);
 Result<int> parseCpu(const std::string& s);
 // "30s", "500ms", "5m", "1h", "250" (ms) -> milliseconds.
 Result<std::chrono::milliseconds> parseDuration(const std::string& s);
-// A DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, up to 63 — the function
-// names OpenFaaS and Kubernetes accept (so never "." or "..").
-bool dns1123Label(std::string_view name);
 // The one check of a function's or secret's name at every entry point
 // (deploy, update, delete, secrets create/update/delete): InvalidArgument
 // naming `kind` unless `name` is a DNS-1123 label.

@@ -20,7 +20,8 @@
 #include "cwasi/host/function_host.h"
 #include "cwasi/node/deployment.h"
 #include "cwasi/node/image_puller.h"
-#include "cwasi/node/metrics.h"
+#include "cwasi/trigger/metrics.h"
+#include "cwasi/trigger/target.h"
 #include "cwasi/node/scaler.h"
 #include "cwasi/node/state.h"
 #include "cwasi/node/workflow.h"
@@ -51,38 +52,24 @@ class FunctionLog : public runtime::OutputWriter {
   uint64_t last_seq_ GUARDED_BY(mu_) = 0;
 };
 
-// What a function accumulates across updates of its deployment.
-struct FunctionStats {
-  std::atomic<uint64_t> invocations{0};
-  std::atomic<uint64_t> cold_starts{0};
-};
-
-// A deployed function as the daemon sees it; immutable once published.
-// Shared (shared_ptr) with requests in flight, so that an update or removal
-// does not pull it from under them. An update publishes a new entry sharing
-// the scaler, stats and log of the old one (requests admitted under the old
-// entry release into the scaler the new one uses).
-struct FunctionEntry {
+// A deployed function as the daemon sees it; immutable once published. It
+// is the trigger layer's Target (name, timeout, response mode, limiter,
+// stats, and its scaler as the load observer), shared (shared_ptr) with
+// requests in flight, so that an update or removal does not pull it from
+// under them. An update publishes a new entry sharing the limiter, scaler,
+// stats and log of the old one (requests admitted under the old entry
+// release into the ones the new one uses).
+struct FunctionEntry : trigger::Target {
   Deployment deployment;
-  std::shared_ptr<Scaler> scaler;
-  std::shared_ptr<FunctionStats> stats;
+  std::shared_ptr<Scaler> scaler;  // also `load`
   std::shared_ptr<FunctionLog> log;
 };
 
-// Where the invocation path looks functions up by name: the daemon's
-// registry, or a pod's one function in the shim. Thread-safe.
-class FunctionDirectory {
- public:
-  virtual ~FunctionDirectory() = default;
-  // The deployed function of that name, or null.
-  virtual std::shared_ptr<const FunctionEntry> find(std::string_view name) const = 0;
-};
-
-class FunctionRegistry : public FunctionDirectory {
+class FunctionRegistry : public trigger::TargetDirectory {
  public:
   // `host`, `state`, `metrics`, `clock` and `images` must outlive the
   // registry; without `images`, deployments name files on this host only.
-  FunctionRegistry(host::FunctionHost& host, StateDir& state, Metrics& metrics,
+  FunctionRegistry(host::FunctionHost& host, StateDir& state, trigger::Metrics& metrics,
                    const Clock& clock, std::chrono::milliseconds stable_window,
                    const ImagePuller* images = nullptr);
 
@@ -102,7 +89,10 @@ class FunctionRegistry : public FunctionDirectory {
   // Sets the replicas (0 drops the module); the count set.
   Result<int> scale(const std::string& name, int replicas);
 
-  std::shared_ptr<const FunctionEntry> find(std::string_view name) const override;
+  std::shared_ptr<const FunctionEntry> find(std::string_view name) const;
+  std::shared_ptr<const trigger::Target> findTarget(std::string_view name) const override {
+    return find(name);
+  }
   std::vector<std::shared_ptr<const FunctionEntry>> list() const;
 
   // OpenFaaS secrets. A function that names one sees it as a read-only file
@@ -134,7 +124,7 @@ class FunctionRegistry : public FunctionDirectory {
 
   host::FunctionHost& host_;
   StateDir& state_;
-  Metrics& metrics_;
+  trigger::Metrics& metrics_;
   const Clock& clock_;
   const std::chrono::milliseconds stable_window_;
   const ImagePuller* const images_;

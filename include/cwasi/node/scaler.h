@@ -5,9 +5,9 @@
 // count comes down only when the average in-flight load over a stable window
 // allows it, never below min; with min 0, a function idle for
 // `scale_to_zero_after` goes to zero replicas (its module is dropped) and the
-// next request is a cold start. In-flight requests are capped (`max_inflight`);
-// requests past the cap wait for a slot until their deadline, or are turned
-// away when as many are already waiting.
+// next request is a cold start. It hears of every admitted request and its
+// end (a trigger::LoadObserver); the cap on requests in flight is the
+// function's limiter's (trigger/limiter.h), sized from `max_inflight`.
 //
 // Scaling by request rate instead (OpenFaaS's com.openfaas.scale.type=rps):
 // `target` is requests per second per replica; each tick measures the rate
@@ -22,6 +22,7 @@
 
 #include "cwasi/common/mutex.h"
 #include "cwasi/common/result.h"
+#include "cwasi/trigger/target.h"
 
 namespace cwasi::node {
 
@@ -30,27 +31,23 @@ struct ScalePolicy {
   int max_replicas = 20;
   bool by_rate = false;    // target: requests/s rather than in flight
   int target = 10;         // per replica: in-flight requests, or requests/s
-  int max_inflight = 200;  // hard cap; as many may wait
+  int max_inflight = 200;  // the limiter's cap; as many may wait
   std::chrono::milliseconds scale_to_zero_after{15 * 60 * 1000};
   std::chrono::milliseconds stable_window{10000};
 };
 
-class Scaler {
+class Scaler : public trigger::LoadObserver {
  public:
   using Clock = std::chrono::steady_clock;
 
   Scaler(ScalePolicy policy, Clock::time_point now);
 
-  // What admitting a request did.
-  struct Admission {
-    bool cold = false;       // the function had no replica: this request brings it up
-  };
-  // Takes an in-flight slot, waiting until `deadline` if the cap is reached.
-  // ResourceExhausted when the wait queue is full, DeadlineExceeded when the
-  // deadline passes first. Thread-safe.
-  Result<Admission> admit(Clock::time_point now, Clock::time_point deadline) EXCLUDES(mu_);
-  // Gives the slot back. Thread-safe.
-  void release(Clock::time_point now) EXCLUDES(mu_);
+  // A request was admitted (past the limiter): counts it in flight, scales
+  // up at once when it needs; true when the function had no replica (this
+  // request brings it up: a cold start). Thread-safe.
+  bool admitted(Clock::time_point now) override EXCLUDES(mu_);
+  // The request ended. Thread-safe.
+  void released(Clock::time_point now) override EXCLUDES(mu_);
 
   // One autoscaler step: samples in-flight, scales down when the window
   // allows. Returns true when the function just went to zero replicas (the
@@ -62,19 +59,16 @@ class Scaler {
   int scaleTo(int replicas, Clock::time_point now) EXCLUDES(mu_);
   void setPolicy(const ScalePolicy& policy, Clock::time_point now) EXCLUDES(mu_);
 
-  int replicas() EXCLUDES(mu_);
+  int replicas() override EXCLUDES(mu_);
   int inflight() EXCLUDES(mu_);
-  int waiting() EXCLUDES(mu_);
 
  private:
   void scaleUpFor(int inflight) REQUIRES(mu_);
 
   Mutex mu_;
-  CondVar slot_freed_;
   ScalePolicy policy_ GUARDED_BY(mu_);
   int replicas_ GUARDED_BY(mu_) = 0;
   int inflight_ GUARDED_BY(mu_) = 0;
-  int waiting_ GUARDED_BY(mu_) = 0;
   Clock::time_point last_active_ GUARDED_BY(mu_);
   // (time, in-flight) samples within the stable window; the window's peak
   // per-sample concurrency also counts requests that came and went between

@@ -10,7 +10,7 @@
 
 #include "cwasi/comm/locality.h"
 
-namespace cwasi::node {
+namespace cwasi::trigger {
 
 class Metrics {
  public:
@@ -30,4 +30,4 @@ class Metrics {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace cwasi::node
+}  // namespace cwasi::trigger

@@ -13,7 +13,7 @@
 #include "cwasi/common/result.h"
 #include "cwasi/runtime/response_head.h"
 
-namespace cwasi::node {
+namespace cwasi::trigger {
 
 inline constexpr char kAnnotationResponse[] = "cwasi.io/response";
 
@@ -45,4 +45,4 @@ struct CgiOutput {
 // input is safe.
 Result<CgiOutput> parseCgiOutput(std::string_view output);
 
-}  // namespace cwasi::node
+}  // namespace cwasi::trigger

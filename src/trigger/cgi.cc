@@ -1,8 +1,8 @@
-#include "cwasi/node/cgi.h"
+#include "cwasi/trigger/cgi.h"
 
 #include <strings.h>
 
-namespace cwasi::node {
+namespace cwasi::trigger {
 namespace {
 
 bool sameName(std::string_view a, std::string_view b) {
@@ -96,4 +96,4 @@ Result<CgiOutput> parseCgiOutput(std::string_view output) {
   return out;
 }
 
-}  // namespace cwasi::node
+}  // namespace cwasi::trigger

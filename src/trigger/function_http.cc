@@ -1,4 +1,4 @@
-#include "cwasi/node/function_http.h"
+#include "cwasi/trigger/function_http.h"
 
 #include <strings.h>
 
@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace cwasi::node {
+namespace cwasi::trigger {
 namespace {
 
 using json = nlohmann::json;
@@ -86,4 +86,4 @@ http::HttpResponse invocationResponse(const std::string& name, Invocation inv,
   return r;
 }
 
-}  // namespace cwasi::node
+}  // namespace cwasi::trigger

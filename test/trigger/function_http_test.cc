@@ -1,12 +1,12 @@
 // What a function sees of an HTTP request, and how its outcome is answered.
-#include "cwasi/node/function_http.h"
+#include "cwasi/trigger/function_http.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <map>
 
-namespace cwasi::node {
+namespace cwasi::trigger {
 namespace {
 
 using ::testing::Contains;
@@ -102,4 +102,4 @@ TEST(FunctionHttp, AnErrorIgnoresTheHeadAndInvalidCgiOutputIsA502) {
 }
 
 }  // namespace
-}  // namespace cwasi::node
+}  // namespace cwasi::trigger

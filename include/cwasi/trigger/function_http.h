@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "cwasi/http/message.h"
-#include "cwasi/node/invoker.h"
+#include "cwasi/trigger/invoker.h"
 
-namespace cwasi::node {
+namespace cwasi::trigger {
 
 // Http_Method, Http_Path (`sub_path`, "/" when empty), Http_Query,
 // Http_X_Call_Id and Http_<Header> for each header but Authorization,
@@ -32,4 +32,4 @@ http::HttpResponse invocationResponse(const std::string& name, Invocation inv,
 // Seconds, as X-Duration-Seconds shows them.
 std::string durationSeconds(std::chrono::steady_clock::duration d);
 
-}  // namespace cwasi::node
+}  // namespace cwasi::trigger

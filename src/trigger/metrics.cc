@@ -1,4 +1,4 @@
-#include "cwasi/node/metrics.h"
+#include "cwasi/trigger/metrics.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -11,7 +11,7 @@
 
 #include "cwasi/common/mutex.h"
 
-namespace cwasi::node {
+namespace cwasi::trigger {
 
 using prometheus::BuildCounter;
 using prometheus::BuildGauge;
@@ -100,4 +100,4 @@ std::string Metrics::render(const comm::CommStats& comm) {
   return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
 }
 
-}  // namespace cwasi::node
+}  // namespace cwasi::trigger
