@@ -52,6 +52,34 @@ HttpResponse HttpResponse::json(int status, std::string body) {
   return r;
 }
 
+HttpResponse HttpResponse::jsonError(int status, std::string_view message) {
+  return json(status, "{\"error\":" + jsonString(message) + "}");
+}
+
+std::string jsonString(std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (u < 0x20 || u == 0x7f) {
+          out += "\\u00";
+          out += kHex[u >> 4];
+          out += kHex[u & 15];
+        } else {
+          out += c;  // UTF-8 passes through as it is
+        }
+    }
+  }
+  return out + "\"";
+}
+
 std::string percentDecode(std::string_view s, bool plus_is_space) {
   auto hex = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';

@@ -64,7 +64,10 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
   Routes* routes = g.routes.get();
   TRY_ASSIGN(g.http, http::HttpServer::start(
                          c.http, [routes](http::HttpRequest& req) { return routes->handle(req); },
-                         [routes](const http::HttpRequest& head) { return routes->screen(head); }));
+                         {.screen = [routes](const http::HttpRequest& head) { return routes->screen(head); },
+                          .gate = [routes](http::HttpRequest& req, http::Resume resume) {
+                            return routes->gate(req, std::move(resume));
+                          }}));
   return std::unique_ptr<Gateway>(new Gateway(std::move(impl)));
 }
 

@@ -11,6 +11,7 @@
 #include "cwasi/common/build_info.h"
 #include "cwasi/common/log.h"
 #include "cwasi/trigger/function_http.h"
+#include "cwasi/trigger/gate.h"
 
 namespace cwasi::node {
 namespace {
@@ -151,7 +152,10 @@ http::HttpResponse Routes::functionRoute(const http::HttpRequest& req, const std
   if (!entry) return jsonError(404, "no function " + name);
   const std::string call_id = newCallId();
   const std::string started = startTime();
-  trigger::Invocation inv = p_.invoker.invoke(*entry, req.bodyBytes(), trigger::requestEnv(req, sub_path, call_id));
+  auto env = trigger::requestEnv(req, sub_path, call_id);
+  trigger::Invocation inv = trigger::holdsSlot(req)
+                                ? p_.invoker.invokeAdmitted(*entry, req.bodyBytes(), std::move(env))
+                                : p_.invoker.invoke(*entry, req.bodyBytes(), std::move(env));
   http::HttpResponse r = trigger::invocationResponse(name, std::move(inv), p_.invoker.timeoutOf(*entry));
   r.headers.emplace_back("X-Call-Id", call_id);
   r.headers.emplace_back("X-Start-Time", started);
@@ -475,6 +479,16 @@ std::optional<http::HttpResponse> Routes::screen(const http::HttpRequest& head) 
       break;
   }
   return jsonError(404, "no route " + head.path);
+}
+
+http::GateDecision Routes::gate(http::HttpRequest& req, http::Resume resume) const {
+  const Target t = targetOf(req.path);
+  if (t.kind != Target::kFunction) return std::monostate{};
+  auto entry = p_.registry.find(t.name);
+  if (!entry) return std::monostate{};  // the handler answers 404
+  return trigger::admitRequest(*entry,
+                               std::chrono::steady_clock::now() + p_.invoker.timeoutOf(*entry),
+                               req, std::move(resume));
 }
 
 http::HttpResponse Routes::handle(http::HttpRequest& req) {

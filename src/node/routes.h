@@ -11,6 +11,7 @@
 #include "cwasi/node/async_queue.h"
 #include "cwasi/node/auth.h"
 #include "cwasi/http/message.h"
+#include "cwasi/http/server.h"
 #include "cwasi/trigger/invoker.h"
 #include "cwasi/trigger/metrics.h"
 #include "cwasi/node/registry.h"
@@ -38,6 +39,10 @@ class Routes {
   // blocking): the answer when there is one without the body — health,
   // unknown route or function, wrong method, missing token.
   std::optional<http::HttpResponse> screen(const http::HttpRequest& head) const;
+  // The server's Gate: a sync call to a function takes a slot of its
+  // limiter before it takes a handler thread (trigger/gate.h); everything
+  // else runs at once. Thread-safe, non-blocking.
+  http::GateDecision gate(http::HttpRequest& req, http::Resume resume) const;
   // Thread-safe: called on the server's handler threads.
   http::HttpResponse handle(http::HttpRequest& req);
 

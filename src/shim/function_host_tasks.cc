@@ -12,6 +12,7 @@
 #include "cwasi/http/server.h"
 #include "cwasi/shim/task_host.h"
 #include "cwasi/trigger/function_http.h"
+#include "cwasi/trigger/gate.h"
 #include "cwasi/trigger/invoker.h"
 #include "cwasi/trigger/metrics.h"
 #include "cwasi/trigger/target.h"
@@ -58,12 +59,15 @@ class FunctionHttpTrigger : public HttpTrigger, public trigger::TargetDirectory 
     TRY_ASSIGN(t->server_,
                http::HttpServer::serve(
                    hc, std::move(listener), [self](http::HttpRequest& r) { return self->handle(r); },
-                   [](const http::HttpRequest& head) -> std::optional<http::HttpResponse> {
-                     // kubelet's probes, answered on the I/O thread: never queued
-                     // behind busy invocations.
-                     if (head.path == "/_/health") return http::HttpResponse::text(200, "OK");
-                     return std::nullopt;
-                   }));
+                   {.screen = [](const http::HttpRequest& head) -> std::optional<http::HttpResponse> {
+                      // kubelet's probes, answered on the I/O thread: never queued
+                      // behind busy invocations.
+                      if (head.path == "/_/health") return http::HttpResponse::text(200, "OK");
+                      return std::nullopt;
+                    },
+                    .gate = [self](http::HttpRequest& r, http::Resume resume) {
+                      return self->gate(r, std::move(resume));
+                    }}));
     return t;
   }
 
@@ -95,6 +99,15 @@ class FunctionHttpTrigger : public HttpTrigger, public trigger::TargetDirectory 
     target_ = std::move(target);
   }
 
+  // Admission before a handler thread: a request waits for the function's
+  // slot without one.
+  http::GateDecision gate(http::HttpRequest& req, http::Resume resume) const {
+    if (req.path == "/_/metrics") return std::monostate{};
+    return trigger::admitRequest(*target_,
+                                 std::chrono::steady_clock::now() + invoker_.timeoutOf(*target_), req,
+                                 std::move(resume));
+  }
+
   http::HttpResponse handle(http::HttpRequest& req) {
     if (req.path == "/_/metrics") {  // the pod's shim: invocations, and bytes per mode
       http::HttpResponse r = http::HttpResponse::text(200, metrics_.render(host_.stats()));
@@ -102,8 +115,10 @@ class FunctionHttpTrigger : public HttpTrigger, public trigger::TargetDirectory 
       return r;
     }
     const std::string call_id = std::to_string(next_call_.fetch_add(1));
-    trigger::Invocation inv =
-        invoker_.invoke(*target_, req.bodyBytes(), trigger::requestEnv(req, req.path, call_id));
+    auto env = trigger::requestEnv(req, req.path, call_id);
+    trigger::Invocation inv = trigger::holdsSlot(req)
+                                  ? invoker_.invokeAdmitted(*target_, req.bodyBytes(), std::move(env))
+                                  : invoker_.invoke(*target_, req.bodyBytes(), std::move(env));
     http::HttpResponse r = trigger::invocationResponse(target_->name, std::move(inv),
                                                        invoker_.timeoutOf(*target_));
     r.headers.emplace_back("X-Call-Id", call_id);

@@ -83,7 +83,7 @@ void Invoker::account(const std::string& function, const Target* target, const I
 
 template <class Run>
 Invocation Invoker::run(const std::string& function, const Target* target, Result<bool> cold,
-                        Clock::TimePoint start, Run body) {
+                        Clock::TimePoint start, bool release_slot, Run body) {
   Invocation inv;
   if (!cold.ok()) {
     inv.result = std::move(cold).error();
@@ -91,7 +91,7 @@ Invocation Invoker::run(const std::string& function, const Target* target, Resul
     inv.cold_start = *cold;
     body(inv);
     if (target) {
-      target->limiter->release();
+      if (release_slot) target->limiter->release();
       if (target->load) target->load->released(clock_.now());
     }
   }
@@ -126,26 +126,23 @@ Invocation Invoker::invoke(const Target& target, std::span<const uint8_t> body,
                            std::vector<std::pair<std::string, std::string>> env) {
   const auto start = clock_.now();
   const auto deadline = start + timeoutOf(target);
-  return run(target.name, &target, admit(&target, start, deadline), start, [&](Invocation& inv) {
-    runFunction(target, deadline, body, std::move(env), inv);
-  });
+  return run(target.name, &target, admit(&target, start, deadline), start, true,
+             [&](Invocation& inv) { runFunction(target, deadline, body, std::move(env), inv); });
 }
 
-Invocation Invoker::invokeAdmitted(const Target& target, Clock::TimePoint admitted_at,
-                                   std::span<const uint8_t> body,
+Invocation Invoker::invokeAdmitted(const Target& target, std::span<const uint8_t> body,
                                    std::vector<std::pair<std::string, std::string>> env) {
   const auto start = clock_.now();
   const auto deadline = start + timeoutOf(target);
-  return run(target.name, &target, admitted(&target, admitted_at), start, [&](Invocation& inv) {
-    runFunction(target, deadline, body, std::move(env), inv);
-  });
+  return run(target.name, &target, admitted(&target, start), start, false,
+             [&](Invocation& inv) { runFunction(target, deadline, body, std::move(env), inv); });
 }
 
 Invocation Invoker::step(const std::string& function, std::span<const uint8_t> input,
                          const std::string& domain, Clock::TimePoint deadline) {
   std::shared_ptr<const Target> target = functions_.findTarget(function);
   const auto start = clock_.now();
-  return run(function, target.get(), admit(target.get(), start, deadline), start,
+  return run(function, target.get(), admit(target.get(), start, deadline), start, true,
              [&](Invocation& inv) {
                host::CallOptions options;
                options.deadline = deadline;

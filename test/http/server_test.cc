@@ -115,10 +115,24 @@ class HttpServerTest : public ::testing::Test {
           if (req.path == "/not-modified") return http::HttpResponse::text(304, "dropped");
           return http::HttpResponse::text(200, "got " + std::to_string(req.body.size()));
         },
-        [](const http::HttpRequest& head) -> std::optional<http::HttpResponse> {
-          if (head.path == "/private") return http::HttpResponse::text(401, "token please");
-          return std::nullopt;
-        });
+        {.screen = [](const http::HttpRequest& head) -> std::optional<http::HttpResponse> {
+           if (head.path == "/private") return http::HttpResponse::text(401, "token please");
+           return std::nullopt;
+         },
+         // "/park*" waits in the test's hands (parked_), "/park-short" for 100 ms at most.
+         .gate = [this](http::HttpRequest& req, http::Resume resume) -> http::GateDecision {
+           if (req.path.rfind("/park", 0) != 0) return std::monostate{};
+           MutexLock lock(mu_);
+           parked_.push_back(std::move(resume));
+           const size_t i = parked_.size() - 1;
+           const auto wait = req.path == "/park-short" ? 100ms : 30s;
+           return http::Parked{[this, i] {
+                                 MutexLock l(mu_);
+                                 cancelled_.push_back(i);
+                                 return true;
+                               },
+                               std::chrono::steady_clock::now() + wait};
+         }});
     ASSERT_TRUE(s.ok()) << s.error().message();
     server_ = std::move(*s);
   }
@@ -141,6 +155,12 @@ class HttpServerTest : public ::testing::Test {
   Mutex mu_;
   CondVar released_cv_;
   bool released_ GUARDED_BY(mu_) = false;
+  std::vector<http::Resume> parked_ GUARDED_BY(mu_);
+  std::vector<size_t> cancelled_ GUARDED_BY(mu_);
+  size_t parkedCount() {
+    MutexLock lock(mu_);
+    return parked_.size();
+  }
   std::unique_ptr<http::HttpServer> server_;
 };
 
@@ -321,6 +341,57 @@ TEST_F(HttpServerTest, NoContentAndNotModifiedNeverCarryABody) {
   EXPECT_EQ(all.compare(first + 4, 25, "HTTP/1.1 304 Not Modified"), 0) << all;
   EXPECT_EQ(all.compare(second + 4, 15, "HTTP/1.1 200 OK"), 0) << all;
   EXPECT_NE(all.find("got 0"), std::string::npos) << all;
+}
+
+}  // namespace
+}  // namespace cwasi::http
+
+namespace cwasi::http {
+namespace {
+
+// Admission without threads: requests a gate parks hold no handler thread,
+// so a server with one handler thread still answers others while many wait;
+// resumed, they run; one whose deadline passes is taken back and gets a 504.
+TEST_F(HttpServerTest, ParkedRequestsHoldNoHandlerThreadAndRunWhenResumed) {
+  http::HttpServerConfig c;
+  c.handler_threads = 1;
+  start(c);
+  std::vector<std::unique_ptr<Client>> waiting;
+  for (int i = 0; i < 8; ++i) {
+    waiting.push_back(std::make_unique<Client>(server_->address()));
+    ASSERT_TRUE(waiting.back()->send(get("/park")));
+  }
+  for (int i = 0; i < 500 && parkedCount() < 8; ++i) std::this_thread::sleep_for(2ms);
+  ASSERT_EQ(parkedCount(), 8u);
+  EXPECT_EQ(handled_.load(), 0);
+  // The one handler thread is free for everyone else.
+  Client other(server_->address());
+  ASSERT_TRUE(other.send(get("/other")));
+  EXPECT_NE(other.readResponse().find("200 OK"), std::string::npos);
+  {
+    MutexLock lock(mu_);
+    parked_[0](std::nullopt);                                       // runs the handler
+    parked_[1](http::HttpResponse::jsonError(429, "too \"many\""));  // answered by the gate
+  }
+  EXPECT_NE(waiting[0]->readResponse().find("got 0"), std::string::npos);
+  const std::string refused = waiting[1]->readResponse();
+  EXPECT_NE(refused.find("429"), std::string::npos) << refused;
+  EXPECT_NE(refused.find(R"({"error":"too \"many\""})"), std::string::npos) << refused;
+  EXPECT_EQ(handled_.load(), 2);
+  // A drain waits for parked requests too: six still are.
+  EXPECT_EQ(server_->drain(std::chrono::steady_clock::now() + 50ms), 6u);
+}
+
+TEST_F(HttpServerTest, AParkedRequestPastItsDeadlineIsTakenBackAndGetsA504) {
+  start();
+  Client c(server_->address());
+  ASSERT_TRUE(c.send(get("/park-short")));
+  const std::string r = c.readResponse();
+  EXPECT_NE(r.find("504"), std::string::npos) << r;
+  MutexLock lock(mu_);
+  EXPECT_EQ(cancelled_.size(), 1u);
+  // Resumed after it was taken back: nothing happens (no second answer, no crash).
+  parked_[0](std::nullopt);
 }
 
 }  // namespace

@@ -25,6 +25,9 @@ struct HttpRequest {
   std::string query;   // raw, without '?'
   Headers headers;     // as received
   std::string body;
+  // What the server's Gate left for the handler (a slot it holds for the
+  // request, say); empty without a gate.
+  std::shared_ptr<void> admission;
 
   // The first header of that name (case-insensitive), or "".
   std::string header(std::string_view name) const;
@@ -60,12 +63,16 @@ struct HttpResponse {
   std::string header(std::string_view name) const;
   static HttpResponse text(int status, std::string body);
   static HttpResponse json(int status, std::string body);
+  // {"error": MESSAGE}, the message escaped as a JSON string.
+  static HttpResponse jsonError(int status, std::string_view message);
 };
 
 // "%2F" -> "/", and '+' -> ' ' when `plus_is_space`.
 std::string percentDecode(std::string_view s, bool plus_is_space = false);
 // The reason phrase of a status code ("Not Found").
 std::string_view statusReason(int status);
+// `s` as a JSON string literal, quotes included.
+std::string jsonString(std::string_view s);
 // ASCII case-insensitive equality, as header names compare.
 bool iequals(std::string_view a, std::string_view b);
 

@@ -8,7 +8,9 @@
 //  - bytes: a request's body is read only once `screen` (auth, routing) let
 //    it through and its bytes fit the global in-flight budget (request bodies
 //    being read or handled, responses being written); past the budget a
-//    request waits up to `budget_wait`, then gets a 503.
+//    request waits up to `budget_wait`, then gets a 503;
+//  - threads: handlers run on a bounded executor; a Gate (admission) parks
+//    requests that must wait without holding one.
 // A malformed request gets a 400, an over-large body a 413, and the
 // connection is closed; the server keeps serving.
 #pragma once
@@ -19,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "cwasi/common/fd.h"
 #include "cwasi/common/result.h"
@@ -39,6 +42,20 @@ struct HttpServerConfig {
   int io_threads = 2;
   int handler_threads = 32;  // handlers running at once; more requests wait in order
 };
+
+// A request a Gate made wait: `cancel` takes it out of whatever holds it
+// (true when it was still waiting: its resume will never be called); at
+// `deadline` the server cancels it and answers 504 itself.
+struct Parked {
+  std::function<bool()> cancel;
+  std::chrono::steady_clock::time_point deadline;
+};
+// What a Gate decided: run the handler now (nothing), answer now (a
+// response), or wait without a thread (Parked) until it calls `resume`.
+using GateDecision = std::variant<std::monostate, HttpResponse, Parked>;
+// Called once, from any thread, for a Parked request: with nothing when it
+// may run now, with a response when it must not.
+using Resume = std::function<void(std::optional<HttpResponse>)>;
 
 // What a server has done so far; monotonic counters except `connections`.
 struct HttpServerStats {
@@ -61,21 +78,31 @@ class HttpServer {
   // to read the body and call the handler. A request answered here has its
   // body never read; its connection closes unless it had no body.
   using Screen = std::function<std::optional<HttpResponse>(const HttpRequest& head)>;
+  // Runs on an I/O thread once a request is whole, before it takes a handler
+  // thread, and must not block: admission (a function's limiter) decides
+  // whether it runs now, is answered now, or waits — holding no thread —
+  // until the gate resumes it. It may leave what the handler needs to know
+  // of its admission in `req.admission`.
+  using Gate = std::function<GateDecision(HttpRequest& req, Resume resume)>;
 
+  struct Hooks {
+    Screen screen;
+    Gate gate;
+  };
   static Result<std::unique_ptr<HttpServer>> start(const HttpServerConfig& config, Handler handler,
-                                                   Screen screen = {});
+                                                   Hooks hooks = {});
   // The same on a socket already listening (config.listen is ignored): one
   // opened in another network namespace, say. Takes the socket.
   static Result<std::unique_ptr<HttpServer>> serve(const HttpServerConfig& config, Fd listener,
-                                                   Handler handler, Screen screen = {});
+                                                   Handler handler, Hooks hooks = {});
   // Stops accepting, lets running handlers finish, closes every connection
   // and joins every thread.
   ~HttpServer();
   const std::string& address() const;  // "127.0.0.1:8080"
   HttpServerStats stats() const;
   // Stops accepting; a request that comes on an open connection gets a 503
-  // (and the connection closes). Waits until no handler runs or `deadline`;
-  // returns how many still run.
+  // (and the connection closes). Waits (on a condition) until no request is
+  // with a handler or a gate, or `deadline`; returns how many still are.
   size_t drain(std::chrono::steady_clock::time_point deadline);
 
   struct Impl;

@@ -52,11 +52,9 @@ class Invoker {
   // not parse.
   Invocation invoke(const Target& target, std::span<const uint8_t> body,
                     std::vector<std::pair<std::string, std::string>> env);
-  // The same for a request its limiter already admitted (a slot held since
-  // `admitted_at`, released here): what a server that queues requests
-  // without a thread runs once the slot is given.
-  Invocation invokeAdmitted(const Target& target, Clock::TimePoint admitted_at,
-                            std::span<const uint8_t> body,
+  // The same for a request that already holds a slot of the limiter (the
+  // gate's, gate.h: released with the request, not here).
+  Invocation invokeAdmitted(const Target& target, std::span<const uint8_t> body,
                             std::vector<std::pair<std::string, std::string>> env);
   // One workflow step: a call to `function` wherever it runs, from
   // `domain`, exactly as a guest's cwasi.call would make it; a function
@@ -75,7 +73,7 @@ class Invoker {
   // back and records it: the accounting every kind of invocation shares.
   template <class Run>
   Invocation run(const std::string& function, const Target* target, Result<bool> cold,
-                 Clock::TimePoint start, Run body);
+                 Clock::TimePoint start, bool release_slot, Run body);
   // Runs `target`'s function on an admitted slot.
   void runFunction(const Target& target, Clock::TimePoint deadline, std::span<const uint8_t> body,
                    std::vector<std::pair<std::string, std::string>> env, Invocation& inv);

@@ -1,0 +1,126 @@
+// The HTTP server's insides shared by its two files: the server (listener,
+// executor, budgets, counters: server.cc) and its connections (session.cc).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cwasi/common/byte_budget.h"
+#include "cwasi/common/executor.h"
+#include "cwasi/common/log.h"
+#include "cwasi/common/mutex.h"
+#include "cwasi/http/server.h"
+
+namespace cwasi::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+inline constexpr uint32_t kHeaderLimit = 64 * 1024;
+// A connection's read buffer: headers up to kHeaderLimit plus one read.
+inline constexpr size_t kBufferLimit = kHeaderLimit + 64 * 1024;
+// While the budget is short, a request looks again this often.
+inline constexpr auto kBudgetPoll = std::chrono::milliseconds(5);
+// Out of fds (say), accepting pauses this long instead of spinning.
+inline constexpr auto kAcceptPause = std::chrono::milliseconds(50);
+// A connection closed with a request body unread is drained this long (at
+// most kLingerBytes) first, so that the client reads our answer instead of
+// a reset.
+inline constexpr auto kLingerTime = std::chrono::seconds(2);
+inline constexpr size_t kLingerBytes = 1u << 20;
+inline constexpr size_t kFdReserve = 64;  // fds kept for everything but connections
+// A connection idle this long between requests gives back its read buffer.
+inline constexpr std::chrono::milliseconds kTrimAfter{1000};
+// A body that goes on (HttpResponse::more) is asked for more this often.
+inline constexpr std::chrono::milliseconds kFollowPoll{100};
+
+// The response's bytes on the wire; `head_only` for HEAD (and 204/304).
+inline std::string serialize(const HttpResponse& r, bool keep_alive, bool head_only) {
+  // 204 and 304 never carry a body (RFC 7230 §3.3.3): bytes after their head
+  // would be read as the next response. A function may answer with either.
+  const bool no_body = r.status == 204 || r.status == 304;
+  head_only = head_only || no_body;
+  std::string out;
+  out.reserve(160 + (head_only ? 0 : r.body.size()));
+  out += "HTTP/1.1 ";
+  out += std::to_string(r.status);
+  out += ' ';
+  out += statusReason(r.status);
+  out += "\r\nServer: cwasi\r\nContent-Type: ";
+  out += r.content_type;
+  if (!no_body && !r.more) {  // a body that goes on ends when the connection does
+    out += "\r\nContent-Length: ";
+    out += std::to_string(r.body.size());
+  }
+  out += keep_alive ? "\r\n" : "\r\nConnection: close\r\n";
+  for (const auto& [k, v] : r.headers) {
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  }
+  out += "\r\n";
+  if (!head_only) out += r.body;
+  return out;
+}
+
+// Whether the I/O context still takes work: a gate may resume a request
+// from any thread at any time, the server's stop included.
+struct IoGuard {
+  Mutex mu;
+  bool alive GUARDED_BY(mu) = true;
+};
+
+struct HttpServer::Impl {
+  HttpServerConfig config;
+  Handler handler;
+  Hooks hooks;
+  std::string address;
+  size_t max_connections = 0;
+  ByteBudget budget{0};
+  log::RateLimited accept_log;
+
+  std::atomic<size_t> connections{0};
+  std::atomic<bool> draining{false};
+  std::atomic<uint64_t> accepted{0}, refused{0}, screened{0}, over_budget{0}, timed_out{0},
+      accept_errors{0};
+  // Requests with a handler or parked by the gate: drain() waits for none.
+  Mutex mu;
+  CondVar idle;
+  size_t handling GUARDED_BY(mu) = 0;
+
+  std::unique_ptr<asio::io_context> io;
+  // The listener, its pause timer and their closing run on this strand:
+  // a drain and a stop each close it, perhaps on two I/O threads at once.
+  std::optional<asio::strand<asio::io_context::executor_type>> accept_strand;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::steady_timer> accept_pause;
+  Executor handlers;
+  std::shared_ptr<IoGuard> io_guard = std::make_shared<IoGuard>();
+  std::vector<std::thread> io_threads;
+
+  explicit Impl(const HttpServerConfig& c);
+
+  void accept();
+  void onAccept(const boost::system::error_code& ec, tcp::socket socket);
+  // Closes the listener (on the I/O threads, where it is used).
+  void stopAccepting();
+  void stop();
+  void beginHandling() EXCLUDES(mu);
+  void endHandling() EXCLUDES(mu);
+};
+
+// Serves one accepted connection until it closes (session.cc).
+void startSession(HttpServer::Impl& server, tcp::socket socket);
+
+}  // namespace cwasi::http

@@ -1,0 +1,407 @@
+// One connection of the HTTP server (server_impl.h).
+#include <array>
+#include <chrono>
+#include <variant>
+
+#include "server_impl.h"
+
+namespace cwasi::http {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+HttpResponse jsonError(int status, std::string_view message) {
+  return HttpResponse::jsonError(status, message);
+}
+
+// One connection, on its own strand: wait for a request, read its headers,
+// screen them, take its body's bytes from the budget, read the body, run the
+// handler on the pool, write the response; again while keep-alive.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(HttpServer::Impl& server, tcp::socket socket)
+      : server_(server), stream_(std::move(socket)), timer_(stream_.get_executor()),
+        buffer_(kBufferLimit) {
+    server_.connections.fetch_add(1);
+  }
+  ~Session() {
+    server_.budget.give(reserved_);
+    server_.connections.fetch_sub(1);
+  }
+
+  void start() { waitForRequest(server_.config.header_timeout); }
+
+ private:
+  const HttpServerConfig& config() const { return server_.config; }
+
+  // Waiting for a request: a wait for the socket to turn readable. A busy
+  // connection keeps its read buffer; one idle past kTrimAfter gives it
+  // back, so that idle connections hold no buffer at all.
+  void waitForRequest(std::chrono::milliseconds timeout) {
+    if (buffer_.size() > 0) return readHead();  // a pipelined request
+    const bool trim_first = buffer_.capacity() > 0 && timeout > kTrimAfter;
+    waiting_ = true;
+    timer_.expires_after(trim_first ? kTrimAfter : timeout);
+    timer_.async_wait([self = shared_from_this(), trim_first,
+                       timeout](const boost::system::error_code& ec) {
+      // Cancelled, or expired just as the request came (its handler ran first).
+      if (ec || !self->waiting_) return;
+      if (trim_first) {
+        self->buffer_.shrink_to_fit();
+        self->stream_.socket().cancel();  // re-armed below, with what is left
+        self->rewait_ = timeout - kTrimAfter;
+        return;
+      }
+      self->server_.timed_out.fetch_add(1);
+      self->abort();
+    });
+    stream_.socket().async_wait(tcp::socket::wait_read,
+                                [self = shared_from_this()](const boost::system::error_code& ec) {
+                                  if (ec == asio::error::operation_aborted && self->rewait_) {
+                                    const auto left = *std::exchange(self->rewait_, std::nullopt);
+                                    return self->waitForRequest(left);
+                                  }
+                                  self->waiting_ = false;
+                                  self->timer_.cancel();
+                                  if (ec) return self->abort();
+                                  self->readHead();
+                                });
+  }
+
+  void readHead() {
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(config().max_body_bytes);
+    stream_.expires_after(config().header_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->onHead(ec);
+                            });
+  }
+
+  void onHead(beast::error_code ec) {
+    if (ec) return readFailed(ec);
+    auto& msg = parser_->get();
+    req_ = HttpRequest{};
+    req_.method = std::string(msg.method_string());
+    std::string_view target(msg.target().data(), msg.target().size());
+    const size_t q = target.find('?');
+    req_.path = percentDecode(target.substr(0, q));
+    if (q != std::string_view::npos) req_.query = std::string(target.substr(q + 1));
+    for (const auto& f : msg) {
+      req_.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    }
+    keep_alive_ = msg.keep_alive();
+    const bool has_body = !parser_->is_done();
+    if (server_.draining.load()) {
+      return respond(jsonError(503, "the server is shutting down"), false, has_body);
+    }
+    if (server_.hooks.screen) {
+      if (auto early = server_.hooks.screen(req_)) {
+        server_.screened.fetch_add(1);
+        return respond(std::move(*early), keep_alive_ && !has_body, has_body);
+      }
+    }
+    if (!has_body) return dispatch();
+    const auto length = parser_->content_length();
+    reserve(length ? *length : 0, Clock::now() + config().budget_wait);
+  }
+
+  // Takes `bytes` from the budget, waiting until `deadline` for room.
+  void reserve(uint64_t bytes, Clock::time_point deadline) {
+    if (server_.budget.tryTake(bytes)) {
+      reserved_ += bytes;
+      return continueBody();
+    }
+    if (Clock::now() >= deadline) return overBudget();
+    timer_.expires_after(kBudgetPoll);
+    timer_.async_wait([self = shared_from_this(), bytes, deadline](const boost::system::error_code& ec) {
+      if (ec) return self->abort();
+      self->reserve(bytes, deadline);
+    });
+  }
+
+  void overBudget() {
+    server_.over_budget.fetch_add(1);
+    respond(jsonError(503, "the server is busy: too many request bytes in flight; retry later"),
+            false, true);
+  }
+
+  // "Expect: 100-continue" (curl, for large bodies): the client waits for a
+  // go-ahead, which comes only once the request was screened and budgeted.
+  void continueBody() {
+    const auto expect = parser_->get()[bhttp::field::expect];
+    if (!beast::iequals(expect, "100-continue")) return readBody();
+    static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_after(config().write_timeout);
+    asio::async_write(stream_, asio::buffer(kContinue),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->abort();
+                        self->readBody();
+                      });
+  }
+
+  void readBody() {
+    stream_.expires_after(config().body_timeout);
+    bhttp::async_read_some(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](beast::error_code ec, size_t) {
+                            self->onBody(ec);
+                          });
+  }
+
+  void onBody(beast::error_code ec) {
+    if (ec) return readFailed(ec);
+    // A chunked body has no size up front: it takes from the budget as it grows.
+    const uint64_t size = parser_->get().body().size();
+    if (size > reserved_) {
+      if (!server_.budget.tryTake(size - reserved_)) return overBudget();
+      reserved_ = size;
+    }
+    if (!parser_->is_done()) return readBody();
+    dispatch();
+  }
+
+  // The request is whole: the gate (admission) decides when it runs; it runs
+  // on the handler executor, never on this I/O thread.
+  void dispatch() {
+    stream_.expires_never();
+    req_.body = std::move(parser_->get().body());
+    parser_.reset();
+    server_.beginHandling();
+    if (!server_.hooks.gate) return runOnExecutor();
+    GateDecision d = server_.hooks.gate(req_, resumer());
+    if (std::holds_alternative<std::monostate>(d)) return runOnExecutor();
+    if (auto* answer = std::get_if<HttpResponse>(&d)) return answerUnhandled(std::move(*answer));
+    // Parked: no thread held; the gate resumes it, or its deadline passes.
+    Parked& parked = std::get<Parked>(d);
+    parked_ = true;
+    cancel_ = std::move(parked.cancel);
+    timer_.expires_at(parked.deadline);
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || !self->parked_ || !self->cancel_()) return;  // resumed meanwhile
+      self->parked_ = false;
+      self->answerUnhandled(jsonError(504, "timed out waiting for a free slot"));
+    });
+  }
+
+  // What the gate calls, from any thread: the answer comes back to this
+  // connection's strand — unless the server has stopped or the connection
+  // is gone, when it is dropped. The parked session lives on through its
+  // deadline's timer, not through this: a gate may keep it past the server.
+  Resume resumer() {
+    return [weak = weak_from_this(), guard = server_.io_guard,
+            executor = stream_.get_executor()](std::optional<HttpResponse> answer) {
+      MutexLock lock(guard->mu);
+      auto self = weak.lock();
+      if (!guard->alive || !self) return;
+      asio::post(executor, [self, answer = std::move(answer)]() mutable {
+        self->resumed(std::move(answer));
+      });
+    };
+  }
+
+  void resumed(std::optional<HttpResponse> answer) {
+    if (!parked_) return;
+    parked_ = false;
+    timer_.cancel();
+    if (answer) return answerUnhandled(std::move(*answer));
+    runOnExecutor();
+  }
+
+  void runOnExecutor() {
+    auto posted = server_.handlers.post([self = shared_from_this()] {
+      self->runHandler();
+      self->server_.endHandling();
+    });
+    if (!posted.ok()) answerUnhandled(jsonError(503, "the server is busy: " + posted.error().message()));
+  }
+
+  // An answer for a whole request that no handler saw (the gate's, a
+  // timeout in its queue, a full executor).
+  void answerUnhandled(HttpResponse response) {
+    server_.endHandling();
+    const bool head_only = req_.method == "HEAD";
+    req_ = HttpRequest{};  // the body's bytes, and what the gate left, go
+    keep_alive_ = keep_alive_ && response.status < 500;
+    unread_body_ = false;
+    setOut(serialize(response, keep_alive_, head_only));
+    writeRest();
+  }
+
+  // On a handler thread; the session has no I/O pending meanwhile.
+  void runHandler() {
+    HttpResponse response;
+    try {
+      response = server_.handler(req_);
+    } catch (const std::exception& e) {
+      // A bug, not the client's fault: answer, log, and keep serving.
+      CWASI_LOG(kError, "handler for " << req_.method << " " << req_.path << " threw: " << e.what());
+      response = jsonError(500, "internal error");
+    }
+    const bool head_only = req_.method == "HEAD";
+    req_ = HttpRequest{};  // the body's bytes go back to the budget
+    if (head_only) response.more.reset();
+    if (response.more) {
+      keep_alive_ = false;
+      more_ = response.more;
+      more_until_ = Clock::now() + response.more_for;
+    }
+    setOut(serialize(response, keep_alive_, head_only));
+    // Most responses fit the socket buffer: sent from here, with no hop back
+    // to the I/O thread before the client has its answer.
+    const ssize_t n = ::send(stream_.socket().native_handle(), out_.data(), out_.size(),
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    sent_ = n > 0 ? static_cast<size_t>(n) : 0;
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->writeRest(); });
+  }
+
+  // The response takes the place of the request in the budget.
+  void setOut(std::string out) {
+    server_.budget.give(reserved_);
+    out_ = std::move(out);
+    sent_ = 0;
+    reserved_ = out_.size();
+    server_.budget.take(reserved_);
+  }
+
+  // Answers from the I/O thread (screened, refused, malformed); `unread`
+  // when a request body was left unread, so the connection must close.
+  void respond(HttpResponse response, bool keep_alive, bool unread) {
+    keep_alive_ = keep_alive;
+    unread_body_ = unread;
+    setOut(serialize(response, keep_alive, req_.method == "HEAD"));
+    writeRest();
+  }
+
+  void writeRest() {
+    if (sent_ >= out_.size()) return afterWrite();
+    stream_.expires_after(config().write_timeout);
+    asio::async_write(stream_, asio::buffer(out_.data() + sent_, out_.size() - sent_),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) {
+                          if (ec == beast::error::timeout) self->server_.timed_out.fetch_add(1);
+                          return self->abort();
+                        }
+                        self->sent_ = self->out_.size();
+                        self->afterWrite();
+                      });
+  }
+
+  void afterWrite() {
+    server_.budget.give(reserved_);
+    reserved_ = 0;
+    out_ = std::string();
+    sent_ = 0;
+    if (more_) return follow();
+    if (!keep_alive_) return unread_body_ ? linger() : abort();
+    stream_.expires_never();
+    waitForRequest(config().keepalive_timeout);
+  }
+
+  // The rest of a body that goes on: asked for every kFollowPoll, written as
+  // it comes, until it ends, its time is up, or the client leaves (a read
+  // completes: the client closed, or sent what nobody asked for).
+  void follow() {
+    if (!following_) {
+      following_ = true;
+      if (!discard_) discard_ = std::make_unique<std::array<char, 16384>>();
+      stream_.socket().async_read_some(asio::buffer(*discard_),
+                                       [self = shared_from_this()](beast::error_code, size_t) {
+                                         self->more_.reset();
+                                         self->abort();
+                                       });
+    }
+    std::optional<std::string> chunk = more_->next();
+    if (!chunk || Clock::now() >= more_until_) {
+      more_.reset();
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return abort();
+    }
+    if (!chunk->empty()) {
+      setOut(std::move(*chunk));
+      return writeRest();
+    }
+    timer_.expires_after(kFollowPoll);
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec && self->more_) self->follow();
+    });
+  }
+
+  void readFailed(beast::error_code ec) {
+    if (ec == beast::error::timeout) {
+      server_.timed_out.fetch_add(1);
+      return abort();
+    }
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == asio::error::broken_pipe || ec == bhttp::error::partial_message) {
+      return abort();
+    }
+    if (ec == bhttp::error::body_limit) {
+      return respond(jsonError(413, "request body larger than " +
+                                        std::to_string(config().max_body_bytes) + " bytes"),
+                     false, true);
+    }
+    if (ec == bhttp::error::header_limit) {
+      return respond(jsonError(431, "request headers larger than " +
+                                        std::to_string(kHeaderLimit) + " bytes"),
+                     false, true);
+    }
+    respond(jsonError(400, "malformed HTTP request"), false, true);
+  }
+
+  // Half-closes, then reads and drops what the client still sends (a body
+  // we did not want) for a while, so our answer is not lost to a reset.
+  void linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(kLingerTime);
+    drainSome();
+  }
+
+  void drainSome() {
+    if (!discard_) discard_ = std::make_unique<std::array<char, 16384>>();
+    stream_.async_read_some(asio::buffer(*discard_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->lingered_ += n;
+                              if (ec || self->lingered_ >= kLingerBytes) return self->abort();
+                              self->drainSome();
+                            });
+  }
+
+  void abort() {
+    beast::error_code ignored;
+    timer_.cancel();
+    stream_.socket().close(ignored);
+  }
+
+  HttpServer::Impl& server_;
+  beast::tcp_stream stream_;
+  asio::steady_timer timer_;  // the idle wait, the budget wait, a parked request's deadline
+  std::optional<std::chrono::milliseconds> rewait_;  // set when the buffer was trimmed
+  bool waiting_ = false;  // for a request, between requests
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  HttpRequest req_;
+  bool keep_alive_ = false;
+  bool unread_body_ = false;
+  uint64_t reserved_ = 0;  // bytes of the budget this connection holds
+  std::string out_;        // the response being written
+  size_t sent_ = 0;
+  std::unique_ptr<std::array<char, 16384>> discard_;
+  size_t lingered_ = 0;
+  std::shared_ptr<BodySource> more_;  // a body that goes on (HttpResponse::more)
+  bool parked_ = false;                // the gate holds the request (timer_: its deadline)
+  std::function<bool()> cancel_;      // takes it back from the gate
+  Clock::time_point more_until_;
+  bool following_ = false;
+};
+
+}  // namespace
+
+void startSession(HttpServer::Impl& server, tcp::socket socket) {
+  std::make_shared<Session>(server, std::move(socket))->start();
+}
+
+}  // namespace cwasi::http
