@@ -34,6 +34,8 @@ usage: cwasid [options]
   --body-timeout-ms N     idle while receiving a body (default 15000)
   --keepalive-timeout-ms N  idle between requests on a connection (default 60000)
   --handler-threads N     requests handled at once; more wait in order (default 32)
+  --function-thread-share PCT  of those, what one function may hold (default 50);
+                          its other requests wait for a slot without a thread
   --drain-timeout-ms N    on SIGTERM, how long requests and async calls under way get
                           to finish (default 10000); then cwasid exits regardless and
                           says what it dropped
@@ -134,6 +136,10 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
       TRY_ASSIGN(c.http.keepalive_timeout, millis(args, flag));
     } else if (flag == "--drain-timeout-ms") {
       TRY_ASSIGN(c.drain_timeout, millis(args, flag));
+    } else if (flag == "--function-thread-share") {
+      TRY_ASSIGN(uint64_t v, args.number(flag));
+      if (v == 0 || v > 100) return invalidArgument(flag + " must be 1..100 (percent)");
+      c.function_thread_share = static_cast<int>(v);
     } else if (flag == "--handler-threads") {
       TRY_ASSIGN(uint64_t v, args.number(flag));
       c.http.handler_threads = static_cast<int>(std::clamp<uint64_t>(v, 1, 1024));

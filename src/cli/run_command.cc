@@ -9,6 +9,7 @@
 #include <iostream>
 #include <iterator>
 #include <mutex>
+#include <condition_variable>
 #include <thread>
 
 #include "args.h"
@@ -120,8 +121,13 @@ class SignalCanceller {
           std::lock_guard lock(mu_);
           if (engine_ != nullptr) engine_->interrupt();
         }
-        for (int i = 0; i < 10 && !stop.stop_requested(); ++i) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        // A second to end on its own (the run returns, the destructor asks
+        // this thread to stop), woken at once when it does.
+        {
+          std::mutex m;
+          std::condition_variable_any ended;
+          std::unique_lock wait(m);
+          ended.wait_for(wait, stop, std::chrono::seconds(1), [] { return false; });
         }
         if (!stop.stop_requested()) {
           std::fputs("cwasi: interrupted\n", stderr);

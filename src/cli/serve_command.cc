@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <iostream>
 #include <thread>
+#include <mutex>
+#include <condition_variable>
 
 #include "args.h"
 #include "commands.h"
@@ -145,15 +147,26 @@ int serveCommand(const std::vector<std::string>& argv) {
   int sig = 0;
   sigwait(&set, &sig);
   // Calls under way get the drain timeout to finish; past it we leave
-  // without them (registry entries are withdrawn first), and say so.
-  std::thread([drain_ms] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(drain_ms));
+  // without them (registry entries are withdrawn first), and say so. The
+  // watchdog is woken the moment the host is down.
+  std::mutex m;
+  std::condition_variable stopped_cv;
+  bool stopped = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(m);
+    if (stopped_cv.wait_for(lock, std::chrono::milliseconds(drain_ms), [&] { return stopped; })) return;
     std::printf("cwasi serve: calls still running after %llu ms: stopped without them\n",
                 static_cast<unsigned long long>(drain_ms));
     std::fflush(stdout);
     std::_Exit(0);
-  }).detach();
+  });
   host->reset();  // withdraws the registry entries, joins every thread
+  {
+    std::lock_guard lock(m);
+    stopped = true;
+  }
+  stopped_cv.notify_all();
+  watchdog.join();
   return 0;
 }
 

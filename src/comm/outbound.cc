@@ -13,6 +13,7 @@ namespace cwasi::comm {
 namespace {
 
 using http::defaultPort;
+using http::iequals;
 using http::Host;
 using http::parseHost;
 using http::parsePort;
@@ -23,9 +24,6 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxRequestHeaderBytes = 64u << 10;
 constexpr uint32_t kMaxReplyHeadBytes = 64u << 10;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);

@@ -1,138 +1,110 @@
 #include "cwasi/common/connection_server.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "cwasi/common/log.h"
-#include "cwasi/common/net.h"
 
 namespace cwasi {
 namespace {
 
-// Parked threads kept beyond this many exit after kIdleExit without work.
-constexpr size_t kKeepIdle = 8;
-constexpr auto kIdleExit = std::chrono::seconds(30);
-
-// Moves the entries whose `done` flag is set from `from` to `to`.
-template <class T>
-void moveDone(std::list<std::unique_ptr<T>>& from, std::list<std::unique_ptr<T>>& to) {
-  for (auto it = from.begin(); it != from.end();) {
-    if ((*it)->done.load()) {
-      to.push_back(std::move(*it));
-      it = from.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
+// Out of fds (say): accepting pauses this long (woken early by stop()).
+constexpr int kAcceptPauseMs = 50;
 
 }  // namespace
 
 ConnectionServer::ConnectionServer(Fd listener, Handler handler, size_t max_connections)
-    : listener_(std::move(listener)), handler_(std::move(handler)),
-      max_connections_(std::max<size_t>(1, max_connections)) {
-  acceptor_ = std::thread([this] { acceptLoop(); });
+    : listener_(std::move(listener)),
+      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
+      handler_(std::move(handler)),
+      max_connections_(std::max<size_t>(1, max_connections)),
+      workers_({.name = "connections",
+                .max_threads = std::max<size_t>(1, max_connections),
+                .max_queued = 0,
+                .keep_idle = 8}) {
+  auto started = defaultThreadStarter()([this] { acceptLoop(); });
+  if (started.ok()) {
+    acceptor_ = std::move(*started);
+  } else {
+    CWASI_LOG(kError, "connection server: " << started.error().message() << "; serving nothing");
+  }
 }
 
 ConnectionServer::~ConnectionServer() { stop(); }
 
 void ConnectionServer::acceptLoop() {
   while (!stopping_.load()) {
-    auto fd = net::accept(listener_.get(), net::in(std::chrono::milliseconds(100)));
-    reapFinished();
-    if (!fd.ok()) {
-      if (fd.error().code() != Code::kUnavailable) {
-        refusal_log_.warn("accept: " + fd.error().message());
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // e.g. out of fds
-      }
+    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+    const int n = ::poll(fds, wake_.valid() ? 2 : 1, -1);
+    if (n < 0 && errno != EINTR) {
+      refusal_log_.warn(std::string("poll: ") + std::strerror(errno));
+      ::poll(&fds[1], 1, kAcceptPauseMs);
       continue;
     }
-    auto conn = std::make_unique<Conn>();
-    conn->fd = std::move(*fd);
-    MutexLock lock(mu_);
-    if (stopping_.load()) break;
-    if (conns_.size() >= max_connections_) {
-      refused_.fetch_add(1);
-      refusal_log_.warn("refused a connection: " + std::to_string(max_connections_) +
-                        " already open");
-      continue;  // closed as `conn` goes
+    if (stopping_.load() || (fds[1].revents & POLLIN)) break;
+    while (acceptOne()) {
     }
-    if (idle_ < pending_.size() + 1 && !startWorker()) {
-      refused_.fetch_add(1);
-      refusal_log_.warn("refused a connection: cannot start a thread for it");
-      continue;
-    }
-    pending_.push_back(conn.get());
-    conns_.push_back(std::move(conn));
-    work_.notifyOne();
   }
 }
 
-bool ConnectionServer::startWorker() {
-  auto w = std::make_unique<Worker>();
-  Worker* raw = w.get();
-  try {
-    w->thread = std::thread([this, raw] { workerLoop(raw); });
-  } catch (const std::system_error&) {  // out of threads (RLIMIT_NPROC, memory)
+bool ConnectionServer::acceptOne() {
+  const int raw = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (raw < 0) {
+    if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return errno != EAGAIN;
+    refusal_log_.warn(std::string("accept: ") + std::strerror(errno));
+    pollfd wake{wake_.get(), POLLIN, 0};
+    ::poll(&wake, 1, kAcceptPauseMs);  // e.g. out of fds: let some close
     return false;
   }
-  workers_.push_back(std::move(w));
+  auto conn = std::make_unique<Conn>();
+  conn->fd = Fd(raw);
+  MutexLock lock(mu_);
+  if (stopping_.load()) return false;
+  if (conns_.size() >= max_connections_) {
+    refused_.fetch_add(1);
+    refusal_log_.warn("refused a connection: " + std::to_string(max_connections_) + " already open");
+    return true;  // closed as `conn` goes
+  }
+  auto it = conns_.insert(conns_.end(), std::move(conn));
+  if (auto posted = workers_.post([this, it] { serve(it); }); !posted.ok()) {
+    conns_.erase(it);
+    refused_.fetch_add(1);
+    refusal_log_.warn("refused a connection: " + posted.error().message());
+  }
   return true;
 }
 
-void ConnectionServer::workerLoop(Worker* self) {
+void ConnectionServer::serve(std::list<std::unique_ptr<Conn>>::iterator conn) {
+  handler_((*conn)->fd.get(), stopping_);
+  std::unique_ptr<Conn> done;
   MutexLock lock(mu_);
-  for (;;) {
-    while (pending_.empty() && !stopping_.load()) {
-      ++idle_;
-      const bool woken = work_.waitUntil(mu_, std::chrono::steady_clock::now() + kIdleExit);
-      --idle_;
-      if (!woken && pending_.empty() && idle_ >= kKeepIdle) {
-        self->done.store(true);
-        return;
-      }
-    }
-    if (stopping_.load()) return;
-    Conn* c = pending_.front();
-    pending_.pop_front();
-    mu_.unlock();
-    handler_(c->fd.get(), stopping_);
-    c->done.store(true);
-    mu_.lock();
-  }
-}
-
-void ConnectionServer::reapFinished() {
-  std::list<std::unique_ptr<Conn>> finished;
-  std::list<std::unique_ptr<Worker>> exited;
-  {
-    MutexLock lock(mu_);
-    moveDone(conns_, finished);
-    moveDone(workers_, exited);
-  }
-  for (auto& w : exited) w->thread.join();
+  done = std::move(*conn);  // its fd closes after the lock is let go
+  conns_.erase(conn);
+  closed_.notifyAll();
 }
 
 size_t ConnectionServer::activeConnections() {
-  reapFinished();
   MutexLock lock(mu_);
   return conns_.size();
 }
 
 void ConnectionServer::stop() {
   if (stopping_.exchange(true)) return;
+  if (wake_.valid()) {
+    const uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
+  }
   if (acceptor_.joinable()) acceptor_.join();
-  std::list<std::unique_ptr<Worker>> workers;
-  std::list<std::unique_ptr<Conn>> conns;
   {
     MutexLock lock(mu_);
     for (auto& c : conns_) ::shutdown(c->fd.get(), SHUT_RDWR);  // wakes blocked handlers
-    work_.notifyAll();
-    workers.swap(workers_);
+    while (!conns_.empty()) closed_.wait(mu_);
   }
-  for (auto& w : workers) w->thread.join();
-  MutexLock lock(mu_);
-  conns.swap(conns_);
-  pending_.clear();
+  workers_.stop();
 }
 
 }  // namespace cwasi

@@ -23,7 +23,7 @@ Executor::~Executor() { stop(); }
 Result<void> Executor::post(std::function<void()> work) {
   joinExited();
   MutexLock lock(mu_);
-  if (stopping_) return unavailable(options_.name + ": stopped");
+  if (stopping_ || closed_) return unavailable(options_.name + ": stopped");
   // Threads not running work (waiting, or started and not there yet) will
   // take queued items; only what is beyond them waits.
   const size_t free_threads = live_ - running_;
@@ -102,6 +102,15 @@ bool Executor::drain(std::chrono::steady_clock::time_point deadline) {
     }
   }
   return true;
+}
+
+size_t Executor::close() {
+  MutexLock lock(mu_);
+  closed_ = true;
+  const size_t dropped = queue_.size();
+  queue_.clear();
+  idle_.notifyAll();
+  return dropped;
 }
 
 size_t Executor::stop() {

@@ -11,11 +11,13 @@
 #include <boost/beast/http.hpp>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <thread>
 
 #include "cwasi/common/mutex.h"
+#include "cwasi/common/resolver.h"
 
 namespace cwasi::http {
 // The socket helpers, deadlines and clock this client is built on.
@@ -26,78 +28,6 @@ namespace {
 namespace bhttp = boost::beast::http;
 
 constexpr size_t kReadChunk = 64 * 1024;
-
-struct Address {
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-};
-
-// One name lookup, shared between the caller and the thread running it:
-// the caller may give up at its deadline, and the thread then finishes
-// alone (getaddrinfo cannot be interrupted).
-struct Lookup {
-  Mutex mu;
-  CondVar done_cv;
-  bool done GUARDED_BY(mu) = false;
-  int rc GUARDED_BY(mu) = 0;
-  std::vector<Address> addresses GUARDED_BY(mu);
-};
-
-std::vector<Address> addressesOf(const addrinfo* res) {
-  std::vector<Address> out;
-  for (const addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    if (ai->ai_addrlen > sizeof(sockaddr_storage)) continue;
-    Address a;
-    std::memcpy(&a.addr, ai->ai_addr, ai->ai_addrlen);
-    a.len = ai->ai_addrlen;
-    out.push_back(a);
-  }
-  return out;
-}
-
-Result<std::vector<Address>> resolve(const std::string& host, uint16_t port, Deadline deadline) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-  const std::string service = std::to_string(port);
-  // An IP literal needs no thread: it never reaches a resolver.
-  {
-    addrinfo numeric = hints;
-    numeric.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
-    addrinfo* res = nullptr;
-    if (::getaddrinfo(host.c_str(), service.c_str(), &numeric, &res) == 0) {
-      auto out = addressesOf(res);
-      ::freeaddrinfo(res);
-      return out;
-    }
-  }
-  // shared: the lookup thread outlives a caller that stopped waiting.
-  auto lookup = std::make_shared<Lookup>();
-  std::thread([lookup, host, service, hints] {
-    addrinfo* res = nullptr;
-    int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &res);
-    std::vector<Address> found;
-    if (rc == 0) found = addressesOf(res);
-    if (res != nullptr) ::freeaddrinfo(res);
-    MutexLock lock(lookup->mu);
-    lookup->rc = rc;
-    lookup->addresses = std::move(found);
-    lookup->done = true;
-    lookup->done_cv.notifyAll();
-  }).detach();
-  MutexLock lock(lookup->mu);
-  while (!lookup->done) {
-    if (!lookup->done_cv.waitUntil(lookup->mu, deadline) && Clock::now() >= deadline) {
-      return deadlineExceeded("looking up " + host + " took too long");
-    }
-  }
-  if (lookup->rc != 0) {
-    return unavailable("cannot resolve " + host + ": " + gai_strerror(lookup->rc));
-  }
-  if (lookup->addresses.empty()) return unavailable("cannot resolve " + host + ": no address");
-  return std::move(lookup->addresses);
-}
 
 int pollMs(Deadline deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -145,27 +75,41 @@ Result<size_t> recvSome(int fd, std::string& buffer, Deadline deadline) {
   }
 }
 
-Result<void> readReply(int fd, bhttp::response_parser<bhttp::string_body>& parser, Deadline deadline) {
+using ReplyParser = bhttp::response_parser<bhttp::string_body>;
+
+// Reads one final reply into `parser` (made anew by `fresh` for each
+// message): interim replies (100 Continue, 102, 103) are read and skipped; a
+// 101 nobody asked for (the Upgrade header is never sent) is no reply.
+Result<void> readReply(int fd, std::optional<ReplyParser>& parser,
+                       const std::function<void(std::optional<ReplyParser>&)>& fresh,
+                       Deadline deadline) {
   std::string buffer;
+  fresh(parser);
   for (;;) {
     if (!buffer.empty()) {
       boost::system::error_code ec;
-      size_t used = parser.put(boost::asio::buffer(buffer.data(), buffer.size()), ec);
+      size_t used = parser->put(boost::asio::buffer(buffer.data(), buffer.size()), ec);
       buffer.erase(0, used);
       if (ec == bhttp::error::body_limit) return resourceExhausted("reply body over the limit");
       if (ec == bhttp::error::header_limit) return resourceExhausted("reply head over the limit");
       if (ec && ec != bhttp::error::need_more) return dataLoss("bad HTTP reply: " + ec.message());
-      if (parser.is_done()) return {};
+      if (parser->is_done()) {
+        const unsigned status = parser->get().result_int();
+        if (status == 101) return dataLoss("the server switched protocols unasked (101)");
+        if (status < 100 || status > 199) return {};
+        fresh(parser);  // an interim reply: the final one follows
+        continue;
+      }
       if (used > 0 && !ec) continue;
     }
     TRY_ASSIGN(size_t n, recvSome(fd, buffer, deadline));
     if (n == 0) {
       // Beast's put_eof() takes an empty stream for a finished message (it
       // only asserts against it): no byte at all is no reply.
-      if (!parser.got_some()) return unavailable("the connection closed before a reply");
+      if (!parser->got_some()) return unavailable("the connection closed before a reply");
       boost::system::error_code ec;
-      parser.put_eof(ec);
-      if (!ec && parser.is_done()) return {};
+      parser->put_eof(ec);
+      if (!ec && parser->is_done()) return {};
       if (ec == bhttp::error::body_limit) return resourceExhausted("reply body over the limit");
       return unavailable("the connection closed before a whole reply");
     }
@@ -175,7 +119,7 @@ Result<void> readReply(int fd, bhttp::response_parser<bhttp::string_body>& parse
 }  // namespace
 
 Result<Fd> connectTcpHost(const std::string& host, uint16_t port, Deadline deadline) {
-  TRY_ASSIGN(std::vector<Address> addresses, resolve(host, port, deadline));
+  TRY_ASSIGN(std::vector<Address> addresses, Resolver::shared().resolve(host, port, deadline));
   const std::string what = Endpoint{host, port}.toString();
   std::optional<Error> last;
   for (const Address& a : addresses) {
@@ -209,16 +153,19 @@ Result<HttpReply> httpExchange(const HttpExchange& request, Deadline deadline,
   if (!sent.ok() && sent.error().code() == Code::kDeadlineExceeded) return std::move(sent).error();
   // A server may answer (413, a redirect) and close without reading the
   // whole body: its reply, when it sent one, is what counts.
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(limits.max_body_bytes);
-  parser.header_limit(limits.max_header_bytes);
-  if (request.method == "HEAD") parser.skip(true);
-  auto read = readReply(fd.get(), parser, deadline);
+  std::optional<ReplyParser> parser;
+  auto fresh = [&](std::optional<ReplyParser>& p) {
+    p.emplace();
+    p->body_limit(limits.max_body_bytes);
+    p->header_limit(limits.max_header_bytes);
+    if (request.method == "HEAD") p->skip(true);
+  };
+  auto read = readReply(fd.get(), parser, fresh, deadline);
   if (!read.ok()) {
     if (!sent.ok()) return unavailable(sent.error().message());
     return std::move(read).error();
   }
-  auto& msg = parser.get();
+  auto& msg = parser->get();
   HttpReply reply;
   reply.status = static_cast<int>(msg.result_int());
   for (const auto& f : msg) reply.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));

@@ -56,25 +56,60 @@ HttpResponse HttpResponse::jsonError(int status, std::string_view message) {
   return json(status, "{\"error\":" + jsonString(message) + "}");
 }
 
+namespace {
+
+// The length of the well-formed UTF-8 sequence at s[i], or 0.
+size_t utf8Length(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  size_t n = 0;
+  uint32_t min = 0;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2, min = 0x80;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3, min = 0x800;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4, min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  uint32_t cp = c & (0x7f >> n);
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i + k) & 0x3f);
+  }
+  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+}  // namespace
+
 std::string jsonString(std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
   std::string out = "\"";
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          out += "\\u00";
-          out += kHex[u >> 4];
-          out += kHex[u & 15];
-        } else {
-          out += c;  // UTF-8 passes through as it is
-        }
+      case '"': out += "\\\""; continue;
+      case '\\': out += "\\\\"; continue;
+      case '\n': out += "\\n"; continue;
+      case '\r': out += "\\r"; continue;
+      case '\t': out += "\\t"; continue;
+      default: break;
+    }
+    if (u < 0x20 || u == 0x7f) {
+      out += "\\u00";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else if (u < 0x80) {
+      out += c;
+    } else if (size_t n = utf8Length(s, i); n > 0) {
+      out.append(s.substr(i, n));
+      i += n - 1;
+    } else {
+      out += "\\ufffd";  // not UTF-8 (a function's output): replaced, never sent raw
     }
   }
   return out + "\"";

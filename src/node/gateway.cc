@@ -31,6 +31,8 @@ struct Gateway::Impl {
   std::unique_ptr<trigger::Invoker> invoker;
   std::unique_ptr<AsyncQueue> async;
   std::unique_ptr<Autoscaler> autoscaler;
+  // Workflow steps: bounded, like every thread of the daemon.
+  Executor workflow_steps{{.name = "workflow steps", .max_threads = 64, .max_queued = 4096}};
   std::unique_ptr<Authorizer> auth;
   std::unique_ptr<Routes> routes;
   std::unique_ptr<http::HttpServer> http;
@@ -49,8 +51,10 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
   host_config.functions.clear();
   TRY_ASSIGN(g.host, host::FunctionHost::start(std::move(host_config)));
   g.images = std::make_unique<ImagePuller>(c.registries, *g.state);
+  const auto running_ceiling = static_cast<size_t>(
+      std::max(1, c.http.handler_threads * std::clamp(c.function_thread_share, 1, 100) / 100));
   g.registry = std::make_unique<FunctionRegistry>(*g.host, *g.state, g.metrics, *g.clock,
-                                                  c.stable_window, g.images.get());
+                                                  c.stable_window, g.images.get(), running_ceiling);
   for (const auto& e : g.registry->restore()) CWASI_LOG(kWarn, "state: skipped " << e);
   g.invoker = std::make_unique<trigger::Invoker>(*g.registry, *g.host, g.metrics, *g.clock,
                                         c.default_timeout);
@@ -58,7 +62,8 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
   g.autoscaler = std::make_unique<Autoscaler>(*g.registry, *g.host, g.metrics, *g.clock,
                                               c.scale_interval);
   g.auth = std::make_unique<Authorizer>(g.token, c.admin_user);
-  g.routes = std::make_unique<Routes>(RouteParts{*g.registry, *g.invoker, *g.async, g.metrics,
+  g.routes = std::make_unique<Routes>(RouteParts{*g.registry, *g.invoker, *g.async,
+                                                 g.workflow_steps, g.metrics,
                                                  *g.host, *g.auth, *g.clock, c.default_timeout,
                                                  c.max_log_follows, c.log_follow_timeout});
   Routes* routes = g.routes.get();
@@ -85,9 +90,7 @@ Gateway::DrainReport Gateway::drain(std::chrono::steady_clock::time_point deadli
   DrainReport r;
   r.async_dropped = impl_->async->close();
   r.requests_cut = impl_->http->drain(deadline);
-  while (impl_->async->busy() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  (void)impl_->async->drain(deadline);
   r.async_cut = impl_->async->busy();
   return r;
 }

@@ -1,5 +1,7 @@
 #include "cwasi/node/registry.h"
 
+#include "cwasi/common/rfc3339.h"
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -12,21 +14,6 @@ namespace cwasi::node {
 namespace {
 
 using json = nlohmann::json;
-
-std::string rfc3339(std::chrono::system_clock::time_point now) {
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms.count()));
-  return out;
-}
-
-std::string rfc3339Now() { return rfc3339(std::chrono::system_clock::now()); }
 
 // The largest image or module a deployment may name.
 constexpr uint64_t kMaxImageBytes = 256ull << 20;
@@ -82,7 +69,7 @@ Result<std::vector<uint8_t>> moduleFromFile(const std::string& image) {
 void FunctionLog::write(std::string_view text) {
   if (text.empty()) return;
   const auto now = std::chrono::system_clock::now();
-  const std::string ts = rfc3339(now);
+  const std::string ts = formatRfc3339(now);
   MutexLock lock(mu_);
   size_t pos = 0;
   while (pos < text.size()) {
@@ -111,13 +98,14 @@ std::vector<FunctionLog::Line> FunctionLog::after(uint64_t seq) const {
 FunctionRegistry::FunctionRegistry(host::FunctionHost& host, StateDir& state,
                                    trigger::Metrics& metrics,
                                    const Clock& clock, std::chrono::milliseconds stable_window,
-                                   const ImagePuller* images)
+                                   const ImagePuller* images, size_t running_ceiling)
     : host_(host),
       state_(state),
       metrics_(metrics),
       clock_(clock),
       stable_window_(stable_window),
-      images_(images) {}
+      images_(images),
+      running_ceiling_(running_ceiling) {}
 
 Result<FunctionRegistry::ImageModule> FunctionRegistry::moduleOf(const std::string& image) const {
   if (!isImageReference(image)) {
@@ -149,7 +137,8 @@ std::vector<std::string> FunctionRegistry::restore() {
   MutexLock lock(change_mu_);
   for (Deployment& d : state_.loadFunctions(&errors)) {
     const std::string name = d.name;
-    if (d.created_at.empty()) d.created_at = rfc3339Now();  // a record from before createdAt
+    // A record from before createdAt.
+    if (d.created_at.empty()) d.created_at = formatRfc3339(std::chrono::system_clock::now());
     if (auto r = install(std::move(d), false); !r.ok()) {
       errors.push_back("function " + name + ": " + r.error().message());
     }
@@ -168,17 +157,19 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::install(Deploymen
   auto entry = std::make_shared<FunctionEntry>();
   const auto now = clock_.now();
   const ScalePolicy policy = policyFor(d);
+  // maxInflight run at once (at most the ceiling) and as many more wait.
   const auto cap = static_cast<size_t>(policy.max_inflight);
+  const size_t running = running_ceiling_ > 0 ? std::min(cap, running_ceiling_) : cap;
   if (previous) {
     previous->scaler->setPolicy(policy, now);
-    previous->limiter->setCapacity(cap, cap);
+    previous->limiter->setCapacity(running, cap);
     entry->scaler = previous->scaler;
     entry->limiter = previous->limiter;
     entry->stats = previous->stats;
     entry->log = previous->log;
   } else {
     entry->scaler = std::make_shared<Scaler>(policy, now);
-    entry->limiter = std::make_shared<trigger::Limiter>(cap, cap);  // as many may wait
+    entry->limiter = std::make_shared<trigger::Limiter>(running, cap);
     entry->stats = std::make_shared<trigger::TargetStats>();
     entry->log = std::make_shared<FunctionLog>();
   }
@@ -259,7 +250,8 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::deploy(Deployment
   if (!update && existing) {
     return alreadyExists("function " + d.name + " exists (use PUT to update it)");
   }
-  d.created_at = existing ? existing->deployment.created_at : rfc3339Now();
+  d.created_at = existing ? existing->deployment.created_at
+                          : formatRfc3339(std::chrono::system_clock::now());
   TRY_ASSIGN(StateDir::StoredModule stored, state_.storeModule(bytes));
   d.module = stored.path.string();
   d.digest = stored.digest;

@@ -4,17 +4,19 @@
 #pragma once
 
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "cwasi/common/build_info.h"
 #include "cwasi/host/function_host.h"
-#include "cwasi/node/async_queue.h"
-#include "cwasi/node/auth.h"
 #include "cwasi/http/message.h"
 #include "cwasi/http/server.h"
+#include "cwasi/node/async_queue.h"
+#include "cwasi/node/auth.h"
+#include "cwasi/node/registry.h"
 #include "cwasi/trigger/invoker.h"
 #include "cwasi/trigger/metrics.h"
-#include "cwasi/node/registry.h"
 
 namespace cwasi::node {
 
@@ -23,6 +25,7 @@ struct RouteParts {
   FunctionRegistry& registry;
   trigger::Invoker& invoker;
   AsyncQueue& async;
+  Executor& workflow_steps;  // runs a workflow's independent steps at once
   trigger::Metrics& metrics;
   host::FunctionHost& host;
   const Authorizer& auth;
@@ -78,5 +81,39 @@ class Routes {
   const uint64_t call_id_base_ =
       static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
 };
+
+// What both route files (routes.cc: invocations; system_routes.cc: the
+// OpenFaaS system API) share.
+
+// What a function response says of the gateway (X-Served-By).
+inline const std::string kServedBy = std::string("cwasid/") + kVersion;
+// The largest secret value (Kubernetes' limit too).
+inline constexpr size_t kMaxSecretBytes = 1u << 20;
+
+// JSON text of `j`; bytes that are not UTF-8 (a function's output, its
+// stderr) are replaced rather than thrown on.
+inline std::string dumpJson(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+inline http::HttpResponse jsonError(int status, const std::string& message) {
+  return http::HttpResponse::jsonError(status, message);
+}
+
+inline http::HttpResponse errorResponse(const Error& e) {
+  return jsonError(trigger::httpStatusFor(e), e.message());
+}
+
+inline std::string_view textOf(std::span<const uint8_t> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+// OpenFaaS's X-Start-Time: when the gateway took the request, in Unix
+// nanoseconds.
+inline std::string startTime() {
+  return std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
+}
 
 }  // namespace cwasi::node

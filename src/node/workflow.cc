@@ -5,7 +5,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "cwasi/comm/frame.h"
 #include "cwasi/common/mutex.h"
@@ -172,7 +171,8 @@ nlohmann::json toJson(const Workflow& w) {
   return {{"name", w.name}, {"trustDomain", w.trust_domain}, {"steps", steps}};
 }
 
-WorkflowResult runWorkflow(const Workflow& w, std::span<const uint8_t> input, const StepCall& call) {
+WorkflowResult runWorkflow(const Workflow& w, std::span<const uint8_t> input, const StepCall& call,
+                           Executor* steps) {
   const size_t n = w.steps.size();
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < n; ++i) index[w.steps[i].id] = i;
@@ -181,72 +181,79 @@ WorkflowResult runWorkflow(const Workflow& w, std::span<const uint8_t> input, co
     for (const auto& dep : s.after) followed[index[dep]] = true;
   }
 
+  enum class StepState { kWaiting, kRunning, kDone };
+  // What the steps report into; the caller returns only once none runs.
   struct State {
     Mutex mu;
     CondVar changed;
     std::vector<std::vector<uint8_t>> outputs GUARDED_BY(mu);
-    std::vector<int> status GUARDED_BY(mu);  // 0 waiting, 1 running, 2 done
+    std::vector<StepState> states GUARDED_BY(mu);
     int running GUARDED_BY(mu) = 0;
     WorkflowResult failure GUARDED_BY(mu);
     bool failed GUARDED_BY(mu) = false;
-  } st;
-  std::vector<std::thread> threads;
-  {
-    MutexLock lock(st.mu);
-    st.outputs.resize(n);
-    st.status.assign(n, 0);
-  }
-  WorkflowResult result;
-  {
-  MutexLock lock(st.mu);
+  };
+  auto st = std::make_shared<State>();
+  auto finish = [st, &w](size_t i, Result<std::vector<uint8_t>> out) {
+    MutexLock l(st->mu);
+    if (!out.ok() && !st->failed) {
+      st->failed = true;
+      st->failure.output = out.error();
+      st->failure.failed_step = w.steps[i].id;
+    }
+    if (out.ok()) st->outputs[i] = std::move(*out);
+    st->states[i] = StepState::kDone;
+    --st->running;
+    st->changed.notifyAll();
+  };
+  MutexLock lock(st->mu);
+  st->outputs.resize(n);
+  st->states.assign(n, StepState::kWaiting);
   for (;;) {
     size_t finished = 0;
+    // Steps no executor thread took run here, one at a time.
+    std::vector<std::pair<size_t, std::vector<uint8_t>>> here;
     for (size_t i = 0; i < n; ++i) {
-      if (st.status[i] == 2) ++finished;
-      if (st.status[i] != 0 || st.failed) continue;
+      if (st->states[i] == StepState::kDone) ++finished;
+      if (st->states[i] != StepState::kWaiting || st->failed) continue;
       bool ready = true;
-      for (const auto& dep : w.steps[i].after) ready = ready && st.status[index[dep]] == 2;
+      for (const auto& dep : w.steps[i].after) ready = ready && st->states[index[dep]] == StepState::kDone;
       if (!ready) continue;
       std::vector<uint8_t> in;
       if (w.steps[i].after.empty()) {
         in.assign(input.begin(), input.end());
       } else {
         for (const auto& dep : w.steps[i].after) {
-          const auto& out = st.outputs[index[dep]];
+          const auto& out = st->outputs[index[dep]];
           in.insert(in.end(), out.begin(), out.end());
         }
       }
-      st.status[i] = 1;
-      ++st.running;
-      threads.emplace_back([&st, &call, &w, i, in = std::move(in)] {
-        Result<std::vector<uint8_t>> out = call(w.steps[i].function, in);
-        MutexLock l(st.mu);
-        if (!out.ok() && !st.failed) {
-          st.failed = true;
-          st.failure.output = out.error();
-          st.failure.failed_step = w.steps[i].id;
-        }
-        if (out.ok()) st.outputs[i] = std::move(*out);
-        st.status[i] = 2;
-        --st.running;
-        st.changed.notifyAll();
-      });
+      st->states[i] = StepState::kRunning;
+      ++st->running;
+      // `call` and `w` outlive every step: the caller waits for all of them.
+      auto posted = steps == nullptr
+                        ? Result<void>(unavailable("no executor"))
+                        : steps->post([&call, &w, finish, i, in]() mutable {
+                            finish(i, call(w.steps[i].function, in));
+                          });
+      if (!posted.ok()) here.emplace_back(i, std::move(in));
     }
-    if (finished == n || (st.failed && st.running == 0)) break;
-    st.changed.wait(st.mu);
-  }
-  if (st.failed) {
-    result = std::move(st.failure);
-  } else {
-    std::vector<uint8_t> composed;
-    for (size_t i = 0; i < n; ++i) {
-      if (followed[i]) continue;
-      composed.insert(composed.end(), st.outputs[i].begin(), st.outputs[i].end());
+    for (auto& [i, in] : here) {
+      st->mu.unlock();
+      finish(i, call(w.steps[i].function, in));
+      st->mu.lock();
     }
-    result.output = std::move(composed);
+    if (!here.empty()) continue;
+    if (finished == n || (st->failed && st->running == 0)) break;
+    st->changed.wait(st->mu);
   }
+  if (st->failed) return std::move(st->failure);
+  WorkflowResult result;
+  std::vector<uint8_t> composed;
+  for (size_t i = 0; i < n; ++i) {
+    if (followed[i]) continue;
+    composed.insert(composed.end(), st->outputs[i].begin(), st->outputs[i].end());
   }
-  for (auto& t : threads) t.join();
+  result.output = std::move(composed);
   return result;
 }
 

@@ -59,7 +59,16 @@ wasm_trap_t* hostTrampoline(void* env, wasmtime_caller_t* caller, wasmtime_val_r
   HostCall call(*inst->self, std::span<uint64_t>(slots, n));
   wasmtime_context_t* outer = inst->caller_ctx;
   inst->caller_ctx = ctx;
-  Result<void> r = fn->fn(call);
+  // No exception may cross into Wasmtime's frames (it cannot unwind them:
+  // the process would abort): whatever a host function throws is its error.
+  Result<void> r = internal("not run");
+  try {
+    r = fn->fn(call);
+  } catch (const std::exception& e) {
+    r = internal(std::string("threw: ") + e.what());
+  } catch (...) {
+    r = internal("threw a non-standard exception");
+  }
   inst->caller_ctx = outer;
   if (!r.ok()) {
     inst->host_error = std::move(r).error().withContext("host function " + fn->module + "." +
@@ -95,75 +104,6 @@ Result<void> defineHostFunction(wasmtime_linker_t* linker, const HostFunction& f
   wasm_functype_delete(type);
   if (err) return fromWasmtime(Code::kInvalidArgument, "cannot define " + fn.name, err);
   return {};
-}
-
-// cwasi.response_set(ptr, len) -> status: records the reactor's response range.
-HostFunction responseSetFunction() {
-  HostFunction f;
-  f.module = "cwasi";
-  f.name = "response_set";
-  f.params = {ValType::kI32, ValType::kI32};
-  f.results = {ValType::kI32};
-  f.fn = [](HostCall& call) -> Result<void> {
-    uint32_t ptr = call.argU32(0), len = call.argU32(1);
-    if (!call.memory().slice(ptr, len).ok()) {
-      call.setI32(0, abi::kErrInvalidArgument);
-      return {};
-    }
-    Instance::Impl& impl = RuntimeInternals::of(call.instance());
-    impl.response_ptr = ptr;
-    impl.response_len = len;
-    call.setI32(0, abi::kOk);
-    return {};
-  };
-  return f;
-}
-
-// cwasi.response_status(status) -> status (ABI v2): the HTTP status of the
-// current response. A refused status leaves the one set before.
-HostFunction responseStatusFunction() {
-  HostFunction f;
-  f.module = "cwasi";
-  f.name = "response_status";
-  f.params = {ValType::kI32};
-  f.results = {ValType::kI32};
-  f.fn = [](HostCall& call) -> Result<void> {
-    Instance::Impl& impl = RuntimeInternals::of(call.instance());
-    auto set = impl.response_head.setStatus(call.argI32(0));
-    call.setI32(0, set.ok() ? abi::kOk : abi::kErrInvalidArgument);
-    return {};
-  };
-  return f;
-}
-
-// cwasi.response_header(name, name_len, value, value_len) -> status (ABI v2):
-// adds a header to the current response. The bytes are copied now: the guest
-// may reuse its buffers at once.
-HostFunction responseHeaderFunction() {
-  HostFunction f;
-  f.module = "cwasi";
-  f.name = "response_header";
-  f.params = {ValType::kI32, ValType::kI32, ValType::kI32, ValType::kI32};
-  f.results = {ValType::kI32};
-  f.fn = [](HostCall& call) -> Result<void> {
-    auto mem = call.memory();
-    auto name = mem.string(call.argU32(0), call.argU32(1));
-    auto value = mem.string(call.argU32(2), call.argU32(3));
-    if (!name.ok() || !value.ok()) {
-      call.setI32(0, abi::kErrInvalidArgument);
-      return {};
-    }
-    Instance::Impl& impl = RuntimeInternals::of(call.instance());
-    auto added = impl.response_head.addHeader(*name, *value);
-    int32_t status = abi::kOk;
-    if (!added.ok()) {
-      status = added.error().code() == Code::kResourceExhausted ? abi::kErrTooLarge
-                                                                : abi::kErrInvalidArgument;
-    }
-    call.setI32(0, status);
-    return {};
-  };
-  return f;
 }
 
 std::string externKindName(wasm_externkind_t k) {
@@ -322,9 +262,9 @@ Result<std::unique_ptr<Engine>> Engine::create(EngineConfig config) {
   if (wasmtime_error_t* err = wasmtime_linker_define_wasi(impl->linker)) {
     return fromWasmtime(Code::kInternal, "cannot define WASI", err);
   }
-  impl->host_functions.push_back(std::make_unique<HostFunction>(responseSetFunction()));
-  impl->host_functions.push_back(std::make_unique<HostFunction>(responseStatusFunction()));
-  impl->host_functions.push_back(std::make_unique<HostFunction>(responseHeaderFunction()));
+  for (auto& f : responseAbiFunctions()) {
+    impl->host_functions.push_back(std::make_unique<HostFunction>(std::move(f)));
+  }
   for (auto& f : config.host_functions) {
     impl->host_functions.push_back(std::make_unique<HostFunction>(std::move(f)));
   }

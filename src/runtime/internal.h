@@ -107,6 +107,10 @@ struct Instance::Impl {
 
 // The one door from the runtime's implementation files to the Impl structs
 // (the public classes keep impl() private).
+// The response imports of the guest ABI (response_abi.cc), which every
+// engine links.
+std::vector<HostFunction> responseAbiFunctions();
+
 struct RuntimeInternals {
   static Engine::Impl& of(Engine& e) { return e.impl(); }
   static const Module::Impl& of(const Module& m) { return m.impl(); }

@@ -73,13 +73,10 @@ class FunctionHttpTrigger : public HttpTrigger, public trigger::TargetDirectory 
 
   std::string address() const override { return server_->address(); }
 
-  void drain(std::chrono::steady_clock::time_point deadline,
-             const std::atomic<bool>& abort) override {
-    while (target_->limiter->inflight() > 0 && !abort.load() &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+  void drain(std::chrono::steady_clock::time_point deadline) override {
+    (void)target_->limiter->waitIdle(deadline);
   }
+  void stopDraining() override { target_->limiter->stopWaiting(); }
 
   std::shared_ptr<const trigger::Target> findTarget(std::string_view name) const override {
     return name == target_->name ? target_ : nullptr;
@@ -139,15 +136,9 @@ class FunctionHostTasks : public TaskHost {
  public:
   explicit FunctionHostTasks(std::unique_ptr<host::FunctionHost> host) : host_(std::move(host)) {}
 
-  Result<void> load(const TaskFunction& function) override {
-    host::FunctionSpec spec(function.name, function.module);
-    spec.trust_domain = function.trust_domain;
-    spec.limits = function.limits;
-    spec.env = function.env;
-    spec.publish = function.publish;
-    spec.allowed_outbound_hosts = function.allowed_outbound_hosts;
+  Result<void> load(const host::FunctionSpec& function) override {
     // Loads now (from the AOT cache when this digest was compiled before).
-    return host_->deploy(std::move(spec));
+    return host_->deploy(function);
   }
 
   Result<runtime::FunctionKind> kind(std::string_view name) override { return host_->kind(name); }

@@ -240,12 +240,11 @@ int serve(const Flags& f) {
     service.registerMethods(server);
     server.serve(Fd(kListenerFd));
     tasks.waitForShutdown();
-    // The socket's name goes first (a new shim for the pod may take it),
-    // then the Shutdown answer gets time to reach containerd.
+    // The socket's name goes first (a new shim for the pod may take it);
+    // the server's end then waits for the Shutdown answer to go out.
     if (!f.socket.empty()) {
       for (const char* suffix : {"", ".pid", ".log"}) ::unlink((f.socket + suffix).c_str());
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return 0;
 }

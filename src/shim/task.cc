@@ -145,10 +145,11 @@ Result<int> Task::serveHttp(std::unique_ptr<HttpTrigger> trigger) {
     MutexLock lock(mu_);
     while (!killed_) changed_.wait(mu_);
     signal = kill_signal_;
+    draining_ = trigger.get();  // a SIGKILL now ends the drain (kill())
   }
-  if (signal != SIGKILL) {
-    trigger->drain(std::chrono::steady_clock::now() + kDrainLimit, hard_killed_);
-  }
+  if (signal != SIGKILL) trigger->drain(std::chrono::steady_clock::now() + kDrainLimit);
+  MutexLock lock(mu_);
+  draining_ = nullptr;
   return cancelled("stopped");
 }
 
@@ -175,7 +176,7 @@ Result<void> Task::kill(int signal) {
     }
     kill_signal_ = signal;
     killed_ = true;
-    if (signal == SIGKILL) hard_killed_.store(true);
+    if (signal == SIGKILL && draining_ != nullptr) draining_->stopDraining();
     changed_.notifyAll();  // a reactor's runner
   }
   // A Wasm guest has no signal handlers: any signal ends it, at the next

@@ -122,9 +122,10 @@ Result<comm::OutboundGrants> outboundGrantsFor(const oci::RuntimeSpec& spec) {
   return grants;
 }
 
-TaskFunction taskFunctionFor(const oci::RuntimeSpec& spec, std::string name,
-                             std::filesystem::path module, std::optional<std::string> domain) {
-  TaskFunction fn;
+host::FunctionSpec taskFunctionFor(const oci::RuntimeSpec& spec, std::string name,
+                                   std::filesystem::path module,
+                                   std::optional<std::string> domain) {
+  host::FunctionSpec fn;
   fn.name = std::move(name);
   fn.module = std::move(module);
   if (domain) fn.trust_domain = std::move(*domain);
@@ -291,7 +292,7 @@ Result<TaskParts> TaskTable::prepare(const CreateTask& request, const oci::Runti
   TRY_ASSIGN(std::optional<std::string> domain, trustDomainFor(spec));
   TRY_ASSIGN(comm::OutboundGrants outbound, outboundGrantsFor(spec));
   TRY_ASSIGN(auto module, modulePathIn(spec.root, spec.args[0]));
-  TaskFunction task_function = taskFunctionFor(spec, function, std::move(module), std::move(domain));
+  host::FunctionSpec task_function = taskFunctionFor(spec, function, std::move(module), std::move(domain));
   task_function.allowed_outbound_hosts = std::move(outbound);
   if (auto r = host_.load(task_function); !r.ok()) {
     return invalidArgument("module " + spec.args[0] + ": " + r.error().message());

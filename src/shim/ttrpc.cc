@@ -16,6 +16,7 @@ using Clock = std::chrono::steady_clock;
 // thread; past that a request is answered ResourceExhausted at once.
 constexpr size_t kMaxConcurrentCalls = 128;
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
+constexpr auto kFinalAnswers = std::chrono::seconds(1);
 
 std::span<const uint8_t> bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -169,6 +170,9 @@ struct TtrpcServer::Impl {
 
 TtrpcServer::TtrpcServer() : impl_(std::make_unique<Impl>()) {}
 TtrpcServer::~TtrpcServer() {
+  // Answers being made go out first (the Shutdown call's own, say), for a
+  // second at most: a Wait may block for as long as its task runs.
+  (void)impl_->calls.drain(Clock::now() + kFinalAnswers);
   if (impl_->server) impl_->server->stop();
   impl_->calls.stop();
 }

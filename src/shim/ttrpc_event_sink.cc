@@ -1,5 +1,9 @@
 // The EventSink of a real shim: each event becomes containerd's protobuf
 // event, in an Envelope, sent to containerd's Events/Forward over ttrpc.
+#include <deque>
+#include <thread>
+
+#include "cwasi/common/executor.h"
 #include "cwasi/common/log.h"
 #include "cwasi/common/mutex.h"
 #include "cwasi/shim/event_sink.h"
@@ -63,9 +67,42 @@ class TtrpcEventSink : public EventSink {
     forward("/tasks/delete", "containerd.events.TaskDelete", ev);
   }
 
+ bool flush(std::chrono::steady_clock::time_point deadline) override EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    while (!queue_.empty() || sending_) {
+      if (!changed_.waitUntil(mu_, deadline) && Clock::now() >= deadline) return false;
+    }
+    return true;
+  }
+
+  ~TtrpcEventSink() override {
+    (void)flush(Clock::now() + kFlushAtExit);
+    {
+      MutexLock lock(mu_);
+      stopping_ = true;
+      changed_.notifyAll();
+    }
+    if (sender_.joinable()) sender_.join();
+  }
+
  private:
-  // Best effort: a task does not fail because containerd is away (e.g.
-  // restarting); one reconnection is tried per event.
+  using Clock = std::chrono::steady_clock;
+  // As containerd's own shims: an event that cannot be sent is tried again,
+  // a little later each time, then dropped (and said so); the others wait
+  // behind it, so they leave in the order they were reported.
+  static constexpr int kMaxAttempts = 5;
+  static constexpr auto kRetryStep = std::chrono::milliseconds(200);
+  static constexpr size_t kMaxQueued = 4096;
+  static constexpr auto kFlushAtExit = std::chrono::seconds(2);
+
+  struct Pending {
+    std::string topic;
+    std::string payload;
+    int attempts = 0;
+  };
+
+  // Queues the event (never blocks on containerd): a task's start and
+  // delete do not wait for the connection or the call.
   void forward(const std::string& topic, const std::string& type,
                const google::protobuf::Message& event) EXCLUDES(mu_) {
     if (address_.empty()) return;
@@ -76,30 +113,80 @@ class TtrpcEventSink : public EventSink {
     env->set_topic(topic);
     env->mutable_event()->set_type_url(type);
     env->mutable_event()->set_value(event.SerializeAsString());
-    const std::string payload = req.SerializeAsString();
-    // Held across the call: events leave in the order they were reported.
     MutexLock lock(mu_);
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      if (!client_) {
-        auto c = TtrpcClient::connect(address_, std::chrono::seconds(2));
-        if (!c.ok()) {
-          CWASI_LOG(kWarn, "events: " << c.error().message());
-          return;
-        }
-        client_ = std::move(*c);
-      }
-      auto r = client_->call("containerd.services.events.ttrpc.v1.Events", "Forward", payload,
-                             {{"containerd-namespace-ttrpc", ns_}}, std::chrono::seconds(5));
-      if (r.ok()) return;
-      CWASI_LOG(kWarn, "events: " << topic << ": " << r.error().message());
-      client_.reset();
+    if (queue_.size() >= kMaxQueued) {
+      CWASI_LOG(kWarn, "events: " << kMaxQueued << " events wait for containerd; dropped " << topic);
+      return;
     }
+    queue_.push_back({topic, req.SerializeAsString(), 0});
+    if (!sender_.joinable() && !stopping_) {
+      auto t = defaultThreadStarter()([this] { sendLoop(); });
+      if (!t.ok()) {
+        CWASI_LOG(kWarn, "events: " << t.error().message() << "; dropped " << topic);
+        queue_.pop_back();
+        return;
+      }
+      sender_ = std::move(*t);
+    }
+    changed_.notifyAll();
+  }
+
+  void sendLoop() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    for (;;) {
+      while (queue_.empty() && !stopping_) changed_.wait(mu_);
+      if (stopping_) {  // the flush at the end had its time
+        if (!queue_.empty()) CWASI_LOG(kWarn, "events: " << queue_.size() << " not delivered at exit");
+        queue_.clear();
+        changed_.notifyAll();
+        return;
+      }
+      sending_ = true;
+      const std::string payload = queue_.front().payload;
+      mu_.unlock();
+      Result<void> sent = send(payload);
+      mu_.lock();
+      sending_ = false;
+      Pending& front = queue_.front();
+      if (sent.ok()) {
+        queue_.pop_front();
+      } else if (++front.attempts >= kMaxAttempts) {
+        CWASI_LOG(kWarn, "events: " << front.topic << " dropped after " << front.attempts
+                                    << " attempt(s): " << sent.error().message());
+        queue_.pop_front();
+      } else {
+        // The wait before the next try (woken early by a stop).
+        const auto retry_at = Clock::now() + kRetryStep * front.attempts;
+        while (!stopping_ && Clock::now() < retry_at) changed_.waitUntil(mu_, retry_at);
+      }
+      changed_.notifyAll();  // flush() re-checks
+    }
+  }
+
+  // One attempt, on the sender's thread only: connects when there is no
+  // connection.
+  Result<void> send(const std::string& payload) {
+    if (!client_) {
+      TRY_ASSIGN(client_, TtrpcClient::connect(address_, std::chrono::seconds(2)));
+    }
+    auto r = client_->call("containerd.services.events.ttrpc.v1.Events", "Forward", payload,
+                           {{"containerd-namespace-ttrpc", ns_}}, std::chrono::seconds(5));
+    if (!r.ok()) {
+      client_.reset();
+      return std::move(r).error();
+    }
+    return {};
   }
 
   const std::string address_;
   const std::string ns_;
   Mutex mu_;
-  std::unique_ptr<TtrpcClient> client_ GUARDED_BY(mu_);
+  CondVar changed_;  // queued, sent, dropped, or stopping
+  std::deque<Pending> queue_ GUARDED_BY(mu_);
+  bool sending_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::unique_ptr<TtrpcClient> client_;  // the sender thread's only
+  std::thread sender_;                    // started with the first event
 };
 
 }  // namespace

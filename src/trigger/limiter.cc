@@ -74,6 +74,7 @@ void Limiter::release() {
     MutexLock lock(mu_);
     if (inflight_ > 0) --inflight_;
     calls = grant(Clock::now());
+    if (inflight_ == 0) idle_.notifyAll();
   }
   run(std::move(calls));
 }
@@ -117,6 +118,20 @@ std::deque<std::pair<Limiter::Waiter, Result<void>>> Limiter::grant(Clock::time_
 
 void Limiter::run(std::deque<std::pair<Waiter, Result<void>>> calls) {
   for (auto& [waiter, result] : calls) waiter(std::move(result));
+}
+
+bool Limiter::waitIdle(Clock::time_point deadline) {
+  MutexLock lock(mu_);
+  while (inflight_ > 0 && !stop_waiting_) {
+    if (!idle_.waitUntil(mu_, deadline) && Clock::now() >= deadline) break;
+  }
+  return inflight_ == 0;
+}
+
+void Limiter::stopWaiting() {
+  MutexLock lock(mu_);
+  stop_waiting_ = true;
+  idle_.notifyAll();
 }
 
 void Limiter::setCapacity(size_t capacity, size_t max_queued) {

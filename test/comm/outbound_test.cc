@@ -319,6 +319,25 @@ TEST_F(Outbound, ARedirectToADeniedHostIsDeniedAndNeverConnected) {
   EXPECT_EQ(denied.connections(), 0);
 }
 
+// Interim replies are not the answer: 100 Continue and 103 Early Hints are
+// skipped, and a 101 nobody asked for is no reply at all.
+TEST_F(Outbound, InterimRepliesAreSkippedAndAnUnaskedUpgradeIsRefused) {
+  WebServer server([](const SeenRequest& r) {
+    if (r.target == "/upgrade") {
+      return std::string("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n");
+    }
+    return "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" +
+           reply(201, "final");
+  });
+  ASSERT_TRUE(server.ok());
+  host({local(server, "")});
+  auto f = fetch(local(server, "/"));
+  EXPECT_EQ(f.rc, abi::kOk);
+  EXPECT_EQ(f.body, "final");
+  EXPECT_EQ(f.status, 201);
+  EXPECT_NE(fetch(local(server, "/upgrade")).rc, abi::kOk);
+}
+
 TEST_F(Outbound, TooManyRedirectsAreUnavailable) {
   WebServer loop([](const SeenRequest&) { return reply(301, "", "Location: /again\r\n"); });
   ASSERT_TRUE(loop.ok());

@@ -77,5 +77,13 @@ TEST(HttpRequest, QueryParametersAreDecoded) {
   EXPECT_EQ(r.queryParam("none"), "");
 }
 
+TEST(HttpResponse, AJsonErrorIsEscapedAndValidUtf8) {
+  EXPECT_EQ(HttpResponse::jsonError(400, "a \"b\"\\\n\x01").body,
+            R"({"error":"a \"b\"\\\n\u0001"})");
+  EXPECT_EQ(jsonString("h\xc3\xa9 \xe2\x82\xac"), "\"h\xc3\xa9 \xe2\x82\xac\"");  // UTF-8 kept
+  EXPECT_EQ(jsonString("\xff\xc3"), R"("\ufffd\ufffd")");                      // not UTF-8
+  EXPECT_EQ(jsonString("\xed\xa0\x80"), R"("\ufffd\ufffd\ufffd")");          // a surrogate
+}
+
 }  // namespace
 }  // namespace cwasi::http

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -33,6 +34,39 @@ std::vector<Fd> connectMany(const std::string& address, int n) {
     if (fd.ok()) fds.push_back(std::move(*fd));
   }
   return fds;
+}
+
+// A function that runs to its timeout cannot take every handler thread: 40
+// calls to one held all 32 while an unrelated function answered after 25 s.
+// Now it holds at most its share; its other calls wait threadless.
+class SlowFunction : public DaemonTest {
+  std::vector<std::string> extraFlags() override {
+    return {"--handler-threads", "4", "--function-thread-share", "50"};
+  }
+};
+
+TEST_F(SlowFunction, CannotStarveTheOthersOfHandlerThreads) {
+  Daemon& d = *daemon_;
+  ASSERT_EQ(d.deploy(spec("spin", "loop", {{"timeout", "3s"}, {"maxInflight", 40}})).status, 202);
+  ASSERT_EQ(d.deploy(spec("upper", "upper")).status, 202);
+  std::atomic<int> finished{0};
+  std::vector<std::thread> slow;
+  for (int i = 0; i < 8; ++i) {
+    slow.emplace_back([&] {
+      (void)d.fetch("POST", "/function/spin", "x");
+      ++finished;
+    });
+  }
+  // Two slow calls run (their share of the four threads) before the fast one.
+  const std::string running = "cwasi_function_inflight{function_name=\"spin\"}";
+  for (int i = 0; i < 200 && metric(d.metrics(), running) < 2; ++i) std::this_thread::sleep_for(10ms);
+  http::HttpResponse fast = d.fetch("POST", "/function/upper", "quick");
+  const int finished_before = finished.load();
+  EXPECT_EQ(fast.status, 200);
+  EXPECT_EQ(fast.body, "QUICK");
+  EXPECT_EQ(finished_before, 0) << "the fast call waited for slow ones to end";
+  for (auto& t : slow) t.join();
+  EXPECT_EQ(finished.load(), 8);
 }
 
 class HostileClients : public ::testing::Test {

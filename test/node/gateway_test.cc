@@ -229,9 +229,15 @@ TEST_F(Gateway, AsyncInvocationDeliversItsCallback) {
   EXPECT_EQ(received->header("X-Call-Id"), call_id);
   EXPECT_EQ(received->header("X-Function-Status"), "200");
 
-  // A bad callback URL is refused up front.
-  EXPECT_EQ(curl({"-H", "X-Callback-Url: ftp://x", "--data-binary", "x",
-                  d.url_with("/async-function/upper")}).status, 400);
+  // A bad callback URL is refused up front, read by the one strict parser:
+  // no other scheme, no userinfo, no space, no bracketed name.
+  for (const std::string bad : {"ftp://x", "https://example.com/", "http://user@127.0.0.1/",
+                                "http://127.0.0.1/a b", "http://[localhost]/"}) {
+    Reply refused = curl({"-H", "X-Callback-Url: " + bad, "--data-binary", "x",
+                          d.url_with("/async-function/upper")});
+    EXPECT_EQ(refused.status, 400) << bad << ": " << refused.body;
+    EXPECT_THAT(refused.body, HasSubstr("X-Callback-Url")) << bad;
+  }
   EXPECT_EQ(curl({"--data-binary", "x", d.url_with("/async-function/ghost")}).status, 404);
 }
 

@@ -97,10 +97,37 @@ TEST(Workflow, FanOutRunsConcurrentlyAndFanInConcatenatesInOrder) {
     return Result<std::vector<uint8_t>>(std::move(out));
   };
   const std::string input = "abc";
-  auto r = runWorkflow(*w, {reinterpret_cast<const uint8_t*>(input.data()), input.size()}, call);
+  Executor steps({.max_threads = 4});
+  auto r = runWorkflow(*w, {reinterpret_cast<const uint8_t*>(input.data()), input.size()}, call,
+                       &steps);
   ASSERT_TRUE(r.output.ok());
   EXPECT_EQ(std::string(r.output->begin(), r.output->end()), "ABCcba");
   EXPECT_EQ(peak.load(), 2);
+}
+
+// Without an executor thread to spare, steps run on the caller's thread, one
+// at a time: never a thread of their own, never refused.
+TEST(Workflow, StepsNoExecutorTakesRunOnTheCallersThread) {
+  auto w = parseWorkflow("name: s\nsteps:\n- {id: a, function: up}\n- {id: b, function: up}\n"
+                         "- {id: c, function: up, after: [a, b]}");
+  ASSERT_TRUE(w.ok()) << w.error().message();
+  const auto caller = std::this_thread::get_id();
+  std::atomic<int> elsewhere{0};
+  StepCall call = [&](const std::string&, std::span<const uint8_t> in) {
+    if (std::this_thread::get_id() != caller) ++elsewhere;
+    return Result<std::vector<uint8_t>>(std::vector<uint8_t>(in.begin(), in.end()));
+  };
+  ExecutorOptions none;
+  none.start_thread = [](std::function<void()>) -> Result<std::thread> {
+    return unavailable("cannot start a thread");
+  };
+  Executor starved(std::move(none));
+  const std::string input = "x";
+  auto r = runWorkflow(*w, {reinterpret_cast<const uint8_t*>(input.data()), input.size()}, call,
+                       &starved);
+  ASSERT_TRUE(r.output.ok());
+  EXPECT_EQ(testing::text(r.output), "xx");
+  EXPECT_EQ(elsewhere.load(), 0);
 }
 
 TEST(Workflow, AFailingStepStopsTheWorkflow) {
@@ -157,7 +184,8 @@ class WorkflowGuest : public ::testing::Test {
     StepCall call = [&](const std::string& function, std::span<const uint8_t> in) {
       return n_.invoker->step(function, in, w.trust_domain, n_.clock.now() + 60s).result;
     };
-    return runWorkflow(w, {reinterpret_cast<const uint8_t*>(input.data()), input.size()}, call);
+    return runWorkflow(w, {reinterpret_cast<const uint8_t*>(input.data()), input.size()}, call,
+                       &steps_);
   }
 
   // Runs `w` both ways on `input`; the guest's output, checked equal to the engine's.
@@ -173,6 +201,7 @@ class WorkflowGuest : public ::testing::Test {
   }
 
   testing::NodeParts n_;
+  Executor steps_{{.max_threads = 8}};
 };
 
 TEST_F(WorkflowGuest, RunsASequenceAsCwasidDoes) {

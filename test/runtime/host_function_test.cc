@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <regex>
+#include <system_error>
 
 #include "cwasi/runtime/abi.h"
 #include "cwasi/runtime/engine.h"
@@ -38,7 +39,12 @@ std::vector<HostFunction> testFunctions() {
   };
   HostFunction fail{"test", "fail", {}, {}, nullptr};
   fail.fn = [](HostCall&) -> Result<void> { return unavailable("the test said so"); };
-  return {sum, fail};
+  // test.throw() throws what a failed thread creation throws.
+  HostFunction thrower{"test", "throw", {}, {}, nullptr};
+  thrower.fn = [](HostCall&) -> Result<void> {
+    throw std::system_error(EAGAIN, std::generic_category(), "thread creation failed");
+  };
+  return {sum, fail, thrower};
 }
 
 // A reactor whose request is "ptr len" as two little-endian i32; it returns
@@ -107,6 +113,24 @@ TEST_F(HostFunctions, AFailingHostFunctionEndsTheInvocationWithItsError) {
   EXPECT_EQ(r.error().code(), Code::kUnavailable);
   EXPECT_THAT(r.error().message(), HasSubstr("host function test.fail: the test said so"));
   EXPECT_EQ(*sumOf(100, 4), 10);
+}
+
+// An exception must never cross into Wasmtime's frames ("panic in a function
+// that cannot unwind" ended cwasid): it becomes the invocation's error.
+TEST_F(HostFunctions, AHostFunctionThatThrowsFailsItsInvocationNotTheProcess) {
+  const char* wat = R"((module
+    (import "test" "throw" (func $throw))
+    (memory (export "memory") 1)
+    (func (export "cwasi_alloc") (param i32) (result i32) (i32.const 16))
+    (func (export "cwasi_handle") (param i32 i32) (result i32) (call $throw) (i32.const 0)))
+  )";
+  auto m = engine_->loadBytes(bytes(wat), "throw.wat");
+  ASSERT_TRUE(m.ok()) << m.error().toString();
+  auto r = invokeBytes(*engine_, *m, {}, "x");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), Code::kInternal);
+  EXPECT_THAT(r.error().message(), HasSubstr("thread creation failed"));
+  EXPECT_EQ(*sumOf(100, 4), 10);  // and the engine serves on
 }
 
 TEST_F(HostFunctions, ResponseSetOutsideMemoryIsRefused) {

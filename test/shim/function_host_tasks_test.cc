@@ -28,10 +28,9 @@ class FunctionHostTasksTest : public ::testing::Test {
     host_ = std::move(*h);
   }
 
-  TaskFunction function(const std::string& name, const std::string& module) {
-    TaskFunction fn;
-    fn.name = name;
-    fn.module = functionPath(module);
+  host::FunctionSpec function(const std::string& name, const std::string& module) {
+    host::FunctionSpec fn(name, functionPath(module));
+    fn.publish = false;  // as a task whose function was given no name
     return fn;
   }
 
@@ -92,7 +91,7 @@ TEST_F(FunctionHostTasksTest, TellsAReactorFromACommand) {
 TEST_F(FunctionHostTasksTest, ABadModuleFailsToLoad) {
   cwasi::testing::TempDir dir;
   cwasi::testing::writeText(dir / "junk.wasm", std::string("\0asm\1\0\0\0\xde\xad", 10));
-  TaskFunction fn;
+  host::FunctionSpec fn;
   fn.name = "task.junk";
   fn.module = dir / "junk.wasm";
   EXPECT_FALSE(host_->load(fn).ok());
@@ -114,7 +113,7 @@ TEST_F(FunctionHostTasksTest, CancelMemoryAndTrapsComeBackAsTheirErrors) {
   ASSERT_FALSE(looped.ok());
   EXPECT_EQ(looped.error().code(), Code::kCancelled);
 
-  TaskFunction bomb = function("task.bomb", "memory-bomb");
+  host::FunctionSpec bomb = function("task.bomb", "memory-bomb");
   bomb.limits.memory_bytes = 16u << 20;
   ASSERT_TRUE(host_->load(bomb).ok());
   runtime::RunContext b;

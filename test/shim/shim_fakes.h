@@ -44,7 +44,7 @@ class StubTaskHost : public TaskHost {
     load_error_.emplace(std::move(error));
   }
 
-  Result<void> load(const TaskFunction& function) override {
+  Result<void> load(const host::FunctionSpec& function) override {
     MutexLock lock(mu_);
     if (load_error_) {
       Error e = std::move(*load_error_);
@@ -76,7 +76,8 @@ class StubTaskHost : public TaskHost {
   Result<std::unique_ptr<HttpTrigger>> serveHttp(const HttpTriggerConfig& config) override {
     struct Idle : HttpTrigger {
       std::string address() const override { return "0.0.0.0:0"; }
-      void drain(std::chrono::steady_clock::time_point, const std::atomic<bool>&) override {}
+      void drain(std::chrono::steady_clock::time_point) override {}
+      void stopDraining() override {}
     };
     MutexLock lock(mu_);
     served_.push_back(config);
@@ -97,7 +98,7 @@ class StubTaskHost : public TaskHost {
   }
 
   // What is loaded now, by name.
-  std::map<std::string, TaskFunction> loaded() {
+  std::map<std::string, host::FunctionSpec> loaded() {
     MutexLock lock(mu_);
     return loaded_;
   }
@@ -109,7 +110,7 @@ class StubTaskHost : public TaskHost {
   std::optional<Error> load_error_ GUARDED_BY(mu_);
   std::vector<HttpTriggerConfig> served_ GUARDED_BY(mu_);
   std::string remote_ GUARDED_BY(mu_);
-  std::map<std::string, TaskFunction> loaded_ GUARDED_BY(mu_);
+  std::map<std::string, host::FunctionSpec> loaded_ GUARDED_BY(mu_);
 };
 
 // Records events as "create <id>", "start <id>", "exit <id> <status>",

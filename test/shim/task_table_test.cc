@@ -68,7 +68,7 @@ TEST_F(TaskTableTest, CreateLoadsTheModuleFromTheRootfsUnderADerivedName) {
   ASSERT_TRUE(tasks_.create(request("t1")).ok());
   const auto loaded = host_.loaded();
   ASSERT_TRUE(loaded.contains("task.t1"));
-  const TaskFunction& fn = loaded.at("task.t1");
+  const host::FunctionSpec& fn = loaded.at("task.t1");
   EXPECT_EQ(fn.module, dir_ / "t1" / "rootfs" / "module.wasm");
   EXPECT_EQ(fn.env, (std::vector<std::pair<std::string, std::string>>{{"A", "1"}}));
   EXPECT_FALSE(fn.publish);

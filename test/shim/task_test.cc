@@ -21,7 +21,7 @@ using Clock = std::chrono::steady_clock;
 class TaskTest : public ::testing::Test {
  protected:
   std::unique_ptr<Task> make(const std::string& id, std::unique_ptr<TaskStdio> stdio = nullptr) {
-    TaskFunction fn;
+    host::FunctionSpec fn;
     fn.name = "task." + id;
     EXPECT_TRUE(host_.load(fn).ok());
     TaskParts parts;

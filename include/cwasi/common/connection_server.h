@@ -1,10 +1,11 @@
-// Accepts connections on a listening socket and
-// serves each on a thread of its own until the peer leaves or the server
-// stops. Threads are reused: a finished handler's thread waits for the next
-// connection (a few stay parked), so a short connection does not pay for a
-// new thread and its thread-local setup (Wasmtime's signal stack, caches).
+// Accepts connections on a listening socket and serves each on a thread of
+// the server's executor until the peer leaves or the server stops. Threads
+// are reused: a finished handler's thread waits for the next connection (a
+// few stay parked), so a short connection does not pay for a new thread and
+// its thread-local setup (Wasmtime's signal stack, caches). The accept loop
+// blocks in poll() on the listener and a wake-up eventfd: no timer.
 // The server owns every connection fd (handlers borrow them), so that stop()
-// can wake blocked handlers with shutdown() and join them.
+// can wake blocked handlers with shutdown() and wait for them.
 // Bounded: past `max_connections` a new connection is closed at once (the
 // peer sees it refused); a thread that cannot be started refuses its
 // connection too, and the server goes on.
@@ -16,6 +17,7 @@
 #include <memory>
 #include <thread>
 
+#include "cwasi/common/executor.h"
 #include "cwasi/common/fd.h"
 #include "cwasi/common/log.h"
 #include "cwasi/common/mutex.h"
@@ -33,7 +35,7 @@ class ConnectionServer {
   ConnectionServer(const ConnectionServer&) = delete;
   ConnectionServer& operator=(const ConnectionServer&) = delete;
 
-  // Stops accepting, wakes and joins every handler. Idempotent.
+  // Stops accepting, wakes every handler and waits for them. Idempotent.
   void stop();
   size_t activeConnections();
   uint64_t refused() const { return refused_.load(); }
@@ -41,30 +43,23 @@ class ConnectionServer {
  private:
   struct Conn {
     Fd fd;
-    std::atomic<bool> done{false};
-  };
-  struct Worker {
-    std::thread thread;
-    std::atomic<bool> done{false};
   };
   void acceptLoop();
-  // Starts a thread for a pending connection; false when none can be had.
-  bool startWorker() REQUIRES(mu_);
-  void workerLoop(Worker* self) EXCLUDES(mu_);
-  void reapFinished() EXCLUDES(mu_);
+  // Takes one pending connection from the listener; false when there is none.
+  bool acceptOne();
+  void serve(std::list<std::unique_ptr<Conn>>::iterator conn) EXCLUDES(mu_);
 
   Fd listener_;
+  Fd wake_;  // eventfd: stop() makes it readable
   Handler handler_;
   const size_t max_connections_;
   std::atomic<uint64_t> refused_{0};
   log::RateLimited refusal_log_;
   std::atomic<bool> stopping_{false};
   Mutex mu_;
-  CondVar work_;                                          // a connection is pending
+  CondVar closed_;                                          // a connection ended
   std::list<std::unique_ptr<Conn>> conns_ GUARDED_BY(mu_);  // open connections
-  std::list<Conn*> pending_ GUARDED_BY(mu_);                // not yet picked up
-  std::list<std::unique_ptr<Worker>> workers_ GUARDED_BY(mu_);
-  size_t idle_ GUARDED_BY(mu_) = 0;  // workers waiting for a connection
+  Executor workers_;
   std::thread acceptor_;
 };
 

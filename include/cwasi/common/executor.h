@@ -51,6 +51,9 @@ class Executor {
   // Waits until nothing runs or waits (on a condition, not a timer), or
   // until `deadline`; false on timeout.
   bool drain(std::chrono::steady_clock::time_point deadline) EXCLUDES(mu_);
+  // Refuses new work (Unavailable) and drops what waits; running work goes
+  // on. Returns how many waiting items were dropped.
+  size_t close() EXCLUDES(mu_);
   // Refuses new work, drops what waits, lets running work finish and joins
   // every thread. Returns how many waiting items were dropped. Idempotent;
   // never called from a work item (it would wait for itself).
@@ -76,6 +79,7 @@ class Executor {
   size_t waiting_ GUARDED_BY(mu_) = 0;              // threads waiting for work
   size_t running_ GUARDED_BY(mu_) = 0;
   bool stopping_ GUARDED_BY(mu_) = false;
+  bool closed_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace cwasi

@@ -71,7 +71,8 @@ struct HttpResponse {
 std::string percentDecode(std::string_view s, bool plus_is_space = false);
 // The reason phrase of a status code ("Not Found").
 std::string_view statusReason(int status);
-// `s` as a JSON string literal, quotes included.
+// `s` as a JSON string literal, quotes included; bytes that are not UTF-8
+// (a function's output in an error) become U+FFFD.
 std::string jsonString(std::string_view s);
 // ASCII case-insensitive equality, as header names compare.
 bool iequals(std::string_view a, std::string_view b);

@@ -55,6 +55,11 @@ class AsyncQueue {
   size_t close() { return calls_.close(); }
   // Calls running, and callbacks waiting or being sent.
   size_t busy() const { return calls_.busy() + callbacks_.busy() + callbacks_.queued(); }
+  // Waits (on conditions) until no call runs and no callback waits or is
+  // being sent, or `deadline`; false on timeout.
+  bool drain(std::chrono::steady_clock::time_point deadline) {
+    return calls_.drain(deadline) && callbacks_.drain(deadline);
+  }
   uint64_t bytesHeld() const { return bytes_.used(); }
 
  private:

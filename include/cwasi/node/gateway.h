@@ -49,6 +49,10 @@ struct GatewayConfig {
   std::chrono::milliseconds scale_interval{1000};
   std::chrono::milliseconds stable_window{30000};
   AsyncConfig async;                 // queued async calls (count, bytes), workers
+  // The share of the HTTP server's handler threads one function may hold
+  // at once (percent); its requests beyond it wait for a slot without a
+  // thread. So a slow function cannot starve the others.
+  int function_thread_share = 50;
   // How long stopping (SIGTERM) waits for work under way (cwasid's flag;
   // the gateway itself takes the deadline in drain()).
   std::chrono::milliseconds drain_timeout{10000};

@@ -69,9 +69,11 @@ class FunctionRegistry : public trigger::TargetDirectory {
  public:
   // `host`, `state`, `metrics`, `clock` and `images` must outlive the
   // registry; without `images`, deployments name files on this host only.
+  // `running_ceiling` (0: none) bounds how many requests of one function run
+  // at once, whatever its maxInflight: the rest of them wait, in its queue.
   FunctionRegistry(host::FunctionHost& host, StateDir& state, trigger::Metrics& metrics,
                    const Clock& clock, std::chrono::milliseconds stable_window,
-                   const ImagePuller* images = nullptr);
+                   const ImagePuller* images = nullptr, size_t running_ceiling = 0);
 
   // Puts back what the state dir holds; what no longer loads is returned as
   // messages (and skipped).
@@ -128,6 +130,7 @@ class FunctionRegistry : public trigger::TargetDirectory {
   const Clock& clock_;
   const std::chrono::milliseconds stable_window_;
   const ImagePuller* const images_;
+  const size_t running_ceiling_;
   Mutex change_mu_;  // serialises changes: host, state dir, tables
   mutable Mutex mu_;
   std::map<std::string, std::shared_ptr<const FunctionEntry>, std::less<>> functions_

@@ -21,6 +21,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "cwasi/common/executor.h"
 #include "cwasi/common/result.h"
 
 namespace cwasi::node {
@@ -55,8 +56,12 @@ struct WorkflowResult {
   std::string failed_step;  // set when a step failed
 };
 
-// Runs every step once its inputs are ready, independent steps concurrently.
-// The first failing step stops the workflow (steps already running finish).
-WorkflowResult runWorkflow(const Workflow& w, std::span<const uint8_t> input, const StepCall& call);
+// Runs every step once its inputs are ready, independent steps concurrently
+// on `steps` (the daemon's bounded executor; a step it cannot take, or every
+// step without one, runs on the caller's thread). The first failing step
+// stops the workflow; the call returns once the steps already running
+// finished.
+WorkflowResult runWorkflow(const Workflow& w, std::span<const uint8_t> input, const StepCall& call,
+                           Executor* steps = nullptr);
 
 }  // namespace cwasi::node

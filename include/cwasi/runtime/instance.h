@@ -149,6 +149,10 @@ class Instance {
   // cwasi_response_header) in its latest cwasi_handle call, or in its main;
   // empty when it gave none. Valid until the instance runs again.
   const ResponseHead& responseHead() const;
+  // What the guest ABI's response imports record into (response_abi.cc):
+  // the reactor's response range, and the status and headers.
+  void setResponseRange(uint32_t ptr, uint32_t len);
+  ResponseHead& guestResponseHead();
 
   // Everything written to stdout/stderr under OutputCapture.
   const std::string& capturedStdout() const;

@@ -61,12 +61,17 @@ class EventSink {
   virtual void exited(const TaskExited& event) = 0;
   // A task was deleted.
   virtual void deleted(const TaskDeleted& event) = 0;
+  // Waits (on a condition) until every event reported so far was delivered
+  // or dropped, or `deadline`; false on timeout.
+  virtual bool flush(std::chrono::steady_clock::time_point deadline) { return true; }
 };
 
 // Forwards events to containerd's Events service
 // (containerd.services.events.ttrpc.v1.Events/Forward) at `ttrpc_address`,
-// in namespace `ns`, reconnecting when containerd restarted. An empty address
-// drops every event. (ttrpc_event_sink.cc)
+// in namespace `ns`: queued (at most 4,096), sent in order by one sender
+// thread, each tried up to five times with a growing wait (containerd
+// restarting), reconnecting as needed; the sink's end flushes for up to 2 s.
+// An empty address drops every event. (ttrpc_event_sink.cc)
 std::unique_ptr<EventSink> forwardEventsTo(std::string ttrpc_address, std::string ns);
 
 }  // namespace cwasi::shim

@@ -133,7 +133,7 @@ class Task {
   std::unique_ptr<PodSandbox> sandbox_;
   const std::optional<HttpTriggerConfig> http_;
   // Set by a SIGKILL: a draining HTTP trigger stops waiting.
-  std::atomic<bool> hard_killed_{false};
+  HttpTrigger* draining_ GUARDED_BY(mu_) = nullptr;  // serveHttp's trigger while it drains
   // The guest's stop flag (RunContext::cancel points here).
   std::atomic<bool> cancel_{false};
 

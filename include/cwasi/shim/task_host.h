@@ -1,5 +1,6 @@
 // The shim's seam to the function host: what a task needs from the process's
-// set of functions, and nothing more. A task's container is one function:
+// set of functions, and nothing more. A task's function is a
+// host::FunctionSpec, as the shim decides it at Create. A task's container is one function:
 // loaded from the module in its rootfs, run as a command's main, or left
 // serving calls as a reactor, removed at Delete. The real implementation is
 // the FunctionHost (function_host_tasks.cc, the one file of the shim that
@@ -15,26 +16,12 @@
 #include <utility>
 #include <vector>
 
-#include "cwasi/comm/outbound.h"
 #include "cwasi/common/result.h"
+#include "cwasi/host/function_host.h"
 #include "cwasi/runtime/instance.h"
 #include "cwasi/runtime/module.h"
 
 namespace cwasi::shim {
-
-// A task's function, as the shim decided it at Create.
-struct TaskFunction {
-  std::string name;                // unique in this shim
-  std::filesystem::path module;    // .wasm / .wat in the task's rootfs
-  std::string trust_domain = "default";
-  runtime::Limits limits;
-  std::vector<std::pair<std::string, std::string>> env;
-  // Listed in the node registry so that functions in other processes can
-  // call it; false keeps it reachable from this shim only.
-  bool publish = false;
-  // Where its outbound HTTP may go; nowhere by default.
-  comm::OutboundGrants allowed_outbound_hosts;
-};
 
 // A task's function served over HTTP on a port of the pod's network — the
 // container's CWASI_HTTP_PORT — with the same request → function → response
@@ -57,10 +44,12 @@ class HttpTrigger {
   virtual ~HttpTrigger() = default;
   // "0.0.0.0:8080"
   virtual std::string address() const = 0;
-  // Waits until no request is in flight, until `deadline`, or until `abort`
-  // turns true (a SIGKILL after SIGTERM). Thread-safe.
-  virtual void drain(std::chrono::steady_clock::time_point deadline,
-                     const std::atomic<bool>& abort) = 0;
+  // Waits (on a condition) until no request is in flight, until
+  // `deadline`, or until stopDraining() (a SIGKILL after SIGTERM).
+  // Thread-safe.
+  virtual void drain(std::chrono::steady_clock::time_point deadline) = 0;
+  // Ends a drain under way, and any that starts later. Thread-safe.
+  virtual void stopDraining() = 0;
 };
 
 class TaskHost {
@@ -69,7 +58,7 @@ class TaskHost {
 
   // Loads `function`'s module and makes it callable under its name. Errors
   // say what is wrong with the module. Thread-safe.
-  virtual Result<void> load(const TaskFunction& function) = 0;
+  virtual Result<void> load(const host::FunctionSpec& function) = 0;
   // Whether a loaded function is a command (has a main) or a reactor (serves
   // calls). Thread-safe.
   virtual Result<runtime::FunctionKind> kind(std::string_view name) = 0;

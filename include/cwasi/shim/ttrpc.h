@@ -55,7 +55,7 @@ using TtrpcMethod = std::function<Result<std::string>(const std::string& payload
 class TtrpcServer {
  public:
   TtrpcServer();
-  ~TtrpcServer();  // stops serving and joins
+  ~TtrpcServer();  // lets answers being made go out (1 s at most), stops serving, joins
 
   // Registers "service/method" before serve(). Unknown methods answer
   // Unimplemented.

@@ -46,6 +46,11 @@ class Limiter {
   // Calls, with DeadlineExceeded, the waiters whose deadline has passed.
   void expire(Clock::time_point now) EXCLUDES(mu_);
 
+  // Waits (on a condition) until nothing is in flight, `deadline`, or
+  // stopWaiting(); true when nothing is.
+  bool waitIdle(Clock::time_point deadline) EXCLUDES(mu_);
+  // Ends every waitIdle() under way and to come.
+  void stopWaiting() EXCLUDES(mu_);
   // A new capacity; slots freed by a larger one go to waiters at once.
   void setCapacity(size_t capacity, size_t max_queued) EXCLUDES(mu_);
   size_t inflight() const EXCLUDES(mu_);
@@ -64,6 +69,8 @@ class Limiter {
   static void run(std::deque<std::pair<Waiter, Result<void>>> calls);
 
   mutable Mutex mu_;
+  CondVar idle_;  // inflight_ reached 0, or stopWaiting()
+  bool stop_waiting_ GUARDED_BY(mu_) = false;
   size_t capacity_ GUARDED_BY(mu_);
   size_t max_queued_ GUARDED_BY(mu_);
   size_t inflight_ GUARDED_BY(mu_) = 0;

@@ -9,8 +9,10 @@
 # because their command line names this cluster's state or runtime dir (the
 # registry's forwarder: its address), and one of the programs `up` starts.
 stray_daemons() {
-  local p exe cmd
+  local p exe cmd named
+  named=" $(cat "$PIDS"/*.pid 2> /dev/null | awk '{print $1}' | tr '\n' ' ') "
   for p in /proc/[0-9]*; do
+    [[ "$named" == *" ${p#/proc/} "* ]] && continue  # a pid file names it: stop_daemon's
     exe=$(readlink "$p/exe" 2> /dev/null) || continue
     case "${exe##*/}" in
       etcd | kube-apiserver | kube-controller-manager | kube-scheduler | kubelet | kube-proxy | containerd | docker-registry | socat) ;;

@@ -39,9 +39,12 @@ cmd_up() {
     return
   fi
 
+  # An `up` killed half-way (a test's timeout, a session's end) may have left
+  # daemons it started before it wrote their pid files: they go first.
+  stop_strays
   "$ROOT/scripts/setup.sh" cluster
   [[ -x "$SHIM" ]] || die "$SHIM is missing: make build first"
-  "$ROOT/scripts/k8s-build.sh" | grep -v "^$KBIN\$" | grep -v ' cached$' || true
+  "$ROOT/scripts/k8s-build.sh" | grep --line-buffered -v -e "^$KBIN\$" -e ' cached$' || true
   for d in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl; do
     [[ -x "$KBIN/$d" ]] || die "$KBIN/$d missing (scripts/k8s-build.sh failed?)"
   done
