@@ -40,6 +40,16 @@ Result<uint64_t> Args::number(const std::string& flag) {
   return parseNumber(v, flag);
 }
 
+Result<uint64_t> Args::ranged(const std::string& flag, uint64_t min, uint64_t max) {
+  TRY_ASSIGN(uint64_t v, number(flag));
+  if (v < min || v > max) {
+    return invalidArgument(flag + " must be " + std::to_string(min) + ".." +
+                           (max == UINT64_MAX ? std::string("") : std::to_string(max)) + ", got " +
+                           std::to_string(v));
+  }
+  return v;
+}
+
 std::vector<std::string> Args::rest() const {
   return std::vector<std::string>(args_.begin() + static_cast<std::ptrdiff_t>(pos_), args_.end());
 }

@@ -23,6 +23,9 @@ class Args {
   // The value of the flag just taken: its "=VALUE" part or the next argument.
   Result<std::string> value(const std::string& flag);
   Result<uint64_t> number(const std::string& flag);
+  // A number within [min, max]: the one policy for every numeric flag — a
+  // value out of range is refused, naming the range, never clamped.
+  Result<uint64_t> ranged(const std::string& flag, uint64_t min, uint64_t max);
   // For commands whose flags may come after positionals: takes every
   // argument, handing each flag to `on_flag` (which reads its value, and
   // returns false for a flag it does not know). Returns the positionals.

@@ -68,8 +68,7 @@ outbound HTTP of functions (cwasi_http_request, to their allowedOutboundHosts on
 )";
 
 Result<std::chrono::milliseconds> millis(Args& args, const std::string& flag) {
-  TRY_ASSIGN(uint64_t v, args.number(flag));
-  if (v == 0) return invalidArgument(flag + " must be positive");
+  TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, UINT64_MAX));
   return std::chrono::milliseconds(v);
 }
 
@@ -117,13 +116,10 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
     } else if (flag == "--log-follow-timeout-ms") {
       TRY_ASSIGN(c.log_follow_timeout, millis(args, flag));
     } else if (flag == "--max-body-mb") {
-      TRY_ASSIGN(uint64_t v, args.number(flag));
-      if (v == 0 || v > 4096) return invalidArgument(flag + " must be 1..4096");
+      TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, 4096));
       c.http.max_body_bytes = v << 20;
     } else if (flag == "--max-connections") {
-      TRY_ASSIGN(uint64_t v, args.number(flag));
-      if (v == 0) return invalidArgument(flag + " must be positive");
-      c.http.max_connections = v;
+      TRY_ASSIGN(c.http.max_connections, args.ranged(flag, 1, UINT64_MAX));
     } else if (flag == "--async-queue-bytes") {
       TRY_ASSIGN(c.async.max_bytes, byteSize(args, flag, 0));
     } else if (flag == "--max-inflight-bytes") {
@@ -137,12 +133,11 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
     } else if (flag == "--drain-timeout-ms") {
       TRY_ASSIGN(c.drain_timeout, millis(args, flag));
     } else if (flag == "--function-thread-share") {
-      TRY_ASSIGN(uint64_t v, args.number(flag));
-      if (v == 0 || v > 100) return invalidArgument(flag + " must be 1..100 (percent)");
+      TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, 100));
       c.function_thread_share = static_cast<int>(v);
     } else if (flag == "--handler-threads") {
-      TRY_ASSIGN(uint64_t v, args.number(flag));
-      c.http.handler_threads = static_cast<int>(std::clamp<uint64_t>(v, 1, 1024));
+      TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, 1024));
+      c.http.handler_threads = static_cast<int>(v);
     } else if (flag == "--timeout-ms") {
       TRY_ASSIGN(c.default_timeout, millis(args, flag));
     } else if (flag == "--scale-interval-ms") {
@@ -150,8 +145,8 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
     } else if (flag == "--stable-window-ms") {
       TRY_ASSIGN(c.stable_window, millis(args, flag));
     } else if (flag == "--async-workers") {
-      TRY_ASSIGN(uint64_t v, args.number(flag));
-      c.async.workers = static_cast<int>(std::clamp<uint64_t>(v, 1, 256));
+      TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, 256));
+      c.async.workers = static_cast<int>(v);
     } else if (flag == "--async-queue") {
       TRY_ASSIGN(uint64_t v, args.number(flag));
       c.async.capacity = v;
@@ -160,8 +155,8 @@ Result<node::GatewayConfig> parseDaemonFlags(const std::vector<std::string>& arg
       (flag == "--max-instance-memory" ? c.host.engine.total_memory_bytes
                                        : c.host.engine.default_memory_bytes) = bytes;
     } else if (flag == "--max-instances") {
-      TRY_ASSIGN(uint64_t v, args.number(flag));
-      c.host.engine.max_instances = static_cast<uint32_t>(std::clamp<uint64_t>(v, 1, 10000));
+      TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, 10000));
+      c.host.engine.max_instances = static_cast<uint32_t>(v);
     } else {
       TRY_ASSIGN(bool known, parseHostFlag(flag, args, c.host));
       if (!known) return invalidArgument("unknown option " + flag + " (see cwasid --help)");

@@ -61,13 +61,10 @@ Result<RunOptions> parseRun(const std::vector<std::string>& argv) {
       TRY_ASSIGN(uint64_t v, args.number(flag));
       o.context.limits.timeout = std::chrono::milliseconds(v);
     } else if (flag == "--memory-mb") {
-      TRY_ASSIGN(uint64_t v, args.number(flag));
-      if (v == 0 || v > 4096) return invalidArgument("--memory-mb must be between 1 and 4096");
+      TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, 4096));
       o.context.limits.memory_bytes = v << 20;
     } else if (flag == "--fuel") {
-      TRY_ASSIGN(uint64_t v, args.number(flag));
-      if (v == 0) return invalidArgument("--fuel must be positive");
-      o.context.limits.fuel = v;
+      TRY_ASSIGN(o.context.limits.fuel, args.ranged(flag, 1, UINT64_MAX));
     } else if (flag == "--no-cache") {
       o.use_cache = false;
     } else if (flag == "--allow-precompiled") {

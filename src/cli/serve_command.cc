@@ -74,24 +74,18 @@ Result<bool> parseHostFlag(const std::string& flag, Args& args, host::HostConfig
   } else if (flag == "--token") {
     TRY_ASSIGN(c.token, args.value(flag));
   } else if (flag == "--ring-kb") {
-    TRY_ASSIGN(uint64_t v, args.number(flag));
-    if (v < 4) return invalidArgument("--ring-kb must be at least 4");
+    TRY_ASSIGN(uint64_t v, args.ranged(flag, 4, 1u << 20));
     c.ring_bytes = v << 10;
   } else if (flag == "--max-connections") {
-    TRY_ASSIGN(uint64_t v, args.number(flag));
-    if (v == 0) return invalidArgument("--max-connections must be positive");
-    c.max_connections = v;
+    TRY_ASSIGN(c.max_connections, args.ranged(flag, 1, UINT64_MAX));
   } else if (flag == "--peer-idle-timeout-ms") {
-    TRY_ASSIGN(uint64_t v, args.number(flag));
-    if (v == 0) return invalidArgument("--peer-idle-timeout-ms must be positive");
+    TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, UINT64_MAX));
     c.peer_idle_timeout = std::chrono::milliseconds(v);
   } else if (flag == "--max-outbound-response-mb") {
-    TRY_ASSIGN(uint64_t v, args.number(flag));
-    if (v == 0 || v > 4096) return invalidArgument(flag + " must be 1..4096");
+    TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, 4096));
     c.outbound.max_response_bytes = v << 20;
   } else if (flag == "--max-outbound-requests") {
-    TRY_ASSIGN(uint64_t v, args.number(flag));
-    if (v == 0 || v > 100000) return invalidArgument(flag + " must be 1..100000");
+    TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, 100000));
     c.outbound.max_in_flight = static_cast<int>(v);
   } else {
     return false;

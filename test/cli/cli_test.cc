@@ -236,6 +236,26 @@ TEST_F(Cli, UsageErrors) {
   EXPECT_EQ(cwasi({"--help"}).exit_code, 0);
 }
 
+// One policy for numbers out of range, whatever the flag: refused, naming
+// the range (--handler-threads 5000 used to become 1024 without a word).
+TEST_F(Cli, NumbersOutOfRangeAreRefusedNamingTheRange) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"run", "--memory-mb", "0", fn("hello")},
+      {"run", "--memory-mb", "9999", fn("hello")},
+      {"serve", "--ring-kb", "2"},
+      {"daemon", "--handler-threads", "5000"},
+      {"daemon", "--async-workers", "0"},
+      {"daemon", "--max-instances", "20000"},
+      {"daemon", "--function-thread-share", "101"},
+  };
+  for (const auto& args : cases) {
+    auto r = cwasi(args);
+    EXPECT_EQ(r.exit_code, kExitUsage) << args[1];
+    EXPECT_THAT(r.err, HasSubstr(args[1] + " must be ")) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(", got " + args[2])) << r.err;
+  }
+}
+
 TEST_F(Cli, CachesCompiledModulesAndSurvivesCorruption) {
   EXPECT_EQ(cacheEntries(), 0u);
   EXPECT_EQ(cwasi({"run", fn("hello")}).out, "Hello from cwasi!\n");
