@@ -33,7 +33,7 @@ constexpr char kService[] = "containerd.task.v2.Task";
 // No task is ever created, so nothing is ever asked of the host.
 class NoHost : public TaskHost {
  public:
-  Result<void> load(const TaskFunction&) override { return unimplemented("fuzz"); }
+  Result<void> load(const host::FunctionSpec&) override { return unimplemented("fuzz"); }
   Result<runtime::FunctionKind> kind(std::string_view) override { return unimplemented("fuzz"); }
   Result<int> runMain(std::string_view, runtime::RunContext) override { return unimplemented("fuzz"); }
   Result<std::unique_ptr<HttpTrigger>> serveHttp(const HttpTriggerConfig&) override {
