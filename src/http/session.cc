@@ -189,12 +189,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // is gone, when it is dropped. The parked session lives on through its
   // deadline's timer, not through this: a gate may keep it past the server.
   Resume resumer() {
-    return [weak = weak_from_this(), guard = server_.io_guard,
-            executor = stream_.get_executor()](std::optional<HttpResponse> answer) {
+    // No asio object in here: the closure may outlive the I/O context.
+    return [weak = weak_from_this(), guard = server_.io_guard](std::optional<HttpResponse> answer) {
       MutexLock lock(guard->mu);
       auto self = weak.lock();
       if (!guard->alive || !self) return;
-      asio::post(executor, [self, answer = std::move(answer)]() mutable {
+      asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
         self->resumed(std::move(answer));
       });
     };
