@@ -372,12 +372,6 @@ const std::string& Instance::capturedStderr() const { return impl_->err.text; }
 
 bool Instance::poisoned() const { return impl_->poisoned; }
 const ResponseHead& Instance::responseHead() const { return impl_->response_head; }
-ResponseHead& Instance::guestResponseHead() { return impl_->response_head; }
-
-void Instance::setResponseRange(uint32_t ptr, uint32_t len) {
-  impl_->response_ptr = ptr;
-  impl_->response_len = len;
-}
 
 GuestMemory Instance::memory() {
   if (!impl_->memory) return {};

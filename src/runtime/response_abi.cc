@@ -47,6 +47,14 @@ Result<void> responseHeader(HostCall& call) {
 
 }  // namespace
 
+// What the imports above record into, kept by the instance until it runs again.
+ResponseHead& Instance::guestResponseHead() { return impl_->response_head; }
+
+void Instance::setResponseRange(uint32_t ptr, uint32_t len) {
+  impl_->response_ptr = ptr;
+  impl_->response_len = len;
+}
+
 std::vector<HostFunction> responseAbiFunctions() {
   const auto i32 = ValType::kI32;
   return {
