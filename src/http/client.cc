@@ -14,9 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <thread>
 
-#include "cwasi/common/mutex.h"
 #include "cwasi/common/resolver.h"
 
 namespace cwasi::http {

@@ -192,7 +192,8 @@ WorkflowResult runWorkflow(const Workflow& w, std::span<const uint8_t> input, co
     WorkflowResult failure GUARDED_BY(mu);
     bool failed GUARDED_BY(mu) = false;
   };
-  auto st = std::make_shared<State>();
+  State state;
+  State* st = &state;  // the steps report here; this frame outlives all of them
   auto finish = [st, &w](size_t i, Result<std::vector<uint8_t>> out) {
     MutexLock l(st->mu);
     if (!out.ok() && !st->failed) {
