@@ -357,12 +357,13 @@ TEST_F(HttpServerTest, ParkedRequestsHoldNoHandlerThreadAndRunWhenResumed) {
   c.handler_threads = 1;
   start(c);
   std::vector<std::unique_ptr<Client>> waiting;
-  for (int i = 0; i < 8; ++i) {
+  // One at a time, so parked_[i] belongs to waiting[i].
+  for (size_t n = 1; n <= 8; ++n) {
     waiting.push_back(std::make_unique<Client>(server_->address()));
     ASSERT_TRUE(waiting.back()->send(get("/park")));
+    for (int i = 0; i < 500 && parkedCount() < n; ++i) std::this_thread::sleep_for(2ms);
+    ASSERT_EQ(parkedCount(), n);
   }
-  for (int i = 0; i < 500 && parkedCount() < 8; ++i) std::this_thread::sleep_for(2ms);
-  ASSERT_EQ(parkedCount(), 8u);
   EXPECT_EQ(handled_.load(), 0);
   // The one handler thread is free for everyone else.
   Client other(server_->address());
