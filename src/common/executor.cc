@@ -6,6 +6,15 @@
 
 namespace cwasi {
 
+// The work item this thread runs for an executor, if any: where postNext()
+// leaves what runs after it.
+struct Executor::Handoff {
+  Executor* executor;
+  std::function<void()> next;
+  size_t chained = 0;
+};
+thread_local Executor::Handoff* Executor::tl_handoff = nullptr;
+
 ThreadStarter defaultThreadStarter() {
   return [](std::function<void()> body) -> Result<std::thread> {
     try {
@@ -21,8 +30,15 @@ Executor::Executor(ExecutorOptions options) : options_(std::move(options)) {}
 Executor::~Executor() { stop(); }
 
 Result<void> Executor::post(std::function<void()> work) {
-  joinExited();
+  std::list<std::thread> exited;
+  Result<void> posted = enqueue(std::move(work), exited);
+  for (auto& t : exited) t.join();
+  return posted;
+}
+
+Result<void> Executor::enqueue(std::function<void()> work, std::list<std::thread>& exited) {
   MutexLock lock(mu_);
+  exited.swap(exited_);  // joined by the caller, outside the lock
   if (stopping_ || closed_) return unavailable(options_.name + ": stopped");
   // Threads not running work (waiting, or started and not there yet) will
   // take queued items; only what is beyond them waits.
@@ -56,6 +72,15 @@ Result<void> Executor::post(std::function<void()> work) {
   return {};
 }
 
+Result<void> Executor::postNext(std::function<void()> work) {
+  Handoff* h = tl_handoff;
+  if (h == nullptr || h->executor != this || h->next || h->chained >= kMaxHandoffs) {
+    return post(std::move(work));
+  }
+  h->next = std::move(work);
+  return {};
+}
+
 void Executor::serve() {
   MutexLock lock(mu_);
   for (;;) {
@@ -77,21 +102,23 @@ void Executor::serve() {
     queue_.pop_front();
     ++running_;
     mu_.unlock();
-    work();
-    work = nullptr;  // destroyed outside the lock, before drain() can see it done
+    // What the item hands on with postNext() runs here after it, still
+    // counted as running; past kMaxHandoffs in a row it queues like any.
+    Handoff handoff{this, {}, 0};
+    tl_handoff = &handoff;
+    for (;;) {
+      work();
+      work = nullptr;  // destroyed outside the lock, before drain() can see it done
+      if (!handoff.next) break;
+      work = std::move(handoff.next);
+      handoff.next = nullptr;
+      ++handoff.chained;
+    }
+    tl_handoff = nullptr;
     mu_.lock();
     --running_;
     idle_.notifyAll();
   }
-}
-
-void Executor::joinExited() {
-  std::list<std::thread> exited;
-  {
-    MutexLock lock(mu_);
-    exited.swap(exited_);
-  }
-  for (auto& t : exited) t.join();
 }
 
 bool Executor::drain(std::chrono::steady_clock::time_point deadline) {

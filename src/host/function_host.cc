@@ -11,10 +11,11 @@ namespace cwasi::host {
 
 using Clock = std::chrono::steady_clock;
 
-// A deployed function. Shared (shared_ptr) between the host's table and the
+// A function the host holds: its spec, mailbox and compiled module (once
+// loaded). Shared (shared_ptr) between the host's table and the
 // calls in flight, so that a removed or replaced function lives until its
 // last call ends.
-struct LoadedFunction {
+struct Hosted {
   FunctionSpec spec;
   std::shared_ptr<Mailbox> mailbox;  // shared: carried over when redeployed
 
@@ -88,19 +89,19 @@ struct FunctionHost::Impl : comm::LocalFunctions {
   size_t mailbox_capacity = 0;
   std::unique_ptr<comm::OutboundHttp> outbound;
   Mutex functions_mu;
-  std::map<std::string, std::shared_ptr<LoadedFunction>, std::less<>> functions
+  std::map<std::string, std::shared_ptr<Hosted>, std::less<>> functions
       GUARDED_BY(functions_mu);
   // Declared last: destroyed first, so no server calls into a table that is
   // going away.
   std::unique_ptr<comm::Router> router;
 
-  std::shared_ptr<LoadedFunction> find(std::string_view name) EXCLUDES(functions_mu) {
+  std::shared_ptr<Hosted> find(std::string_view name) EXCLUDES(functions_mu) {
     MutexLock lock(functions_mu);
     auto it = functions.find(name);
     return it == functions.end() ? nullptr : it->second;
   }
 
-  Result<std::shared_ptr<LoadedFunction>> get(std::string_view name) {
+  Result<std::shared_ptr<Hosted>> get(std::string_view name) {
     auto fn = find(name);
     if (fn == nullptr) return notFound("no function " + std::string(name) + " here");
     return fn;
@@ -128,7 +129,7 @@ struct FunctionHost::Impl : comm::LocalFunctions {
   Result<bool> run(std::string_view name, runtime::PayloadSource& request,
                    runtime::PayloadSink& response, const CallOptions& options,
                    runtime::ResponseHead* head = nullptr) {
-    TRY_ASSIGN(std::shared_ptr<LoadedFunction> fn, get(name));
+    TRY_ASSIGN(std::shared_ptr<Hosted> fn, get(name));
     auto loaded = fn->module(*engine);
     if (!loaded.ok()) return unavailable(loaded.error().message());
     const FunctionSpec& spec = fn->spec;
@@ -171,7 +172,7 @@ struct FunctionHost::Impl : comm::LocalFunctions {
   }
 
   Result<void> deliver(std::string_view name, runtime::PayloadSource& message) override {
-    TRY_ASSIGN(std::shared_ptr<LoadedFunction> fn, get(name));
+    TRY_ASSIGN(std::shared_ptr<Hosted> fn, get(name));
     TRY_ASSIGN(std::vector<uint8_t> bytes, runtime::readAll(message));
     if (!fn->mailbox->push(std::move(bytes))) return unavailable("mailbox of " + fn->spec.name + " is full");
     return {};
@@ -202,13 +203,13 @@ struct FunctionHost::Impl : comm::LocalFunctions {
 
   // ---- the table ---------------------------------------------------------
 
-  Result<std::shared_ptr<LoadedFunction>> prepare(FunctionSpec spec) {
+  Result<std::shared_ptr<Hosted>> prepare(FunctionSpec spec) {
     if (!comm::validName(spec.name)) {
       return invalidArgument("invalid function name '" + spec.name + "' (use [A-Za-z0-9._-])");
     }
-    auto fn = std::make_shared<LoadedFunction>();
+    auto fn = std::make_shared<Hosted>();
     fn->spec = std::move(spec);
-    TRY_ASSIGN(LoadedFunction::Loaded loaded, fn->module(*engine));
+    TRY_ASSIGN(Hosted::Loaded loaded, fn->module(*engine));
     if (loaded.module->kind() == runtime::FunctionKind::kUnknown) {
       return invalidArgument("function " + fn->spec.name + ": " + fn->spec.module.string() +
                              " is neither a command nor a reactor");
@@ -217,11 +218,11 @@ struct FunctionHost::Impl : comm::LocalFunctions {
   }
 
   Result<void> deploy(FunctionSpec spec) EXCLUDES(functions_mu) {
-    TRY_ASSIGN(std::shared_ptr<LoadedFunction> fn, prepare(std::move(spec)));
+    TRY_ASSIGN(std::shared_ptr<Hosted> fn, prepare(std::move(spec)));
     return commit(std::move(fn));
   }
 
-  Result<void> commit(std::shared_ptr<LoadedFunction> fn) EXCLUDES(functions_mu) {
+  Result<void> commit(std::shared_ptr<Hosted> fn) EXCLUDES(functions_mu) {
     const std::string name = fn->spec.name;
     {
       MutexLock lock(functions_mu);
@@ -282,16 +283,16 @@ Result<Response> FunctionHost::invoke(std::string_view name, std::span<const uin
 
 Result<void> FunctionHost::deploy(FunctionSpec spec) { return impl_->deploy(std::move(spec)); }
 
-Result<PreparedFunction> FunctionHost::prepare(FunctionSpec spec) {
-  TRY_ASSIGN(std::shared_ptr<LoadedFunction> fn, impl_->prepare(std::move(spec)));
-  return PreparedFunction(std::move(fn));
+Result<Prepared> FunctionHost::prepare(FunctionSpec spec) {
+  TRY_ASSIGN(std::shared_ptr<Hosted> fn, impl_->prepare(std::move(spec)));
+  return Prepared(std::move(fn));
 }
 
-Result<void> FunctionHost::commit(PreparedFunction prepared) {
+Result<void> FunctionHost::commit(Prepared prepared) {
   return impl_->commit(std::move(prepared.fn_));
 }
 
-const FunctionSpec& PreparedFunction::spec() const { return fn_->spec; }
+const FunctionSpec& Prepared::spec() const { return fn_->spec; }
 bool FunctionHost::remove(std::string_view name) { return impl_->remove(name); }
 
 void FunctionHost::unload(std::string_view name) {
@@ -304,20 +305,20 @@ bool FunctionHost::loaded(std::string_view name) {
 }
 
 Result<void> FunctionHost::load(std::string_view name) {
-  TRY_ASSIGN(std::shared_ptr<LoadedFunction> fn, impl_->get(name));
+  TRY_ASSIGN(std::shared_ptr<Hosted> fn, impl_->get(name));
   TRY(fn->module(*impl_->engine));
   return {};
 }
 
 Result<runtime::FunctionKind> FunctionHost::kind(std::string_view name) {
-  TRY_ASSIGN(std::shared_ptr<LoadedFunction> fn, impl_->get(name));
-  TRY_ASSIGN(LoadedFunction::Loaded loaded, fn->module(*impl_->engine));
+  TRY_ASSIGN(std::shared_ptr<Hosted> fn, impl_->get(name));
+  TRY_ASSIGN(Hosted::Loaded loaded, fn->module(*impl_->engine));
   return loaded.module->kind();
 }
 
 Result<int> FunctionHost::runMain(std::string_view name, runtime::RunContext rc) {
-  TRY_ASSIGN(std::shared_ptr<LoadedFunction> fn, impl_->get(name));
-  TRY_ASSIGN(LoadedFunction::Loaded loaded, fn->module(*impl_->engine));
+  TRY_ASSIGN(std::shared_ptr<Hosted> fn, impl_->get(name));
+  TRY_ASSIGN(Hosted::Loaded loaded, fn->module(*impl_->engine));
   comm::CallContext ctx = impl_->callContext(
       fn->spec, 0,
       rc.limits.timeout.count() > 0 ? Clock::now() + rc.limits.timeout : Clock::time_point::max());

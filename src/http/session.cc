@@ -1,5 +1,6 @@
 // One connection of the HTTP server (server_impl.h).
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <variant>
 
@@ -169,17 +170,20 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.reset();
     server_.beginHandling();
     if (!server_.hooks.gate) return runOnExecutor();
+    // Set before asking: the gate may let the request in from another
+    // thread before it returns.
+    parked_.store(true);
     GateDecision d = server_.hooks.gate(req_, resumer());
+    if (!std::holds_alternative<Parked>(d)) parked_.store(false);
     if (std::holds_alternative<std::monostate>(d)) return runOnExecutor();
     if (auto* answer = std::get_if<HttpResponse>(&d)) return answerUnhandled(std::move(*answer));
     // Parked: no thread held; the gate resumes it, or its deadline passes.
-    Parked& parked = std::get<Parked>(d);
-    parked_ = true;
-    cancel_ = std::move(parked.cancel);
-    timer_.expires_at(parked.deadline);
+    // Only touches what the handler does not (it may run already).
+    cancel_ = std::move(std::get<Parked>(d).cancel);
+    timer_.expires_at(std::get<Parked>(d).deadline);
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (ec || !self->parked_ || !self->cancel_()) return;  // resumed meanwhile
-      self->parked_ = false;
+      // The gate decides who wins: cancel() is false once it let the request in.
+      if (ec || !self->cancel_ || !self->cancel_() || !self->parked_.exchange(false)) return;
       self->answerUnhandled(jsonError(504, "timed out waiting for a free slot"));
     });
   }
@@ -193,27 +197,43 @@ class Session : public std::enable_shared_from_this<Session> {
     return [weak = weak_from_this(), guard = server_.io_guard](std::optional<HttpResponse> answer) {
       MutexLock lock(guard->mu);
       auto self = weak.lock();
-      if (!guard->alive || !self) return;
-      asio::post(self->stream_.get_executor(), [self, answer = std::move(answer)]() mutable {
-        self->resumed(std::move(answer));
+      if (!guard->alive || !self || !self->parked_.exchange(false)) return;
+      if (!answer) {
+        // Let in: straight to a handler thread, no hop through the strand.
+        // The deadline's timer stays armed until the connection's next wait
+        // re-arms it; if it fires first, cancel_() finds nothing to take
+        // back (the gate no longer holds the request) and it does nothing.
+        auto posted = self->postHandler(/*next=*/true);
+        if (posted.ok()) return;
+        answer = jsonError(503, "the server is busy: " + posted.error().message());
+      }
+      asio::post(self->stream_.get_executor(), [self, answer = std::move(*answer)]() mutable {
+        self->refused(std::move(answer));
       });
     };
   }
 
-  void resumed(std::optional<HttpResponse> answer) {
-    if (!parked_) return;
-    parked_ = false;
+  // On the strand: the gate's answer instead of the handler's.
+  void refused(HttpResponse answer) {
     timer_.cancel();
-    if (answer) return answerUnhandled(std::move(*answer));
-    runOnExecutor();
+    answerUnhandled(std::move(answer));
   }
 
   void runOnExecutor() {
-    auto posted = server_.handlers.post([self = shared_from_this()] {
+    auto posted = postHandler();
+    if (!posted.ok()) answerUnhandled(jsonError(503, "the server is busy: " + posted.error().message()));
+  }
+
+  // From the strand, or from the gate's thread for a parked request (which
+  // has nothing else pending but its deadline's timer). `next`: when that
+  // thread is a handler thread (the slot came free as its request ended),
+  // the request runs there next, with no wake-up.
+  Result<void> postHandler(bool next = false) {
+    auto run = [self = shared_from_this()] {
       self->runHandler();
       self->server_.endHandling();
-    });
-    if (!posted.ok()) answerUnhandled(jsonError(503, "the server is busy: " + posted.error().message()));
+    };
+    return next ? server_.handlers.postNext(std::move(run)) : server_.handlers.post(std::move(run));
   }
 
   // An answer for a whole request that no handler saw (the gate's, a
@@ -392,7 +412,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<std::array<char, 16384>> discard_;
   size_t lingered_ = 0;
   std::shared_ptr<BodySource> more_;  // a body that goes on (HttpResponse::more)
-  bool parked_ = false;                // the gate holds the request (timer_: its deadline)
+  // The gate holds the request (timer_: its deadline); whoever clears it
+  // first — the gate's resume, or the deadline — answers.
+  std::atomic<bool> parked_{false};
   std::function<bool()> cancel_;      // takes it back from the gate
   Clock::time_point more_until_;
   bool following_ = false;

@@ -151,10 +151,10 @@ std::vector<std::string> FunctionRegistry::restore() {
   return errors;
 }
 
-Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::install(Deployment d,
+Result<std::shared_ptr<const DeployedTarget>> FunctionRegistry::install(Deployment d,
                                                                        bool persist) {
-  std::shared_ptr<const FunctionEntry> previous = find(d.name);
-  auto entry = std::make_shared<FunctionEntry>();
+  std::shared_ptr<const DeployedTarget> previous = find(d.name);
+  auto entry = std::make_shared<DeployedTarget>();
   const auto now = clock_.now();
   const ScalePolicy policy = policyFor(d);
   // maxInflight run at once (at most the ceiling) and as many more wait.
@@ -192,7 +192,7 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::install(Deploymen
   // A transaction: the module is loaded and checked, then its record and
   // secrets written, and only then does it serve. A bad module or a full
   // disk leaves the old function serving and its record as it was.
-  TRY_ASSIGN(host::PreparedFunction prepared, host_.prepare(std::move(spec)));
+  TRY_ASSIGN(host::Prepared prepared, host_.prepare(std::move(spec)));
   auto undo = [&] {
     if (previous) {
       if (persist) (void)state_.saveFunction(previous->deployment);
@@ -217,7 +217,7 @@ Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::install(Deploymen
     functions_[entry->deployment.name] = entry;
   }
   metrics_.setReplicas(entry->deployment.name, entry->scaler->replicas());
-  return std::shared_ptr<const FunctionEntry>(entry);
+  return std::shared_ptr<const DeployedTarget>(entry);
 }
 
 Result<void> FunctionRegistry::secretsExist(const Deployment& d) const {
@@ -237,14 +237,14 @@ void FunctionRegistry::collectModules() {
   state_.collectModules(in_use);
 }
 
-Result<std::shared_ptr<const FunctionEntry>> FunctionRegistry::deploy(Deployment d, bool update) {
+Result<std::shared_ptr<const DeployedTarget>> FunctionRegistry::deploy(Deployment d, bool update) {
   if (d.image.empty()) return invalidArgument("image is required");
   // Read (or pulled) before taking the lock: a slow or huge file, or a slow
   // registry, holds up no one else.
   TRY_ASSIGN(ImageModule image_module, moduleOf(d.image));
   const std::vector<uint8_t>& bytes = image_module.bytes;
   MutexLock lock(change_mu_);
-  const std::shared_ptr<const FunctionEntry> existing = find(d.name);
+  const std::shared_ptr<const DeployedTarget> existing = find(d.name);
   if (update && !existing) return notFound("no function " + d.name + " to update");
   TRY(secretsExist(d));
   if (!update && existing) {
@@ -308,15 +308,15 @@ Result<int> FunctionRegistry::scale(const std::string& name, int replicas) {
   return set;
 }
 
-std::shared_ptr<const FunctionEntry> FunctionRegistry::find(std::string_view name) const {
+std::shared_ptr<const DeployedTarget> FunctionRegistry::find(std::string_view name) const {
   MutexLock lock(mu_);
   auto it = functions_.find(name);
   return it == functions_.end() ? nullptr : it->second;
 }
 
-std::vector<std::shared_ptr<const FunctionEntry>> FunctionRegistry::list() const {
+std::vector<std::shared_ptr<const DeployedTarget>> FunctionRegistry::list() const {
   MutexLock lock(mu_);
-  std::vector<std::shared_ptr<const FunctionEntry>> out;
+  std::vector<std::shared_ptr<const DeployedTarget>> out;
   for (const auto& [name, e] : functions_) out.push_back(e);
   return out;
 }
@@ -390,7 +390,7 @@ std::vector<std::shared_ptr<const Workflow>> FunctionRegistry::workflows() const
   return out;
 }
 
-json statusJson(const FunctionEntry& e, bool loaded) {
+json statusJson(const DeployedTarget& e, bool loaded) {
   const Deployment& d = e.deployment;
   // faas-provider's FunctionStatus: what was submitted, as submitted, with
   // empty fields left out as its omitempty does.

@@ -27,6 +27,9 @@ struct Slot {
 http::GateDecision admitRequest(const Target& target, std::chrono::steady_clock::time_point deadline,
                                 http::HttpRequest& req, http::Resume resume) {
   auto slot = std::make_shared<Slot>(target.limiter);
+  // Attached first: the waiter may run (and the request with it) on another
+  // thread before tryAcquire returns.
+  req.admission = slot;
   uint64_t ticket = 0;
   auto now = target.limiter->tryAcquire(
       deadline,
@@ -43,7 +46,6 @@ http::GateDecision admitRequest(const Target& target, std::chrono::steady_clock:
   if (!now.ok()) {
     return http::HttpResponse::jsonError(httpStatusFor(now.error()), now.error().message());
   }
-  req.admission = slot;
   if (*now) {
     slot->held.store(true);
     return std::monostate{};

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <set>
+#include <thread>
+#include <vector>
 
 namespace cwasi {
 namespace {
@@ -42,6 +44,50 @@ TEST(Executor, ReusesItsThreadsForSequentialWork) {
   }
   EXPECT_EQ(ids.size(), 1u);
   EXPECT_EQ(ex.threads(), 1u);
+}
+
+// A handoff runs on the item's own thread right after it, counted as
+// running (drain waits for it); a chain longer than kMaxHandoffs goes
+// through the queue; from outside a work item postNext is post.
+TEST(Executor, PostNextFromAWorkItemRunsOnItsThreadRightAfterIt) {
+  Executor ex({.max_threads = 4});
+  Mutex mu;
+  std::vector<std::pair<int, std::thread::id>> order;
+  const auto note = [&](int step) {
+    MutexLock l(mu);
+    order.emplace_back(step, std::this_thread::get_id());
+  };
+  ASSERT_TRUE(ex.post([&] {
+                  ASSERT_TRUE(ex.postNext([&] {
+                                  std::this_thread::sleep_for(20ms);  // drain must wait for it
+                                  note(2);
+                                }).ok());
+                  note(1);
+                }).ok());
+  ASSERT_TRUE(ex.drain(std::chrono::steady_clock::now() + 5s));
+  {
+    MutexLock l(mu);
+    ASSERT_EQ(order.size(), 2u);
+    EXPECT_EQ(order[0].first, 1);
+    EXPECT_EQ(order[1].first, 2);
+    EXPECT_EQ(order[0].second, order[1].second);
+  }
+
+  // A chain: each item hands on the next, 40 in all.
+  std::atomic<int> left{40};
+  std::function<void()> link = [&] {
+    note(3);
+    if (--left > 0) ASSERT_TRUE(ex.postNext(link).ok());
+  };
+  ASSERT_TRUE(ex.post(link).ok());
+  ASSERT_TRUE(ex.drain(std::chrono::steady_clock::now() + 5s));
+  EXPECT_EQ(left.load(), 0);
+
+  // Outside a work item it is post().
+  std::atomic<bool> ran{false};
+  ASSERT_TRUE(ex.postNext([&] { ran = true; }).ok());
+  ASSERT_TRUE(ex.drain(std::chrono::steady_clock::now() + 5s));
+  EXPECT_TRUE(ran.load());
 }
 
 TEST(Executor, RunsAtMostMaxThreadsAndQueuesThenRefusesTheRest) {

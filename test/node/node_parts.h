@@ -40,7 +40,7 @@ struct NodeParts {
 
   // Deploys function `fn` (a module of the build) as `name`, with extra
   // deployment fields.
-  std::shared_ptr<const node::FunctionEntry> deploy(const std::string& name, const std::string& fn,
+  std::shared_ptr<const node::DeployedTarget> deploy(const std::string& name, const std::string& fn,
                                                     nlohmann::json extra = nlohmann::json::object()) {
     extra["service"] = name;
     extra["image"] = functionPath(fn).string();
@@ -50,7 +50,7 @@ struct NodeParts {
     return e.ok() ? *e : nullptr;
   }
 
-  trigger::Invocation invoke(const node::FunctionEntry& e, const std::string& body) {
+  trigger::Invocation invoke(const node::DeployedTarget& e, const std::string& body) {
     return invoker->invoke(e, {reinterpret_cast<const uint8_t*>(body.data()), body.size()}, {});
   }
 

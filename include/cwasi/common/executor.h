@@ -48,6 +48,13 @@ class Executor {
   // ResourceExhausted when `max_queued` items already wait; Unavailable when
   // stopped, or when no thread runs and none can be started. Thread-safe.
   Result<void> post(std::function<void()> work) EXCLUDES(mu_);
+  // post(), except from one of this executor's own work items: then `work`
+  // runs on the same thread right after that item returns — no queue, no
+  // wake-up (a handoff, as Tokio's LIFO slot). One per item, at most
+  // kMaxHandoffs in a row; beyond, it is queued. Never for work the item
+  // itself then waits for (it would wait for itself).
+  Result<void> postNext(std::function<void()> work) EXCLUDES(mu_);
+  static constexpr size_t kMaxHandoffs = 16;
   // Waits until nothing runs or waits (on a condition, not a timer), or
   // until `deadline`; false on timeout.
   bool drain(std::chrono::steady_clock::time_point deadline) EXCLUDES(mu_);
@@ -64,9 +71,12 @@ class Executor {
   size_t queued() const EXCLUDES(mu_);
 
  private:
+  struct Handoff;
+  static thread_local Handoff* tl_handoff;
   void serve() EXCLUDES(mu_);
-  // Joins threads that have left (outside mu_).
-  void joinExited() EXCLUDES(mu_);
+  // post() under the lock; hands over the threads that have left, for the
+  // caller to join outside it.
+  Result<void> enqueue(std::function<void()> work, std::list<std::thread>& exited) EXCLUDES(mu_);
 
   const ExecutorOptions options_;
   mutable Mutex mu_;

@@ -69,17 +69,18 @@ struct Response {
   bool cold_start = false;  // invoke(): the module had to be loaded first
 };
 
-struct LoadedFunction;
+struct Hosted;
 
-// A function loaded and checked but not serving yet (FunctionHost::prepare).
-class PreparedFunction {
+// A Hosted function loaded and checked but not serving yet
+// (FunctionHost::prepare).
+class Prepared {
  public:
   const FunctionSpec& spec() const;
 
  private:
   friend class FunctionHost;
-  explicit PreparedFunction(std::shared_ptr<LoadedFunction> fn) : fn_(std::move(fn)) {}
-  std::shared_ptr<LoadedFunction> fn_;
+  explicit Prepared(std::shared_ptr<Hosted> fn) : fn_(std::move(fn)) {}
+  std::shared_ptr<Hosted> fn_;
 };
 
 class FunctionHost {
@@ -99,8 +100,8 @@ class FunctionHost {
   // deploy() in two steps, for a caller with more to do in between (write
   // a record): prepare loads and checks the module and changes nothing;
   // commit swaps it in (and publishes it), and fails only if publishing does.
-  Result<PreparedFunction> prepare(FunctionSpec spec);
-  Result<void> commit(PreparedFunction prepared);
+  Result<Prepared> prepare(FunctionSpec spec);
+  Result<void> commit(Prepared prepared);
   // Removes a function; in-flight calls finish. False when unknown.
   bool remove(std::string_view name);
   // Drops a function's compiled module (scale to zero); the next call loads

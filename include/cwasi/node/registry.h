@@ -52,14 +52,14 @@ class FunctionLog : public runtime::OutputWriter {
   uint64_t last_seq_ GUARDED_BY(mu_) = 0;
 };
 
-// A deployed function as the daemon sees it; immutable once published. It
-// is the trigger layer's Target (name, timeout, response mode, limiter,
+// The Target of a Deployment: a deployed function as the daemon's triggers
+// see it; immutable once published. It is the trigger layer's Target (name, timeout, response mode, limiter,
 // stats, and its scaler as the load observer), shared (shared_ptr) with
 // requests in flight, so that an update or removal does not pull it from
 // under them. An update publishes a new entry sharing the limiter, scaler,
 // stats and log of the old one (requests admitted under the old entry
 // release into the ones the new one uses).
-struct FunctionEntry : trigger::Target {
+struct DeployedTarget : trigger::Target {
   Deployment deployment;
   std::shared_ptr<Scaler> scaler;  // also `load`
   std::shared_ptr<FunctionLog> log;
@@ -85,17 +85,17 @@ class FunctionRegistry : public trigger::TargetDirectory {
   // is stored in the state dir. NotFound (update of an unknown function, an
   // unknown image), AlreadyExists (create of an existing one),
   // InvalidArgument (a bad image or module), and the puller's errors.
-  Result<std::shared_ptr<const FunctionEntry>> deploy(Deployment d, bool update);
+  Result<std::shared_ptr<const DeployedTarget>> deploy(Deployment d, bool update);
   // NotFound when unknown.
   Result<void> remove(const std::string& name);
   // Sets the replicas (0 drops the module); the count set.
   Result<int> scale(const std::string& name, int replicas);
 
-  std::shared_ptr<const FunctionEntry> find(std::string_view name) const;
+  std::shared_ptr<const DeployedTarget> find(std::string_view name) const;
   std::shared_ptr<const trigger::Target> findTarget(std::string_view name) const override {
     return find(name);
   }
-  std::vector<std::shared_ptr<const FunctionEntry>> list() const;
+  std::vector<std::shared_ptr<const DeployedTarget>> list() const;
 
   // OpenFaaS secrets. A function that names one sees it as a read-only file
   // at /var/openfaas/secrets/<name>, an update reaching it at once.
@@ -112,7 +112,7 @@ class FunctionRegistry : public trigger::TargetDirectory {
   std::vector<std::shared_ptr<const Workflow>> workflows() const;
 
  private:
-  Result<std::shared_ptr<const FunctionEntry>> install(Deployment d, bool persist)
+  Result<std::shared_ptr<const DeployedTarget>> install(Deployment d, bool persist)
       REQUIRES(change_mu_);
   void collectModules() REQUIRES(change_mu_);
   // InvalidArgument naming the first secret `d` names that does not exist.
@@ -133,7 +133,7 @@ class FunctionRegistry : public trigger::TargetDirectory {
   const size_t running_ceiling_;
   Mutex change_mu_;  // serialises changes: host, state dir, tables
   mutable Mutex mu_;
-  std::map<std::string, std::shared_ptr<const FunctionEntry>, std::less<>> functions_
+  std::map<std::string, std::shared_ptr<const DeployedTarget>, std::less<>> functions_
       GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<const Workflow>, std::less<>> workflows_ GUARDED_BY(mu_);
 };
@@ -143,6 +143,6 @@ inline constexpr char kSecretsMount[] = "/var/openfaas/secrets";
 
 // The HTTP-independent form of a function's status (OpenFaaS's function
 // status object, plus cwasi's counters), as JSON.
-nlohmann::json statusJson(const FunctionEntry& e, bool loaded);
+nlohmann::json statusJson(const DeployedTarget& e, bool loaded);
 
 }  // namespace cwasi::node
