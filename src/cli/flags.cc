@@ -25,7 +25,7 @@ std::string bytesText(uint64_t bytes) {
   return std::to_string(bytes);
 }
 
-// The selected subcommands from `app` down, and the deepest of them.
+// The apps the command line selected: `app`, its subcommand, and so on down.
 std::vector<const CLI::App*> selectedPath(const CLI::App& app) {
   std::vector<const CLI::App*> path = {&app};
   for (;;) {
@@ -59,16 +59,15 @@ std::string extrasMessage(const std::vector<const CLI::App*>& path) {
 }  // namespace
 
 CLI::Validator inRange(uint64_t min, uint64_t max) {
-  const std::string range = rangeText(min, max);
   return CLI::Validator(
-      [min, max, range](std::string& input) -> std::string {
-        auto n = parseNumber(input, "");
-        if (!n.ok()) return "expects a non-negative number, got '" + input + "'";
-        if (*n < min || *n > max) return "must be " + range + ", got " + input;
+      [min, max](std::string& input) -> std::string {
+        // CLI11 names the flag: "--flag: must be 1..4096, got 0".
+        auto n = parseInRange(input, "", min, max);
+        if (!n.ok()) return n.error().message();
         input = std::to_string(*n);
         return "";
       },
-      min == 0 && max == UINT64_MAX ? "" : range);
+      min == 0 && max == UINT64_MAX ? "" : rangeText(min, max));
 }
 
 CLI::Option* addMillis(CLI::App& app, const std::string& name, std::chrono::milliseconds& ms,
@@ -114,11 +113,16 @@ Result<std::pair<std::string, std::string>> keyValue(const std::string& s,
   return std::make_pair(s.substr(0, eq), s.substr(eq + 1));
 }
 
-Result<uint64_t> parseNumber(const std::string& s, const std::string& what) {
+Result<uint64_t> parseInRange(const std::string& s, const std::string& what, uint64_t min,
+                              uint64_t max) {
+  const std::string subject = what.empty() ? "" : what + " ";
   uint64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || ec != std::errc() || p != s.data() + s.size()) {
-    return invalidArgument(what + " expects a non-negative number, got '" + s + "'");
+    return invalidArgument(subject + "expects a non-negative number, got '" + s + "'");
+  }
+  if (v < min || v > max) {
+    return invalidArgument(subject + "must be " + rangeText(min, max) + ", got " + s);
   }
   return v;
 }

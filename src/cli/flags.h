@@ -44,8 +44,10 @@ CLI::Option* addByteSize(CLI::App& app, const std::string& name, uint64_t& bytes
 Result<std::pair<std::string, std::string>> keyValue(const std::string& s,
                                                      const std::string& flag);
 
-// A whole non-negative decimal number, or InvalidArgument naming `what`.
-Result<uint64_t> parseNumber(const std::string& s, const std::string& what);
+// The same policy for a number inside a composite value (--function's
+// memory-mb=N): InvalidArgument naming `what` and the range otherwise.
+Result<uint64_t> parseInRange(const std::string& s, const std::string& what, uint64_t min,
+                              uint64_t max = UINT64_MAX);
 
 // --help as cwasi prints it: the usage line first, then the description;
 // each option with its type, then its range, default and environment

@@ -39,10 +39,10 @@ Result<host::FunctionSpec> parseFunction(const std::string& spec) {
     if (key == "domain" && !value.empty()) {
       f.trust_domain = value;
     } else if (key == "timeout-ms") {
-      TRY_ASSIGN(uint64_t v, parseNumber(value, "timeout-ms"));
+      TRY_ASSIGN(uint64_t v, parseInRange(value, "--function timeout-ms", 0));
       f.limits.timeout = std::chrono::milliseconds(v);
     } else if (key == "memory-mb") {
-      TRY_ASSIGN(uint64_t v, parseNumber(value, "memory-mb"));
+      TRY_ASSIGN(uint64_t v, parseInRange(value, "--function memory-mb", 1, 4096));
       f.limits.memory_bytes = v << 20;
     } else if (key == "allow-outbound") {
       outbound.push_back(value);

@@ -287,6 +287,10 @@ TEST_F(Cli, EachNumericFlagNamesItsRange) {
   }
   // Leading zeros are decimal, not octal: 010 MiB is ten, enough for hello.
   EXPECT_EQ(cwasi({"run", "--memory-mb", "010", fn("hello")}).exit_code, 0);
+  // A number inside a composite value follows the same policy.
+  auto in_spec = cwasi({"serve", "--function", "x=" + fn("hello") + ",memory-mb=99999"});
+  EXPECT_EQ(in_spec.exit_code, kExitUsage);
+  EXPECT_THAT(in_spec.err, HasSubstr("--function memory-mb must be 1..4096, got 99999"));
 }
 
 // Every flag of every command is in its --help, with the default it takes
