@@ -57,19 +57,26 @@ class VersionCommand final : public Command {
   }
 };
 
-// Every subcommand of `cwasi`, in the order --help lists them.
-Commands declareCommands(CLI::App& cwasi) {
+// Every subcommand of `cwasi` on `cwasi`, in the order --help lists them;
+// the flags of the one `named` only (see Subcommand).
+Commands declareCommands(CLI::App& cwasi, const std::string& named) {
+  Subcommands all;
+  addRunCommands(all);
+  all.push_back({"compile", "", "precompile a module ahead of time", "functions",
+                 declareCommand<CompileCommand>});
+  addServeCommands(all);
+  all.push_back({"daemon", "", "the node daemon, as cwasid", "function hosts",
+                 [](CLI::App& app, Commands& out) { out.push_back(daemonCommand(app)); }});
+  addImageCommands(all);
+  addPlatformCommands(all);
+  all.push_back({"version", "", "cwasi's version", "other", declareCommand<VersionCommand>});
+
   Commands out;
-  addRunCommands(cwasi, out);
-  out.push_back(std::make_unique<CompileCommand>(
-      *cwasi.add_subcommand("compile", "precompile a module ahead of time")->group("functions")));
-  addServeCommands(cwasi, out);
-  out.push_back(daemonCommand(
-      *cwasi.add_subcommand("daemon", "the node daemon, as cwasid")->group("function hosts")));
-  addImageCommands(cwasi, out);
-  addPlatformCommands(cwasi, out);
-  out.push_back(std::make_unique<VersionCommand>(
-      *cwasi.add_subcommand("version", "cwasi's version")->group("other")));
+  for (const Subcommand& s : all) {
+    CLI::App& app = *cwasi.add_subcommand(s.name, s.description)->group(s.group);
+    if (!s.alias.empty()) app.alias(s.alias);
+    if (named == s.name || (!s.alias.empty() && named == s.alias)) s.declare(app, out);
+  }
   cwasi.set_version_flag("--version", versionLine(), "cwasi's version");
   cwasi.footer("`cwasi COMMAND --help` lists a command's flags, their defaults and ranges.");
   return out;
@@ -106,8 +113,9 @@ int runCli(const std::vector<std::string>& args) {
   Commands commands;
   // `cwasi help` as `cwasi --help`.
   const bool help = args.size() == 1 && args[0] == "help";
+  const std::string named = args.empty() ? "" : args[0];
   if (auto exit = parseCommandLine(app, help ? std::vector<std::string>{"--help"} : args,
-                                   [&] { commands = declareCommands(app); })) {
+                                   [&] { commands = declareCommands(app, named); })) {
     return *exit;
   }
   for (const auto& c : commands) {

@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,13 +39,28 @@ class Command {
 
 using Commands = std::vector<std::unique_ptr<Command>>;
 
-// Each adds its subcommands to `cwasi` (the root app) and their Commands to
-// `out`; a subcommand with subcommands of its own (image, workflow) adds a
-// Command for each of those.
-void addRunCommands(CLI::App& cwasi, Commands& out);       // run, inspect
-void addServeCommands(CLI::App& cwasi, Commands& out);     // serve, call
-void addImageCommands(CLI::App& cwasi, Commands& out);     // image build|push|pull
-void addPlatformCommands(CLI::App& cwasi, Commands& out);  // deploy, invoke, ls...
+// A subcommand of `cwasi` as --help lists it, and `declare`, which declares
+// its flags (and subcommands, for image and workflow) on its app and adds
+// its Command(s) to `out`. Only the subcommand the command line names is
+// declared: declaring all their flags would cost every `cwasi run` about a
+// millisecond of start-up (CLI11 checks each new option against the others).
+struct Subcommand {
+  std::string name, alias, description, group;
+  std::function<void(CLI::App& app, Commands& out)> declare;
+};
+using Subcommands = std::vector<Subcommand>;
+
+// `declare` for a subcommand that is one Command, of type C.
+template <class C>
+void declareCommand(CLI::App& app, Commands& out) {
+  out.push_back(std::make_unique<C>(app));
+}
+
+// Each adds its subcommands to `out`.
+void addRunCommands(Subcommands& out);       // run, inspect
+void addServeCommands(Subcommands& out);     // serve, call
+void addImageCommands(Subcommands& out);     // image build|push|pull
+void addPlatformCommands(Subcommands& out);  // deploy, invoke, ls...
 // The node daemon on `app`: `cwasid` itself, or `cwasi daemon`.
 std::unique_ptr<Command> daemonCommand(CLI::App& app);
 

@@ -158,18 +158,20 @@ class PullCommand final : public Command {
 
 }  // namespace
 
-void addImageCommands(CLI::App& cwasi, Commands& out) {
-  CLI::App& image =
-      *cwasi.add_subcommand("image", "package a function as an OCI image")->group("images");
-  image.require_subcommand(0, 1);
-  auto add = [&](const char* name, const char* help) -> CLI::App& {
-    return *image.add_subcommand(name, help)->group("commands");
-  };
-  out.push_back(
-      std::make_unique<BuildCommand>(add("build", "package a module as an OCI image tarball")));
-  out.push_back(std::make_unique<PushCommand>(add("push", "push an image tarball to a registry")));
-  out.push_back(
-      std::make_unique<PullCommand>(add("pull", "pull an image from a registry into a tarball")));
+void addImageCommands(Subcommands& out) {
+  out.push_back({"image", "", "package a function as an OCI image", "images",
+                 [](CLI::App& image, Commands& commands) {
+                   image.require_subcommand(0, 1);
+                   auto add = [&](const char* name, const char* help) -> CLI::App& {
+                     return *image.add_subcommand(name, help)->group("commands");
+                   };
+                   commands.push_back(std::make_unique<BuildCommand>(
+                       add("build", "package a module as an OCI image tarball")));
+                   commands.push_back(std::make_unique<PushCommand>(
+                       add("push", "push an image tarball to a registry")));
+                   commands.push_back(std::make_unique<PullCommand>(
+                       add("pull", "pull an image from a registry into a tarball")));
+                 }});
 }
 
 }  // namespace cwasi::cli

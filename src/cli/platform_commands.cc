@@ -442,21 +442,8 @@ class WorkflowCommand final : public ClientCommand {
   std::string arg_;
 };
 
-}  // namespace
-
-void addPlatformCommands(CLI::App& cwasi, Commands& out) {
-  const char* kGroup = "platform (clients of cwasid)";
-  auto add = [&](const char* name, const char* help) -> CLI::App& {
-    return *cwasi.add_subcommand(name, help)->group(kGroup);
-  };
-  out.push_back(std::make_unique<DeployCommand>(add("deploy", "deploy or update a function")));
-  out.push_back(
-      std::make_unique<InvokeCommand>(add("invoke", "invoke a function (stdin: the request)")));
-  out.push_back(std::make_unique<ListCommand>(*add("ls", "the functions deployed").alias("list")));
-  out.push_back(std::make_unique<RemoveCommand>(*add("rm", "remove a function").alias("remove")));
-  out.push_back(std::make_unique<ScaleCommand>(add("scale", "set a function's replicas")));
-  out.push_back(std::make_unique<LogsCommand>(add("logs", "a function's stderr")));
-  CLI::App& workflow = add("workflow", "deploy, invoke, list and remove workflows");
+// The workflow commands, under `cwasi workflow`.
+void declareWorkflow(CLI::App& workflow, Commands& out) {
   workflow.require_subcommand(0, 1);
   using Action = WorkflowCommand::Action;
   for (const auto& [name, help, action] :
@@ -467,6 +454,22 @@ void addPlatformCommands(CLI::App& cwasi, Commands& out) {
     out.push_back(std::make_unique<WorkflowCommand>(
         *workflow.add_subcommand(name, help)->group("commands"), action));
   }
+}
+
+}  // namespace
+
+void addPlatformCommands(Subcommands& out) {
+  const std::string kGroup = "platform (clients of cwasid)";
+  out.push_back({"deploy", "", "deploy or update a function", kGroup,
+                 declareCommand<DeployCommand>});
+  out.push_back({"invoke", "", "invoke a function (stdin: the request)", kGroup,
+                 declareCommand<InvokeCommand>});
+  out.push_back({"ls", "list", "the functions deployed", kGroup, declareCommand<ListCommand>});
+  out.push_back({"rm", "remove", "remove a function", kGroup, declareCommand<RemoveCommand>});
+  out.push_back({"scale", "", "set a function's replicas", kGroup, declareCommand<ScaleCommand>});
+  out.push_back({"logs", "", "a function's stderr", kGroup, declareCommand<LogsCommand>});
+  out.push_back({"workflow", "", "deploy, invoke, list and remove workflows", kGroup,
+                 declareWorkflow});
 }
 
 }  // namespace cwasi::cli

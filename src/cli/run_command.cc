@@ -327,11 +327,11 @@ class InspectCommand final : public Command {
 
 }  // namespace
 
-void addRunCommands(CLI::App& cwasi, Commands& out) {
-  out.push_back(std::make_unique<RunCommand>(
-      *cwasi.add_subcommand("run", "run a function (command or reactor)")->group("functions")));
-  out.push_back(std::make_unique<InspectCommand>(
-      *cwasi.add_subcommand("inspect", "show kind, imports, exports, size")->group("functions")));
+void addRunCommands(Subcommands& out) {
+  out.push_back({"run", "", "run a function (command or reactor)", "functions",
+                 declareCommand<RunCommand>});
+  out.push_back({"inspect", "", "show kind, imports, exports, size", "functions",
+                 declareCommand<InspectCommand>});
 }
 
 }  // namespace cwasi::cli

@@ -228,13 +228,11 @@ Result<void> HostFlags::apply() {
   return okResult();
 }
 
-void addServeCommands(CLI::App& cwasi, Commands& out) {
-  out.push_back(std::make_unique<ServeCommand>(
-      *cwasi.add_subcommand("serve", "host functions; serve calls to them")
-           ->group("function hosts")));
-  out.push_back(std::make_unique<CallCommand>(
-      *cwasi.add_subcommand("call", "call a function wherever it runs (stdin: the request)")
-           ->group("function hosts")));
+void addServeCommands(Subcommands& out) {
+  out.push_back({"serve", "", "host functions; serve calls to them", "function hosts",
+                 declareCommand<ServeCommand>});
+  out.push_back({"call", "", "call a function wherever it runs (stdin: the request)",
+                 "function hosts", declareCommand<CallCommand>});
 }
 
 }  // namespace cwasi::cli
