@@ -57,8 +57,8 @@ class VersionCommand final : public Command {
   }
 };
 
-// Every subcommand of `cwasi` on `cwasi`, in the order --help lists them;
-// the flags of the one `named` only (see Subcommand).
+// Adds every subcommand to `cwasi`, in the order --help lists them, and
+// declares the flags of the one `named` only (see Subcommand).
 Commands declareCommands(CLI::App& cwasi, const std::string& named) {
   Subcommands all;
   addRunCommands(all);
