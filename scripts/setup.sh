@@ -18,7 +18,7 @@ PACKAGES=(
   rustc cargo libstd-rust-dev-wasm32 lld-14
   # libraries
   libssl-dev libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus-cpp-dev libyaml-cpp-dev zlib1g-dev
+  prometheus-cpp-dev libyaml-cpp-dev zlib1g-dev libcli11-dev
   protobuf-compiler libprotobuf-dev libhiredis-dev
   # containerd protos (shim) and ttrpc.proto
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev golang-github-containerd-cgroups-dev

@@ -2,7 +2,6 @@
 // and in a registry (the OCI distribution API over plain HTTP).
 #include <algorithm>
 
-#include "args.h"
 #include "commands.h"
 #include "cwasi/cli/cli.h"
 #include "cwasi/common/files.h"
@@ -10,16 +9,10 @@
 #include "cwasi/node/registry_transport.h"
 #include "cwasi/oci/distribution.h"
 #include "cwasi/oci/image.h"
+#include "flags.h"
 
 namespace cwasi::cli {
 namespace {
-
-constexpr char kUsage[] =
-    "usage: cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]\n"
-    "       cwasi image push IMAGE.tar REGISTRY/REPOSITORY[:TAG] [--plain-http] [--registry-config FILE]\n"
-    "       cwasi image pull REGISTRY/REPOSITORY[:TAG|@DIGEST] -o IMAGE.tar [--plain-http]\n"
-    "                        [--registry-config FILE]\n"
-    "  --registry-config FILE  credentials, as cwasid takes them ({\"auths\": {\"HOST:PORT\": ...}})";
 
 // The registry's credentials from a --registry-config file (cwasid's format),
 // when it has some for `registry`.
@@ -44,113 +37,141 @@ Result<oci::ImageReference> registryReference(const std::string& text, bool plai
   return ref;
 }
 
-int imageBuild(const std::vector<std::string>& argv) {
-  const char* usage = "usage: cwasi image build MODULE -t NAME:TAG -o IMAGE.tar [--artifact]";
-  oci::BuildOptions options;
-  std::string out;
-  Args a(argv);
-  auto rest = a.parseInterleaved([&](const std::string& f) -> Result<bool> {
-    if (f == "-t" || f == "--tag") {
-      TRY_ASSIGN(options.ref, a.value(f));
-    } else if (f == "-o" || f == "--output") {
-      TRY_ASSIGN(out, a.value(f));
-    } else if (f == "--artifact") {
-      options.compat = false;
-    } else if (f == "--annotation") {
-      TRY_ASSIGN(std::string v, a.value(f));
-      TRY_ASSIGN(auto kv, keyValue(v, f));
-      options.annotations[kv.first] = kv.second;
-    } else {
-      return false;
-    }
-    return true;
-  });
-  if (!rest.ok()) return fail(kExitUsage, "image build: " + rest.error().message());
-  if (rest->size() != 1 || out.empty()) return fail(kExitUsage, usage);
-  auto module = readFile((*rest)[0]);
-  if (!module.ok()) {
-    return fail(module.error().code() == Code::kNotFound ? kExitNotFound : kExitUsage,
-                module.error().message());
+// --registry-config, as push and pull take it.
+CLI::Option* addRegistryConfig(CLI::App& app, std::string& file) {
+  return app
+      .add_option("--registry-config", file,
+                  "credentials, as cwasid takes them ({\"auths\": {\"HOST:PORT\": ...}})")
+      ->type_name("FILE");
+}
+
+// Packages a module as an OCI image tarball.
+class BuildCommand final : public Command {
+ public:
+  explicit BuildCommand(CLI::App& app) : Command(app) {
+    app.add_option("MODULE", module_, "the function's .wasm module")->required();
+    app.add_option("-t,--tag", options_.ref, "the image's name, NAME:TAG")
+        ->type_name("NAME")
+        ->capture_default_str();
+    app.add_option("-o,--output", out_, "the image tarball to write")
+        ->type_name("FILE")
+        ->required();
+    app.add_flag("--artifact", artifact_,
+                 "a Wasm OCI artifact rather than the image ctr and runc-style\n"
+                 "runtimes run (one tar+gzip layer)");
+    app.add_option("--annotation", annotations_, "a manifest annotation, K=V (repeatable)")
+        ->allow_extra_args(false);
   }
-  auto image = oci::buildImageArchive(*module, options);
-  if (!image.ok()) return fail(kExitCannotRun, image.error().message());
-  if (auto w = writeFileAtomic(out, *image); !w.ok()) return fail(kExitUsage, w.error().message());
-  std::printf("wrote %s (%s, %zu bytes)\n", out.c_str(), options.ref.c_str(), image->size());
-  return 0;
-}
 
-
-int imagePush(const std::vector<std::string>& argv) {
-  bool plain_http = false;
-  std::string config;
-  Args a(argv);
-  auto rest = a.parseInterleaved([&](const std::string& f) -> Result<bool> {
-    if (f == "--plain-http") {
-      plain_http = true;
-    } else if (f == "--registry-config") {
-      TRY_ASSIGN(config, a.value(f));
-    } else {
-      return false;
+  int run() override {
+    options_.compat = !artifact_;
+    for (const std::string& a : annotations_) {
+      auto kv = keyValue(a, "--annotation");
+      if (!kv.ok()) return fail(kExitUsage, kv.error().message());
+      options_.annotations[kv->first] = kv->second;
     }
-    return true;
-  });
-  if (!rest.ok()) return fail(kExitUsage, "image push: " + rest.error().message());
-  if (rest->size() != 2) return fail(kExitUsage, kUsage);
-  auto ref = registryReference((*rest)[1], plain_http);
-  if (!ref.ok()) return fail(kExitUsage, ref.error().message());
-  auto options = transportOptions(config, ref->registry);
-  if (!options.ok()) return fail(kExitUsage, options.error().message());
-  auto tarball = readFile((*rest)[0]);
-  if (!tarball.ok()) return fail(kExitNotFound, tarball.error().message());
-  node::PlainHttpRegistryTransport http(std::move(*options));
-  auto digest = oci::pushImage(*tarball, *ref, http);
-  if (!digest.ok()) return fail(kExitCannotRun, "image push: " + digest.error().message());
-  std::printf("pushed %s (%s)\n", ref->toString().c_str(), digest->c_str());
-  return 0;
-}
-
-int imagePull(const std::vector<std::string>& argv) {
-  bool plain_http = false;
-  std::string out, config;
-  Args a(argv);
-  auto rest = a.parseInterleaved([&](const std::string& f) -> Result<bool> {
-    if (f == "--plain-http") {
-      plain_http = true;
-    } else if (f == "--registry-config") {
-      TRY_ASSIGN(config, a.value(f));
-    } else if (f == "-o" || f == "--output") {
-      TRY_ASSIGN(out, a.value(f));
-    } else {
-      return false;
+    auto module = readFile(module_);
+    if (!module.ok()) {
+      return fail(module.error().code() == Code::kNotFound ? kExitNotFound : kExitUsage,
+                  module.error().message());
     }
-    return true;
-  });
-  if (!rest.ok()) return fail(kExitUsage, "image pull: " + rest.error().message());
-  if (rest->size() != 1 || out.empty()) return fail(kExitUsage, kUsage);
-  auto ref = registryReference((*rest)[0], plain_http);
-  if (!ref.ok()) return fail(kExitUsage, ref.error().message());
-  auto options = transportOptions(config, ref->registry);
-  if (!options.ok()) return fail(kExitUsage, options.error().message());
-  node::PlainHttpRegistryTransport http(std::move(*options));
-  auto tarball = oci::pullImage(*ref, http);
-  if (!tarball.ok()) {
-    return fail(tarball.error().code() == Code::kNotFound ? kExitNotFound : kExitCannotRun,
-                "image pull: " + tarball.error().message());
+    auto image = oci::buildImageArchive(*module, options_);
+    if (!image.ok()) return fail(kExitCannotRun, image.error().message());
+    if (auto w = writeFileAtomic(out_, *image); !w.ok()) {
+      return fail(kExitUsage, w.error().message());
+    }
+    std::printf("wrote %s (%s, %zu bytes)\n", out_.c_str(), options_.ref.c_str(), image->size());
+    return 0;
   }
-  if (auto w = writeFileAtomic(out, *tarball); !w.ok()) return fail(kExitUsage, w.error().message());
-  std::printf("pulled %s into %s (%zu bytes)\n", ref->toString().c_str(), out.c_str(), tarball->size());
-  return 0;
-}
+
+ private:
+  oci::BuildOptions options_;
+  std::string module_, out_;
+  bool artifact_ = false;
+  std::vector<std::string> annotations_;
+};
+
+// Pushes an image tarball to a registry.
+class PushCommand final : public Command {
+ public:
+  explicit PushCommand(CLI::App& app) : Command(app) {
+    app.add_option("IMAGE", tarball_, "the image tarball (cwasi image build)")->required();
+    app.add_option("REFERENCE", reference_, "where to: REGISTRY/REPOSITORY[:TAG]")->required();
+    app.add_flag("--plain-http", plain_http_, "speak plain HTTP to a registry not on this host");
+    addRegistryConfig(app, config_);
+  }
+
+  int run() override {
+    auto ref = registryReference(reference_, plain_http_);
+    if (!ref.ok()) return fail(kExitUsage, ref.error().message());
+    auto options = transportOptions(config_, ref->registry);
+    if (!options.ok()) return fail(kExitUsage, options.error().message());
+    auto tarball = readFile(tarball_);
+    if (!tarball.ok()) return fail(kExitNotFound, tarball.error().message());
+    node::PlainHttpRegistryTransport http(std::move(*options));
+    auto digest = oci::pushImage(*tarball, *ref, http);
+    if (!digest.ok()) return fail(kExitCannotRun, "image push: " + digest.error().message());
+    std::printf("pushed %s (%s)\n", ref->toString().c_str(), digest->c_str());
+    return 0;
+  }
+
+ private:
+  std::string tarball_, reference_, config_;
+  bool plain_http_ = false;
+};
+
+// Pulls an image from a registry into a tarball.
+class PullCommand final : public Command {
+ public:
+  explicit PullCommand(CLI::App& app) : Command(app) {
+    app.add_option("REFERENCE", reference_, "what: REGISTRY/REPOSITORY[:TAG|@DIGEST]")->required();
+    app.add_option("-o,--output", out_, "the image tarball to write")
+        ->type_name("FILE")
+        ->required();
+    app.add_flag("--plain-http", plain_http_, "speak plain HTTP to a registry not on this host");
+    addRegistryConfig(app, config_);
+  }
+
+  int run() override {
+    auto ref = registryReference(reference_, plain_http_);
+    if (!ref.ok()) return fail(kExitUsage, ref.error().message());
+    auto options = transportOptions(config_, ref->registry);
+    if (!options.ok()) return fail(kExitUsage, options.error().message());
+    node::PlainHttpRegistryTransport http(std::move(*options));
+    auto tarball = oci::pullImage(*ref, http);
+    if (!tarball.ok()) {
+      return fail(tarball.error().code() == Code::kNotFound ? kExitNotFound : kExitCannotRun,
+                  "image pull: " + tarball.error().message());
+    }
+    if (auto w = writeFileAtomic(out_, *tarball); !w.ok()) {
+      return fail(kExitUsage, w.error().message());
+    }
+    std::printf("pulled %s into %s (%zu bytes)\n", ref->toString().c_str(), out_.c_str(),
+                tarball->size());
+    return 0;
+  }
+
+ private:
+  std::string reference_, out_, config_;
+  bool plain_http_ = false;
+};
 
 }  // namespace
 
-int imageCommand(const std::vector<std::string>& argv) {
-  if (argv.empty()) return fail(kExitUsage, kUsage);
-  const std::vector<std::string> rest(argv.begin() + 1, argv.end());
-  if (argv[0] == "build") return imageBuild(rest);
-  if (argv[0] == "push") return imagePush(rest);
-  if (argv[0] == "pull") return imagePull(rest);
-  return fail(kExitUsage, kUsage);
+void addImageCommands(Subcommands& out) {
+  out.push_back({"image", "", "package a function as an OCI image", "images",
+                 [](CLI::App& image, Commands& commands) {
+                   image.require_subcommand(0, 1);
+                   auto add = [&](const char* name, const char* help) -> CLI::App& {
+                     return *image.add_subcommand(name, help)->group("commands");
+                   };
+                   commands.push_back(std::make_unique<BuildCommand>(
+                       add("build", "package a module as an OCI image tarball")));
+                   commands.push_back(std::make_unique<PushCommand>(
+                       add("push", "push an image tarball to a registry")));
+                   commands.push_back(std::make_unique<PullCommand>(
+                       add("pull", "pull an image from a registry into a tarball")));
+                 }});
 }
 
 }  // namespace cwasi::cli

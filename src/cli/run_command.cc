@@ -5,29 +5,19 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <iostream>
-#include <iterator>
-#include <mutex>
 #include <condition_variable>
+#include <cstdlib>
+#include <mutex>
 #include <thread>
 
-#include "args.h"
 #include "commands.h"
 #include "cwasi/cli/cli.h"
 #include "cwasi/comm/router.h"
 #include "cwasi/runtime/instance.h"
+#include "flags.h"
 
 namespace cwasi::cli {
 namespace {
-
-struct RunOptions {
-  runtime::RunContext context;
-  bool use_cache = true;
-  bool allow_precompiled = false;
-  std::string module;
-  comm::OutboundGrants outbound;
-};
 
 // "HOST[::GUEST]" → Preopen.
 runtime::Preopen parseDir(const std::string& spec, bool writable) {
@@ -37,51 +27,6 @@ runtime::Preopen parseDir(const std::string& spec, bool writable) {
   p.guest_path = sep == std::string::npos ? spec : spec.substr(sep + 2);
   p.writable = writable;
   return p;
-}
-
-Result<RunOptions> parseRun(const std::vector<std::string>& argv) {
-  RunOptions o;
-  std::vector<std::string> outbound;
-  Args args(argv);
-  while (args.nextIsFlag()) {
-    std::string flag = args.takeFlag();
-    if (flag == "--dir" || flag == "--dir-ro") {
-      TRY_ASSIGN(std::string v, args.value(flag));
-      o.context.preopens.push_back(parseDir(v, flag == "--dir"));
-    } else if (flag == "--env" || flag == "-e") {
-      TRY_ASSIGN(std::string v, args.value(flag));
-      auto eq = v.find('=');
-      if (eq == 0) return invalidArgument("--env expects K=V or K, got '" + v + "'");
-      if (eq != std::string::npos) {
-        o.context.env.emplace_back(v.substr(0, eq), v.substr(eq + 1));
-      } else if (const char* host = std::getenv(v.c_str())) {
-        o.context.env.emplace_back(v, host);
-      }
-    } else if (flag == "--timeout-ms") {
-      TRY_ASSIGN(uint64_t v, args.number(flag));
-      o.context.limits.timeout = std::chrono::milliseconds(v);
-    } else if (flag == "--memory-mb") {
-      TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, 4096));
-      o.context.limits.memory_bytes = v << 20;
-    } else if (flag == "--fuel") {
-      TRY_ASSIGN(o.context.limits.fuel, args.ranged(flag, 1, UINT64_MAX));
-    } else if (flag == "--no-cache") {
-      o.use_cache = false;
-    } else if (flag == "--allow-precompiled") {
-      o.allow_precompiled = true;
-    } else if (flag == "--allow-outbound") {
-      TRY_ASSIGN(std::string v, args.value(flag));
-      outbound.push_back(std::move(v));
-    } else {
-      return invalidArgument("run: unknown option " + flag + " (see cwasi --help)");
-    }
-  }
-  TRY_ASSIGN(o.outbound, comm::OutboundGrants::parse(outbound));
-  std::vector<std::string> rest = args.rest();
-  if (rest.empty()) return invalidArgument("usage: cwasi run [options] MODULE [ARGS...]");
-  o.module = rest.front();
-  o.context.args = rest;  // argv[0] is the module path, as a shell would pass it
-  return o;
 }
 
 // Exit code for an error from running the guest.
@@ -189,101 +134,204 @@ sigset_t blockStopSignals() {
   return set;
 }
 
-int runCommand(const std::vector<std::string>& argv) {
-  auto parsed = parseRun(argv);
-  if (!parsed.ok()) return fail(kExitUsage, parsed.error().message());
-  RunOptions& o = *parsed;
+namespace {
 
-  SignalCanceller signals;
-  o.context.cancel = signals.flag();
-  auto engine = runtime::Engine::create(cliEngineConfig(
-      o.context.limits.fuel > 0, o.use_cache, o.context.limits.timeout.count() > 0));
-  if (!engine.ok()) return fail(kExitUsage, engine.error().message());
-  signals.attach(engine->get());
-  // Detached before the engine is destroyed (declared after it).
-  struct Detach {
-    SignalCanceller& s;
-    ~Detach() { s.attach(nullptr); }
-  } detach{signals};
-
-  runtime::LoadOptions load;
-  load.allow_precompiled = o.allow_precompiled;
-  load.use_cache = o.use_cache;
-  auto module = (*engine)->loadFile(o.module, load);
-  if (!module.ok()) {
-    const Error& e = module.error();
-    return fail(e.code() == Code::kNotFound ? kExitNotFound : kExitCannotRun, e.message());
-  }
-  const std::string& name = (*module)->name();
-  // No function host here: call/send/recv answer CWASI_ERR_UNSUPPORTED, and
-  // outbound HTTP reaches what --allow-outbound granted (nothing without it).
-  comm::OutboundHttp outbound;
-  comm::CallContext ctx;
-  ctx.function = name;
-  ctx.outbound = &outbound;
-  ctx.outbound_grants = &o.outbound;
-  if (o.context.limits.timeout.count() > 0) {
-    ctx.deadline = std::chrono::steady_clock::now() + o.context.limits.timeout;
-  }
-  o.context.host_data = &ctx;
-
-  if ((*module)->kind() == runtime::FunctionKind::kReactor) {
-    std::vector<uint8_t> request = readAllStdin();
-    o.context.error_output = runtime::OutputFd{2};
-    auto instance = runtime::Instance::create(**engine, *module, std::move(o.context));
-    if (!instance.ok()) return fail(exitCodeForRunError(instance.error()), name + ": " + instance.error().message());
-    auto response = (*instance)->handle(request);
-    if (!response.ok()) {
-      return fail(exitCodeForRunError(response.error()), name + ": " + response.error().message());
+// Runs a module: a command with the process's stdio, a reactor from stdin
+// to stdout.
+class RunCommand final : public Command {
+ public:
+  explicit RunCommand(CLI::App& app) : Command(app) {
+    // Flags come before the module: what follows it is the guest's.
+    app.positionals_at_end();
+    // Each --dir and --dir-ro as it comes, so the guest sees them in order.
+    for (const auto& [flag, rw] : {std::pair{"--dir", true}, {"--dir-ro", false}}) {
+      const bool writable = rw;  // a copy the lambda can capture (clang 14: not a binding)
+      app.add_option_function<std::vector<std::string>>(
+             flag,
+             [this, writable](const std::vector<std::string>& dirs) {
+               for (const auto& d : dirs) context_.preopens.push_back(parseDir(d, writable));
+             },
+             std::string("grant a host directory ") + (writable ? "read-write" : "read-only") +
+                 ", HOST[::GUEST]\n(seen as GUEST, else as HOST; repeatable)")
+          ->type_name("DIR")
+          ->trigger_on_parse()
+          ->allow_extra_args(false);
     }
-    writeAll(1, response->body);
-    if (response->status == 0) return 0;
-    return response->status > 0 && response->status < 256 ? response->status : 1;
+    app.add_option("-e,--env", env_,
+                   "set an environment variable, K=V (K alone copies the host's;\n"
+                   "repeatable)")
+        ->allow_extra_args(false);
+    app.add_option_function<uint64_t>(
+           "--timeout-ms",
+           [this](const uint64_t& v) { context_.limits.timeout = std::chrono::milliseconds(v); },
+           "wall-clock limit, none by default (0); exceeding it exits 124")
+        ->transform(inRange(0));
+    addScaledBytes(app, "--memory-mb", context_.limits.memory_bytes, 20, 1, 4096,
+                   "linear memory limit (the engine's maximum by default);\n"
+                   "exceeding it exits 137");
+    app.add_option("--fuel", context_.limits.fuel,
+                   "instruction budget, unmetered by default; exhausting it exits 137")
+        ->transform(inRange(1));
+    app.add_flag("--no-cache", no_cache_, "neither read nor write the AOT cache");
+    app.add_flag("--allow-precompiled", allow_precompiled_,
+                 "accept a precompiled MODULE (from cwasi compile)");
+    app.add_option("--allow-outbound", outbound_patterns_,
+                   "let the module's cwasi_http_request reach PATTERN\n"
+                   "(http://api.example.com, http://127.0.0.1:8080, *://localhost:*;\n"
+                   "repeatable; none: nothing is reachable)")
+        ->type_name("PATTERN")
+        ->allow_extra_args(false);
+    app.add_option("MODULE", module_, "a .wasm or .wat module, or a precompiled one")->required();
+    app.add_option("ARGS", guest_args_, "the guest's arguments");
+    app.footer(
+        "A command module gets stdin/stdout/stderr; a reactor reads its request from\n"
+        "stdin and writes its response to stdout. Exit codes: the guest's own, or 124\n"
+        "timeout, 125 usage, 126 cannot run the module, 127 module not found,\n"
+        "130 interrupted, 134 trap, 137 memory or fuel limit.");
   }
-  if ((*module)->kind() == runtime::FunctionKind::kUnknown) {
-    return fail(kExitCannotRun, name + " is neither a command (_start) nor a reactor "
-                                       "(cwasi_alloc + cwasi_handle)");
-  }
-  o.context.input = runtime::StdinInherit{};
-  // Straight to our fds: Wasmtime's inherited stdio goes through a tokio
-  // blocking-thread pool, which costs a thread start per run.
-  o.context.output = runtime::OutputFd{1};
-  o.context.error_output = runtime::OutputFd{2};
-  auto instance = runtime::Instance::create(**engine, *module, std::move(o.context));
-  if (!instance.ok()) {
-    return fail(exitCodeForRunError(instance.error()), name + ": " + instance.error().message());
-  }
-  auto code = (*instance)->runMain();
-  if (!code.ok()) return fail(exitCodeForRunError(code.error()), name + ": " + code.error().message());
-  return *code;
-}
 
-int inspectCommand(const std::vector<std::string>& argv) {
-  if (argv.size() != 1 || argv[0].empty() || argv[0][0] == '-') {
-    return fail(kExitUsage, "usage: cwasi inspect MODULE");
+  int run() override {
+    if (auto r = finish(); !r.ok()) return fail(kExitUsage, r.error().message());
+    SignalCanceller signals;
+    context_.cancel = signals.flag();
+    auto engine = runtime::Engine::create(cliEngineConfig(
+        context_.limits.fuel > 0, !no_cache_, context_.limits.timeout.count() > 0));
+    if (!engine.ok()) return fail(kExitUsage, engine.error().message());
+    signals.attach(engine->get());
+    // Detached before the engine is destroyed (declared after it).
+    struct Detach {
+      SignalCanceller& s;
+      ~Detach() { s.attach(nullptr); }
+    } detach{signals};
+
+    runtime::LoadOptions load;
+    load.allow_precompiled = allow_precompiled_;
+    load.use_cache = !no_cache_;
+    auto module = (*engine)->loadFile(module_, load);
+    if (!module.ok()) {
+      const Error& e = module.error();
+      return fail(e.code() == Code::kNotFound ? kExitNotFound : kExitCannotRun, e.message());
+    }
+    const std::string& name = (*module)->name();
+    // No function host here: call/send/recv answer CWASI_ERR_UNSUPPORTED, and
+    // outbound HTTP reaches what --allow-outbound granted (nothing without it).
+    comm::OutboundHttp outbound;
+    comm::CallContext ctx;
+    ctx.function = name;
+    ctx.outbound = &outbound;
+    ctx.outbound_grants = &outbound_;
+    if (context_.limits.timeout.count() > 0) {
+      ctx.deadline = std::chrono::steady_clock::now() + context_.limits.timeout;
+    }
+    context_.host_data = &ctx;
+
+    if ((*module)->kind() == runtime::FunctionKind::kReactor) {
+      std::vector<uint8_t> request = readAllStdin();
+      context_.error_output = runtime::OutputFd{2};
+      auto instance = runtime::Instance::create(**engine, *module, std::move(context_));
+      if (!instance.ok()) {
+        return fail(exitCodeForRunError(instance.error()),
+                    name + ": " + instance.error().message());
+      }
+      auto response = (*instance)->handle(request);
+      if (!response.ok()) {
+        return fail(exitCodeForRunError(response.error()),
+                    name + ": " + response.error().message());
+      }
+      writeAll(1, response->body);
+      if (response->status == 0) return 0;
+      return response->status > 0 && response->status < 256 ? response->status : 1;
+    }
+    if ((*module)->kind() == runtime::FunctionKind::kUnknown) {
+      return fail(kExitCannotRun, name + " is neither a command (_start) nor a reactor "
+                                         "(cwasi_alloc + cwasi_handle)");
+    }
+    context_.input = runtime::StdinInherit{};
+    // Straight to our fds: Wasmtime's inherited stdio goes through a tokio
+    // blocking-thread pool, which costs a thread start per run.
+    context_.output = runtime::OutputFd{1};
+    context_.error_output = runtime::OutputFd{2};
+    auto instance = runtime::Instance::create(**engine, *module, std::move(context_));
+    if (!instance.ok()) {
+      return fail(exitCodeForRunError(instance.error()), name + ": " + instance.error().message());
+    }
+    auto code = (*instance)->runMain();
+    if (!code.ok()) {
+      return fail(exitCodeForRunError(code.error()), name + ": " + code.error().message());
+    }
+    return *code;
   }
-  auto engine = runtime::Engine::create(cliEngineConfig(false, true));
-  if (!engine.ok()) return fail(kExitUsage, engine.error().message());
-  runtime::LoadOptions load;
-  load.allow_precompiled = true;  // inspecting runs no code
-  load.link = false;
-  auto module = (*engine)->loadFile(argv[0], load);
-  if (!module.ok()) {
-    return fail(module.error().code() == Code::kNotFound ? kExitNotFound : kExitCannotRun,
-                module.error().message());
+
+ private:
+  // What stays text until the command line has parsed.
+  Result<void> finish() {
+    for (const std::string& v : env_) {
+      const size_t eq = v.find('=');
+      if (eq == 0) return invalidArgument("--env expects K=V or K, got '" + v + "'");
+      if (eq != std::string::npos) {
+        context_.env.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+      } else if (const char* host = std::getenv(v.c_str())) {
+        context_.env.emplace_back(v, host);
+      }
+    }
+    TRY_ASSIGN(outbound_, comm::OutboundGrants::parse(outbound_patterns_));
+    // argv[0] is the module path, as a shell would pass it.
+    context_.args = {module_};
+    context_.args.insert(context_.args.end(), guest_args_.begin(), guest_args_.end());
+    return okResult();
   }
-  const runtime::Module& m = **module;
-  std::printf("module:  %s\n", m.name().c_str());
-  std::printf("kind:    %s\n", runtime::kindName(m.kind()));
-  std::printf("size:    %zu bytes\n", m.sizeBytes());
-  std::printf("sha256:  %s\n", m.digest().c_str());
-  std::printf("imports: %zu\n", m.imports().size());
-  for (const auto& i : m.imports()) {
-    std::printf("  %s %s.%s\n", i.type.c_str(), i.module.c_str(), i.name.c_str());
+
+  runtime::RunContext context_;
+  std::vector<std::string> env_, outbound_patterns_, guest_args_;
+  bool no_cache_ = false;
+  bool allow_precompiled_ = false;
+  std::string module_;
+  comm::OutboundGrants outbound_;
+};
+
+// Shows what a module is made of, without running it.
+class InspectCommand final : public Command {
+ public:
+  explicit InspectCommand(CLI::App& app) : Command(app) {
+    app.add_option("MODULE", module_, "a .wasm or .wat module, or a precompiled one")->required();
   }
-  std::printf("exports: %zu\n", m.exports().size());
-  for (const auto& e : m.exports()) std::printf("  %s %s\n", e.type.c_str(), e.name.c_str());
-  return 0;
+
+  int run() override {
+    auto engine = runtime::Engine::create(cliEngineConfig(false, true));
+    if (!engine.ok()) return fail(kExitUsage, engine.error().message());
+    runtime::LoadOptions load;
+    load.allow_precompiled = true;  // inspecting runs no code
+    load.link = false;
+    auto module = (*engine)->loadFile(module_, load);
+    if (!module.ok()) {
+      return fail(module.error().code() == Code::kNotFound ? kExitNotFound : kExitCannotRun,
+                  module.error().message());
+    }
+    const runtime::Module& m = **module;
+    std::printf("module:  %s\n", m.name().c_str());
+    std::printf("kind:    %s\n", runtime::kindName(m.kind()));
+    std::printf("size:    %zu bytes\n", m.sizeBytes());
+    std::printf("sha256:  %s\n", m.digest().c_str());
+    std::printf("imports: %zu\n", m.imports().size());
+    for (const auto& i : m.imports()) {
+      std::printf("  %s %s.%s\n", i.type.c_str(), i.module.c_str(), i.name.c_str());
+    }
+    std::printf("exports: %zu\n", m.exports().size());
+    for (const auto& e : m.exports()) std::printf("  %s %s\n", e.type.c_str(), e.name.c_str());
+    return 0;
+  }
+
+ private:
+  std::string module_;
+};
+
+}  // namespace
+
+void addRunCommands(Subcommands& out) {
+  out.push_back({"run", "", "run a function (command or reactor)", "functions",
+                 declareCommand<RunCommand>});
+  out.push_back({"inspect", "", "show kind, imports, exports, size", "functions",
+                 declareCommand<InspectCommand>});
 }
 
 }  // namespace cwasi::cli

@@ -3,18 +3,17 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <iostream>
-#include <thread>
 #include <mutex>
-#include <condition_variable>
+#include <thread>
 
-#include "args.h"
 #include "commands.h"
 #include "cwasi/cli/cli.h"
 #include "cwasi/common/net.h"
 #include "cwasi/host/function_host.h"
+#include "flags.h"
 
 namespace cwasi::cli {
 namespace {
@@ -40,10 +39,10 @@ Result<host::FunctionSpec> parseFunction(const std::string& spec) {
     if (key == "domain" && !value.empty()) {
       f.trust_domain = value;
     } else if (key == "timeout-ms") {
-      TRY_ASSIGN(uint64_t v, parseNumber(value, "timeout-ms"));
+      TRY_ASSIGN(uint64_t v, parseInRange(value, "--function timeout-ms", 0));
       f.limits.timeout = std::chrono::milliseconds(v);
     } else if (key == "memory-mb") {
-      TRY_ASSIGN(uint64_t v, parseNumber(value, "memory-mb"));
+      TRY_ASSIGN(uint64_t v, parseInRange(value, "--function memory-mb", 1, 4096));
       f.limits.memory_bytes = v << 20;
     } else if (key == "allow-outbound") {
       outbound.push_back(value);
@@ -55,153 +54,185 @@ Result<host::FunctionSpec> parseFunction(const std::string& spec) {
   return f;
 }
 
+// Serves the functions of --function until SIGINT/SIGTERM.
+class ServeCommand final : public Command {
+ public:
+  explicit ServeCommand(CLI::App& app)
+      : Command(app), host_flags_(app, config_, HostRole::kServe) {
+    config_.engine.cache_dir = runtime::defaultCacheDir();
+    app.add_option("--function", functions_,
+                   "a function to host (repeatable): NAME=MODULE[,domain=D][,timeout-ms=N]\n"
+                   "[,memory-mb=N][,allow-outbound=PATTERN]...")
+        ->type_name("SPEC")
+        ->allow_extra_args(false);
+    app.add_option("--drain-timeout-ms", drain_ms_,
+                   "on SIGINT/SIGTERM, how long calls under way get to finish")
+        ->capture_default_str()
+        ->transform(inRange(0));
+  }
+
+  int run() override {
+    for (const std::string& spec : functions_) {
+      auto f = parseFunction(spec);
+      if (!f.ok()) return fail(kExitUsage, f.error().message());
+      config_.functions.push_back(std::move(*f));
+    }
+    if (auto r = host_flags_.apply(); !r.ok()) return fail(kExitUsage, r.error().message());
+
+    // Signals are taken synchronously below: block them before threads start.
+    sigset_t set = blockStopSignals();
+    net::raiseFdLimit();
+
+    auto host = host::FunctionHost::start(std::move(config_));
+    if (!host.ok()) return fail(kExitCannotRun, host.error().message());
+    // One line for whoever started us (tests read the bound address from it).
+    std::printf("cwasi serve: ready tcp=%s unix=%s\n",
+                (*host)->tcpAddress().empty() ? "-" : (*host)->tcpAddress().c_str(),
+                (*host)->unixSocket().empty() ? "-" : (*host)->unixSocket().c_str());
+    std::fflush(stdout);
+    int sig = 0;
+    sigwait(&set, &sig);
+    // Calls under way get the drain timeout to finish; past it we leave
+    // without them (registry entries are withdrawn first), and say so. The
+    // watchdog is woken the moment the host is down.
+    const uint64_t drain_ms = drain_ms_;
+    std::mutex m;
+    std::condition_variable stopped_cv;
+    bool stopped = false;
+    std::thread watchdog([&] {
+      std::unique_lock lock(m);
+      if (stopped_cv.wait_for(lock, std::chrono::milliseconds(drain_ms), [&] { return stopped; })) {
+        return;
+      }
+      std::printf("cwasi serve: calls still running after %llu ms: stopped without them\n",
+                  static_cast<unsigned long long>(drain_ms));
+      std::fflush(stdout);
+      std::_Exit(0);
+    });
+    host->reset();  // withdraws the registry entries, joins every thread
+    {
+      std::lock_guard lock(m);
+      stopped = true;
+    }
+    stopped_cv.notify_all();
+    watchdog.join();
+    return 0;
+  }
+
+ private:
+  host::HostConfig config_;
+  HostFlags host_flags_;
+  std::vector<std::string> functions_;
+  uint64_t drain_ms_ = 10000;
+};
+
+// Calls a function wherever it runs, with stdin as the request.
+class CallCommand final : public Command {
+ public:
+  explicit CallCommand(CLI::App& app)
+      : Command(app), host_flags_(app, config_, HostRole::kCall) {
+    app.add_option("--timeout-ms", timeout_ms_, "the call's deadline")
+        ->capture_default_str()
+        ->transform(inRange(0));
+    app.add_option("TARGET", target_, "the function to call")->required();
+  }
+
+  int run() override {
+    if (auto r = host_flags_.apply(); !r.ok()) return fail(kExitUsage, r.error().message());
+    config_.engine.max_instances = 0;
+    config_.engine.epoch_tick = std::chrono::milliseconds(0);
+    auto host = host::FunctionHost::start(std::move(config_));
+    if (!host.ok()) return fail(kExitCannotRun, host.error().message());
+    std::vector<uint8_t> request = readAllStdin();
+    comm::CallOptions options;
+    options.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
+    auto result = (*host)->call(target_, request, "default", options);
+    if (!result.ok()) {
+      // The target's own failure carries its output: show it as it would have.
+      if (result.error().code() == Code::kAborted) {
+        std::fwrite(result.error().message().data(), 1, result.error().message().size(), stdout);
+      }
+      std::fprintf(stderr, "cwasi: call to %s failed: %s\n", target_.c_str(),
+                   result.error().toString().c_str());
+      return 1;
+    }
+    std::fwrite(result->data(), 1, result->size(), stdout);
+    return 0;
+  }
+
+ private:
+  host::HostConfig config_;
+  HostFlags host_flags_;
+  uint64_t timeout_ms_ = 30000;
+  std::string target_;
+};
+
 }  // namespace
 
-Result<bool> parseHostFlag(const std::string& flag, Args& args, host::HostConfig& c) {
-  if (flag == "--listen") {
-    TRY_ASSIGN(c.listen, args.value(flag));
-  } else if (flag == "--runtime-dir") {
-    TRY_ASSIGN(std::string v, args.value(flag));
-    c.runtime_dir = v;
-  } else if (flag == "--cluster") {
-    TRY_ASSIGN(std::string v, args.value(flag));
-    c.cluster_file = v;
-  } else if (flag == "--mode-policy") {
-    TRY_ASSIGN(std::string v, args.value(flag));
-    TRY_ASSIGN(c.policy, comm::parsePolicy(v));
-  } else if (flag == "--redis") {
-    TRY_ASSIGN(c.redis, args.value(flag));
-  } else if (flag == "--token") {
-    TRY_ASSIGN(c.token, args.value(flag));
-  } else if (flag == "--ring-kb") {
-    TRY_ASSIGN(uint64_t v, args.ranged(flag, 4, 1u << 20));
-    c.ring_bytes = v << 10;
-  } else if (flag == "--max-connections") {
-    TRY_ASSIGN(c.max_connections, args.ranged(flag, 1, UINT64_MAX));
-  } else if (flag == "--peer-idle-timeout-ms") {
-    TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, UINT64_MAX));
-    c.peer_idle_timeout = std::chrono::milliseconds(v);
-  } else if (flag == "--max-outbound-response-mb") {
-    TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, 4096));
-    c.outbound.max_response_bytes = v << 20;
-  } else if (flag == "--max-outbound-requests") {
-    TRY_ASSIGN(uint64_t v, args.ranged(flag, 1, 100000));
-    c.outbound.max_in_flight = static_cast<int>(v);
-  } else {
-    return false;
+HostFlags::HostFlags(CLI::App& app, host::HostConfig& c, HostRole role)
+    : config_(c), policy_(comm::policyName(c.policy)) {
+  const char* kGroup = "function-to-function communication";
+  if (role != HostRole::kCall) {
+    app.add_option("--listen", c.listen, "serve remote calls on TCP, HOST:PORT (port 0 picks one)")
+        ->type_name("ADDRESS")
+        ->group(kGroup);
   }
-  return true;
+  app.add_option("--runtime-dir", c.runtime_dir,
+                 role == HostRole::kDaemon
+                     ? "node registry for local mode (default $CWASI_RUNTIME_DIR,\n"
+                       "$XDG_RUNTIME_DIR/cwasi, /run/cwasi as root, /tmp/cwasi-UID)"
+                     : "node registry for local mode (none: no local mode)")
+      ->type_name("DIR")
+      ->capture_default_str()
+      ->group(kGroup);
+  app.add_option("--cluster", c.cluster_file,
+                 "remote routes: {\"functions\": {\"NAME\": \"HOST:PORT\"}}")
+      ->type_name("FILE")
+      ->group(kGroup);
+  app.add_option("--mode-policy", policy_, "auto, embedded, local, remote or redis")
+      ->type_name("POLICY")
+      ->capture_default_str()
+      ->group(kGroup);
+  app.add_option("--redis", c.redis, "Redis HOST:PORT for the baseline mode")
+      ->type_name("ADDRESS")
+      ->group(kGroup);
+  app.add_option("--token", c.token, "the secret TCP and unix peers must present")
+      ->envname("CWASI_TOKEN")
+      ->group(kGroup);
+  addScaledBytes(app, "--ring-kb", c.ring_bytes, 10, 4, 1u << 20,
+                 "each shared-memory ring (one per direction per connection)")
+      ->group(kGroup);
+  if (role != HostRole::kDaemon) {
+    app.add_option("--max-connections", c.max_connections,
+                   "peers served at once on each listener; past it one is refused")
+        ->capture_default_str()
+        ->transform(inRange(1))
+        ->group(kGroup);
+  }
+  addMillis(app, "--peer-idle-timeout-ms", c.peer_idle_timeout,
+            "an authenticated peer silent this long is disconnected")
+      ->group(kGroup);
+  const char* kOutbound = "outbound HTTP of functions (to their allowed hosts only)";
+  addScaledBytes(app, "--max-outbound-response-mb", c.outbound.max_response_bytes, 20, 1, 4096,
+                 "a response's cap; larger: CWASI_ERR_TOO_LARGE")
+      ->group(kOutbound);
+  app.add_option("--max-outbound-requests", c.outbound.max_in_flight,
+                 "requests in flight at once, all functions")
+      ->capture_default_str()
+      ->transform(inRange(1, 100000))
+      ->group(kOutbound);
 }
 
-void applyEnvironment(host::HostConfig& c) {
-  if (c.token.empty()) {
-    if (const char* t = std::getenv("CWASI_TOKEN")) c.token = t;
-  }
+Result<void> HostFlags::apply() {
+  TRY_ASSIGN(config_.policy, comm::parsePolicy(policy_));
+  return okResult();
 }
 
-int serveCommand(const std::vector<std::string>& argv) {
-  host::HostConfig config;
-  config.engine.cache_dir = runtime::defaultCacheDir();
-  uint64_t drain_ms = 10000;
-  Args args(argv);
-  while (args.nextIsFlag()) {
-    std::string flag = args.takeFlag();
-    if (flag == "--function") {
-      auto v = args.value(flag);
-      if (!v.ok()) return fail(kExitUsage, v.error().message());
-      auto f = parseFunction(*v);
-      if (!f.ok()) return fail(kExitUsage, f.error().message());
-      config.functions.push_back(std::move(*f));
-      continue;
-    }
-    if (flag == "--drain-timeout-ms") {
-      auto v = args.number(flag);
-      if (!v.ok()) return fail(kExitUsage, v.error().message());
-      drain_ms = *v;
-      continue;
-    }
-    auto known = parseHostFlag(flag, args, config);
-    if (!known.ok()) return fail(kExitUsage, known.error().message());
-    if (!*known) return fail(kExitUsage, "serve: unknown option " + flag);
-  }
-  if (!args.rest().empty()) return fail(kExitUsage, "serve: unexpected argument " + args.rest()[0]);
-  applyEnvironment(config);
-
-  // Signals are taken synchronously below: block them before threads start.
-  sigset_t set = blockStopSignals();
-  net::raiseFdLimit();
-
-  auto host = host::FunctionHost::start(std::move(config));
-  if (!host.ok()) return fail(kExitCannotRun, host.error().message());
-  // One line for whoever started us (tests read the bound address from it).
-  std::printf("cwasi serve: ready tcp=%s unix=%s\n",
-              (*host)->tcpAddress().empty() ? "-" : (*host)->tcpAddress().c_str(),
-              (*host)->unixSocket().empty() ? "-" : (*host)->unixSocket().c_str());
-  std::fflush(stdout);
-  int sig = 0;
-  sigwait(&set, &sig);
-  // Calls under way get the drain timeout to finish; past it we leave
-  // without them (registry entries are withdrawn first), and say so. The
-  // watchdog is woken the moment the host is down.
-  std::mutex m;
-  std::condition_variable stopped_cv;
-  bool stopped = false;
-  std::thread watchdog([&] {
-    std::unique_lock lock(m);
-    if (stopped_cv.wait_for(lock, std::chrono::milliseconds(drain_ms), [&] { return stopped; })) return;
-    std::printf("cwasi serve: calls still running after %llu ms: stopped without them\n",
-                static_cast<unsigned long long>(drain_ms));
-    std::fflush(stdout);
-    std::_Exit(0);
-  });
-  host->reset();  // withdraws the registry entries, joins every thread
-  {
-    std::lock_guard lock(m);
-    stopped = true;
-  }
-  stopped_cv.notify_all();
-  watchdog.join();
-  return 0;
-}
-
-int callCommand(const std::vector<std::string>& argv) {
-  host::HostConfig config;
-  Args args(argv);
-  uint64_t timeout_ms = 30000;
-  while (args.nextIsFlag()) {
-    std::string flag = args.takeFlag();
-    if (flag == "--timeout-ms") {
-      auto v = args.number(flag);
-      if (!v.ok()) return fail(kExitUsage, v.error().message());
-      timeout_ms = *v;
-      continue;
-    }
-    auto known = parseHostFlag(flag, args, config);
-    if (!known.ok()) return fail(kExitUsage, known.error().message());
-    if (!*known || flag == "--listen") return fail(kExitUsage, "call: unknown option " + flag);
-  }
-  auto rest = args.rest();
-  if (rest.size() != 1) return fail(kExitUsage, "usage: cwasi call [options] TARGET < request");
-  applyEnvironment(config);
-  config.engine.max_instances = 0;
-  config.engine.epoch_tick = std::chrono::milliseconds(0);
-  auto host = host::FunctionHost::start(std::move(config));
-  if (!host.ok()) return fail(kExitCannotRun, host.error().message());
-  std::vector<uint8_t> request = readAllStdin();
-  comm::CallOptions options;
-  options.deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  auto result = (*host)->call(rest[0], request, "default", options);
-  if (!result.ok()) {
-    // The target's own failure carries its output: show it as it would have.
-    if (result.error().code() == Code::kAborted) {
-      std::fwrite(result.error().message().data(), 1, result.error().message().size(), stdout);
-    }
-    std::fprintf(stderr, "cwasi: call to %s failed: %s\n", rest[0].c_str(),
-                 result.error().toString().c_str());
-    return 1;
-  }
-  std::fwrite(result->data(), 1, result->size(), stdout);
-  return 0;
+void addServeCommands(Subcommands& out) {
+  out.push_back({"serve", "", "host functions; serve calls to them", "function hosts",
+                 declareCommand<ServeCommand>});
+  out.push_back({"call", "", "call a function wherever it runs (stdin: the request)",
+                 "function hosts", declareCommand<CallCommand>});
 }
 
 }  // namespace cwasi::cli

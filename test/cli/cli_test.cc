@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "cwasi/cli/cli.h"
 #include "cwasi/common/subprocess.h"
@@ -21,13 +22,15 @@ using testing::TempDir;
 
 class Cli : public ::testing::Test {
  protected:
-  // Runs `cwasi ARGS` with a private cache dir.
-  SubprocessResult cwasi(std::vector<std::string> args, std::string input = "") {
+  // Runs `cwasi ARGS` with a private cache dir, and `env` on top.
+  SubprocessResult cwasi(std::vector<std::string> args, std::string input = "",
+                         std::vector<std::pair<std::string, std::string>> env = {}) {
     std::vector<std::string> argv = {testing::binPath("cwasi").string()};
     argv.insert(argv.end(), args.begin(), args.end());
+    env.emplace_back("CWASI_CACHE_DIR", cache_.path().string());
     auto r = runSubprocess({.argv = argv,
                             .input = std::move(input),
-                            .env = {{"CWASI_CACHE_DIR", cache_.path().string()}},
+                            .env = std::move(env),
                             .timeout = std::chrono::seconds(60)});
     EXPECT_TRUE(r.ok());
     EXPECT_FALSE(r->timed_out) << "cwasi did not finish";
@@ -85,8 +88,8 @@ TEST_F(Cli, RunReachesOnlyWhatAllowOutboundGrants) {
 }
 
 TEST_F(Cli, EachSubcommandPrintsItsOwnUsage) {
-  for (const char* c : {"run", "compile", "inspect", "serve", "call", "image", "deploy", "invoke",
-                        "ls", "rm", "scale", "logs", "workflow", "version"}) {
+  for (const char* c : {"run", "compile", "inspect", "serve", "call", "daemon", "image", "deploy",
+                        "invoke", "ls", "rm", "scale", "logs", "workflow", "version"}) {
     auto r = cwasi({c, "--help"});
     EXPECT_EQ(r.exit_code, 0) << c << ": " << r.err;
     EXPECT_EQ(r.out.rfind(std::string("usage: cwasi ") + c, 0), 0u) << c << ": " << r.out;
@@ -231,7 +234,7 @@ TEST_F(Cli, UsageErrors) {
   EXPECT_THAT(bad_flag.err, HasSubstr("unknown option --nope"));
   auto bad_number = cwasi({"run", "--timeout-ms", "soon", fn("hello")});
   EXPECT_EQ(bad_number.exit_code, kExitUsage);
-  EXPECT_THAT(bad_number.err, HasSubstr("--timeout-ms expects a non-negative number"));
+  EXPECT_THAT(bad_number.err, HasSubstr("--timeout-ms: expects a non-negative number, got 'soon'"));
   EXPECT_EQ(cwasi({"run"}).exit_code, kExitUsage);
   EXPECT_EQ(cwasi({"--help"}).exit_code, 0);
 }
@@ -251,9 +254,149 @@ TEST_F(Cli, NumbersOutOfRangeAreRefusedNamingTheRange) {
   for (const auto& args : cases) {
     auto r = cwasi(args);
     EXPECT_EQ(r.exit_code, kExitUsage) << args[1];
-    EXPECT_THAT(r.err, HasSubstr(args[1] + " must be ")) << r.err;
+    EXPECT_THAT(r.err, HasSubstr(args[1] + ": must be ")) << r.err;
     EXPECT_THAT(r.err, HasSubstr(", got " + args[2])) << r.err;
   }
+}
+
+// The range is named, whatever the flag's unit; a number is whole and
+// decimal (no sign, no hex, no octal), and a size is at least its floor.
+TEST_F(Cli, EachNumericFlagNamesItsRange) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"daemon", "--max-body-mb", "5000"}, "--max-body-mb: must be 1..4096, got 5000"},
+      {{"daemon", "--header-timeout-ms", "0"}, "--header-timeout-ms: must be at least 1, got 0"},
+      {{"daemon", "--handler-threads", "0x10"},
+       "--handler-threads: expects a non-negative number, got '0x10'"},
+      {{"daemon", "--max-inflight-bytes", "1Ki"}, "--max-inflight-bytes: must be at least 64Ki, got 1Ki"},
+      {{"call", "--ring-kb", "0", "echo"}, "--ring-kb: must be 4..1048576, got 0"},
+      {{"serve", "--max-outbound-requests", "100001"},
+       "--max-outbound-requests: must be 1..100000, got 100001"},
+      {{"run", "--fuel", "-1", fn("hello")}, "--fuel: expects a non-negative number, got '-1'"},
+      {{"logs", "x", "--tail", "many"}, "--tail: expects a non-negative number, got 'many'"},
+  };
+  for (const auto& c : cases) {
+    auto r = cwasi(c.args);
+    EXPECT_EQ(r.exit_code, kExitUsage) << c.args[1];
+    EXPECT_THAT(r.err, HasSubstr(c.message));
+    EXPECT_THAT(r.err, HasSubstr("(see cwasi " + c.args[0] + " --help)"));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  // Leading zeros are decimal, not octal: 010 MiB is ten, enough for hello.
+  EXPECT_EQ(cwasi({"run", "--memory-mb", "010", fn("hello")}).exit_code, 0);
+  // A number inside a composite value follows the same policy.
+  auto in_spec = cwasi({"serve", "--function", "x=" + fn("hello") + ",memory-mb=99999"});
+  EXPECT_EQ(in_spec.exit_code, kExitUsage);
+  EXPECT_THAT(in_spec.err, HasSubstr("--function memory-mb must be 1..4096, got 99999"));
+}
+
+// Every flag of every command is in its --help, with the default it takes
+// when not given (the flags without one default to nothing).
+TEST_F(Cli, HelpListsEveryFlagWithItsDefault) {
+  struct Flag {
+    std::string name, default_value;  // "": none shown; "*": one that depends on the machine
+  };
+  const std::vector<Flag> kHost = {
+      {"--runtime-dir", ""}, {"--cluster", ""}, {"--mode-policy", "auto"}, {"--redis", ""},
+      {"--token", ""}, {"--ring-kb", "4096"}, {"--peer-idle-timeout-ms", "120000"},
+      {"--max-outbound-response-mb", "16"}, {"--max-outbound-requests", "64"}};
+  const std::vector<Flag> kClient = {{"--gateway", "http://127.0.0.1:8080"}, {"--admin-token", ""}};
+  auto with = [](std::vector<Flag> a, const std::vector<Flag>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  const std::vector<std::pair<std::vector<std::string>, std::vector<Flag>>> commands = {
+      {{"run"},
+       {{"--dir", ""}, {"--dir-ro", ""}, {"--env", ""}, {"--timeout-ms", ""}, {"--memory-mb", ""},
+        {"--fuel", ""}, {"--no-cache", ""}, {"--allow-precompiled", ""}, {"--allow-outbound", ""}}},
+      {{"compile"}, {{"--output", ""}, {"--fuel", ""}}},
+      {{"inspect"}, {}},
+      {{"serve"},
+       with({{"--function", ""}, {"--drain-timeout-ms", "10000"}, {"--listen", ""},
+             {"--max-connections", "256"}},
+            kHost)},
+      {{"call"}, with({{"--timeout-ms", "30000"}}, kHost)},
+      {{"daemon"},
+       {{"--gateway", "127.0.0.1:8080"}, {"--state-dir", "/state/of/cwasid"},
+        {"--admin-token", ""}, {"--admin-user", "admin"}, {"--max-log-follows", "64"},
+        {"--log-follow-timeout-ms", "1800000"}, {"--max-body-mb", "16"},
+        {"--max-connections", "10000"}, {"--max-inflight-bytes", "256Mi"},
+        {"--header-timeout-ms", "15000"}, {"--body-timeout-ms", "15000"},
+        {"--keepalive-timeout-ms", "60000"}, {"--handler-threads", "32"},
+        {"--function-thread-share", "50"}, {"--drain-timeout-ms", "10000"},
+        {"--timeout-ms", "30000"}, {"--scale-interval-ms", "1000"},
+        {"--stable-window-ms", "30000"}, {"--async-workers", "4"}, {"--async-queue", "1000"},
+        {"--async-queue-bytes", "256Mi"}, {"--max-instances", "512"},
+        {"--max-instance-memory", "*"}, {"--default-memory-limit", "128Mi"},
+        {"--registry-config", ""}, {"--pull-timeout-ms", "120000"},
+        {"--runtime-dir", "/run/of/cwasi"}, {"--listen", ""}, {"--cluster", ""},
+        {"--mode-policy", "auto"}, {"--redis", ""}, {"--token", ""}, {"--ring-kb", "4096"},
+        {"--peer-idle-timeout-ms", "120000"}, {"--max-outbound-response-mb", "16"},
+        {"--max-outbound-requests", "64"}}},
+      {{"image", "build"},
+       {{"--tag", "cwasi/function:latest"}, {"--output", ""}, {"--artifact", ""},
+        {"--annotation", ""}}},
+      {{"image", "push"}, {{"--plain-http", ""}, {"--registry-config", ""}}},
+      {{"image", "pull"}, {{"--output", ""}, {"--plain-http", ""}, {"--registry-config", ""}}},
+      {{"deploy"},
+       with({{"--file", ""}, {"--env", ""}, {"--label", ""}, {"--annotation", ""}, {"--memory", ""},
+             {"--timeout", ""}, {"--scale-to-zero-after", "15m"}, {"--trust-domain", "default"},
+             {"--min-scale", "1"}, {"--max-scale", "20"}, {"--target", "10"}, {"--max-inflight", ""},
+             {"--private", ""}},
+            kClient)},
+      {{"invoke"},
+       with({{"--async", ""}, {"--callback", ""}, {"--query", ""}, {"--method", "POST"},
+             {"--header", ""}},
+            kClient)},
+      {{"ls"}, with({{"--json", ""}}, kClient)},
+      {{"rm"}, kClient},
+      {{"scale"}, with({{"--replicas", ""}}, kClient)},
+      {{"logs"}, with({{"--tail", "100"}}, kClient)},
+      {{"workflow", "deploy"}, kClient},
+      {{"workflow", "invoke"}, kClient},
+      {{"workflow", "ls"}, kClient},
+      {{"workflow", "rm"}, kClient},
+  };
+  for (const auto& [command, flags] : commands) {
+    std::vector<std::string> args = command;
+    args.push_back("--help");
+    auto r = cwasi(args, "",
+                   {{"CWASI_STATE_DIR", "/state/of/cwasid"}, {"CWASI_RUNTIME_DIR", "/run/of/cwasi"},
+                    {"CWASI_GATEWAY", ""}});
+    const std::string name = ::testing::PrintToString(command);
+    ASSERT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    for (const Flag& f : flags) {
+      // The flag's own line: "  --flag TYPE (..., default X)" or "  -o,--flag ...".
+      std::string line;
+      for (size_t at = r.out.find(f.name); at != std::string::npos; at = r.out.find(f.name, at + 1)) {
+        const size_t start = r.out.rfind('\n', at) + 1;
+        const std::string before = r.out.substr(start, at - start);
+        const char after = at + f.name.size() < r.out.size() ? r.out[at + f.name.size()] : '\n';
+        if (std::regex_match(before, std::regex("  (-[A-Za-z],)?")) && (after == ' ' || after == '\n')) {
+          line = r.out.substr(start, r.out.find('\n', at) - start);
+          break;
+        }
+      }
+      if (line.empty()) {
+        ADD_FAILURE() << name << " --help lacks " << f.name << ":\n" << r.out;
+        continue;
+      }
+      const bool has_default = line.find("(default ") != std::string::npos ||
+                               line.find(", default ") != std::string::npos;
+      EXPECT_EQ(has_default, !f.default_value.empty()) << name << ": " << line;
+      if (has_default && f.default_value != "*") {
+        EXPECT_THAT(line, HasSubstr("default " + f.default_value)) << name;
+      }
+    }
+  }
+  // Ranges are shown too, and an environment variable that stands in for a flag.
+  auto daemon = cwasi({"daemon", "--help"});
+  EXPECT_THAT(daemon.out, HasSubstr("--handler-threads N (1..1024, default 32)"));
+  EXPECT_THAT(daemon.out, HasSubstr("--token TEXT (env CWASI_TOKEN)"));
+  EXPECT_THAT(cwasi({"run", "--help"}).out, HasSubstr("--memory-mb N (1..4096)"));
 }
 
 TEST_F(Cli, CachesCompiledModulesAndSurvivesCorruption) {
