@@ -89,7 +89,9 @@ Result<void> readReply(int fd, std::optional<ReplyParser>& parser,
       size_t used = parser->put(boost::asio::buffer(buffer.data(), buffer.size()), ec);
       buffer.erase(0, used);
       if (ec == bhttp::error::body_limit) return resourceExhausted("reply body over the limit");
-      if (ec == bhttp::error::header_limit) return resourceExhausted("reply head over the limit");
+      // Our cap on what any reply may send before its body: the peer broke
+      // it, not our budget (502 upstream, never a retry-inviting 429).
+      if (ec == bhttp::error::header_limit) return dataLoss("the reply's head is over the limit");
       if (ec && ec != bhttp::error::need_more) return dataLoss("bad HTTP reply: " + ec.message());
       if (parser->is_done()) {
         const unsigned status = parser->get().result_int();

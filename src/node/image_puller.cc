@@ -156,8 +156,9 @@ Result<ImagePuller::Pulled> ImagePuller::pull(std::string_view image, uint64_t m
       }
       case Code::kUnavailable:
       case Code::kDeadlineExceeded:
-      case Code::kDataLoss:  // the registry sent what it did not promise
         return unavailable("image " + name + at + ": " + e.message());
+      case Code::kDataLoss:  // the registry sent what it did not promise: 502
+        return dataLoss("image " + name + at + ": " + e.message());
       case Code::kResourceExhausted:
         return resourceExhausted("image " + name + " is larger than a deployment may pull (" +
                                  std::to_string(max_bytes >> 20) + " MiB)");

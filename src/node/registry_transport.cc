@@ -99,6 +99,8 @@ Result<oci::RegistryResponse> PlainHttpRegistryTransport::fetch(const oci::Regis
       case Code::kResourceExhausted:
         return resourceExhausted("registry " + host + ": the image is larger than " +
                                  std::to_string(options_.max_bytes) + " bytes");
+      case Code::kDataLoss:  // it answered, badly
+        return dataLoss("registry " + host + " sent a bad reply: " + r.error().message());
       default:
         return unavailable("registry " + host + " cannot be reached: " + r.error().message());
     }

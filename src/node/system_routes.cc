@@ -81,7 +81,13 @@ http::HttpResponse Routes::deployRoute(const http::HttpRequest& req, bool update
   auto parsed = parseDeployment(body);
   if (!parsed.ok()) return errorResponse(parsed.error());
   auto entry = p_.registry.deploy(std::move(*parsed), update);
-  if (!entry.ok()) return errorResponse(entry.error());
+  if (!entry.ok()) {
+    // Nothing here limits a rate: an image larger than a deployment may
+    // pull is too large, not "try again later" (a full disk stays 507).
+    const Error& e = entry.error();
+    if (e.code() == Code::kResourceExhausted && e.osError() == 0) return jsonError(413, e.message());
+    return errorResponse(e);
+  }
   return http::HttpResponse::json(202, statusJson(**entry, p_.host.loaded((*entry)->deployment.name)).dump());
 }
 

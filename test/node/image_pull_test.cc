@@ -310,6 +310,20 @@ TEST_F(ImagesFromARegistry, PullsThatCannotBeDoneSayWhy) {
   Reply native_image = deploy("upper", registry.address() + "/fn/native:v1");
   EXPECT_EQ(native_image.status, 400) << native_image.body;
   EXPECT_THAT(native_image.body, HasSubstr("fn/native:v1"));
+  // A registry whose reply head is over the client's limit (70 KB): its
+  // fault, 502 naming it — not a retry-inviting 429 about the image's size.
+  http::HttpServerConfig big_head_config;
+  big_head_config.listen = "127.0.0.1:0";
+  auto big_head = http::HttpServer::start(big_head_config, [](http::HttpRequest&) {
+    http::HttpResponse r = http::HttpResponse::json(200, "{}");
+    r.headers.emplace_back("X-Padding", std::string(70'000, 'p'));
+    return r;
+  });
+  ASSERT_TRUE(big_head.ok()) << big_head.error().message();
+  Reply bad_reply = deploy("upper", (*big_head)->address() + "/fn/upper:v1");
+  EXPECT_EQ(bad_reply.status, 502) << bad_reply.body;
+  EXPECT_THAT(bad_reply.body, HasSubstr("head is over the limit"));
+  EXPECT_THAT(bad_reply.body, ::testing::Not(HasSubstr("MiB")));
   // None of the failures deployed anything.
   EXPECT_EQ(d.admin("GET", "/system/function/upper").status, 404);
 }

@@ -6,6 +6,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "cwasi/trigger/gate.h"
 #include "node/node_parts.h"
 
@@ -84,6 +87,19 @@ TEST_F(RoutesTest, BadInputGetsAClearErrorAndNoPathLeavesTheStateDir) {
   EXPECT_EQ(traversal.status, 400);
   EXPECT_THAT(traversal.body, HasSubstr("invalid secret name"));
   EXPECT_EQ(call("POST", "/system/scale-function/ghost", R"({"replicas": 1})", true).status, 404);
+}
+
+// An image larger than a deployment may take is 413, not a 429 that invites
+// a retry (a sparse file: no disk spent).
+TEST_F(RoutesTest, AnImageTooLargeToDeployIs413) {
+  cwasi::testing::TempDir dir;
+  const auto big = dir.path() / "big.wasm";
+  { std::ofstream(big).put('\0'); }
+  std::filesystem::resize_file(big, 300ull << 20);
+  auto r = call("POST", "/system/functions", json{{"service", "big"}, {"image", big.string()}}.dump(),
+                true);
+  EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("larger than"));
 }
 
 // A function at its limit: the gate parks the next request (no thread is
