@@ -52,20 +52,29 @@ void AsyncQueue::run(QueuedCall queued) {
   } else {
     inv.result = notFound("no function " + call.function);
   }
+  queued.held = Held();  // the call's bytes go back: its result takes their place
   if (!call.callback) return;
-  const int status = trigger::httpStatusOf(inv);
+  int status = trigger::httpStatusOf(inv);
   std::string body = inv.result.ok() ? std::string(inv.result->begin(), inv.result->end())
                                      : inv.result.error().message();
+  // The result waits for its callback inside the queue's byte budget, as
+  // the calls do; one that does not fit is not kept: the callback says so
+  // (507, as a full store) instead of carrying it.
+  uint64_t size = body.size();
+  if (!bytes_.tryTake(size)) {
+    status = 507;
+    body = "the result (" + std::to_string(size) + " bytes) was dropped: the async queue holds " +
+           std::to_string(bytes_.used()) + " of " + std::to_string(bytes_.limit()) + " bytes";
+    CWASI_LOG(kWarn, "async call " << call.id << ": " << body);
+    size = body.size();
+    bytes_.take(size);  // a few dozen bytes: the callback itself still goes
+  }
   http::Headers headers = {{"X-Call-Id", call.id},
                      {"X-Function-Name", call.function},
                      {"X-Function-Status", std::to_string(status)},
                      {"X-Duration-Seconds",
                       std::to_string(std::chrono::duration<double>(inv.duration).count())},
                      {"Content-Type", "application/octet-stream"}};
-  // The result is in memory already: it counts (perhaps over the limit)
-  // until sent, turning new calls away meanwhile.
-  const uint64_t size = body.size();
-  bytes_.take(size);
   if (!callbacks_.push({{*call.callback, std::move(headers), std::move(body)}, Held(bytes_, size)})) {
     CWASI_LOG(kWarn, "callback queue full (" << callbacks_.capacity()
                                              << "): dropped the callback for " << call.id);

@@ -128,5 +128,30 @@ TEST(AsyncQueue, QueuedBytesAreCapped) {
   EXPECT_TRUE(queue.submit(call).ok());
 }
 
+// Results count too: 30 tiny calls whose results are large cannot hold
+// more than the budget. `rust-page` writes each '<' as "&lt;": a 300-byte
+// call (inside the 1000-byte budget) makes a result of over 1200 bytes,
+// which is dropped, its callback saying so, with the budget kept.
+TEST(AsyncQueue, AResultThatDoesNotFitTheBudgetIsNotHeldAndItsCallbackSays507) {
+  NodeParts n;
+  ASSERT_NE(n.deploy("page", "rust-page"), nullptr);
+  CallbackReceiver receiver;
+  ASSERT_TRUE(receiver.up());
+  AsyncQueue queue(*n.registry, *n.invoker, {.capacity = 10, .max_bytes = 1000, .workers = 1});
+  AsyncCall call;
+  call.id = "big";
+  call.function = "page";
+  call.body = std::string(300, '<');
+  call.callback = receiver.url();
+  ASSERT_TRUE(queue.submit(call).ok());
+  auto got = receiver.first(10s);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->header("X-Function-Status"), "507");
+  EXPECT_NE(got->body.find("was dropped"), std::string::npos) << got->body;
+  EXPECT_LE(queue.bytesHeld(), 1000u);
+  EXPECT_TRUE(queue.drain(std::chrono::steady_clock::now() + 5s));
+  EXPECT_EQ(queue.bytesHeld(), 0u);
+}
+
 }  // namespace
 }  // namespace cwasi::node

@@ -47,7 +47,8 @@ class AsyncQueue {
 
   // Queues a call. ResourceExhausted when the queue is full, in calls or in
   // bytes (a call's body counts until it ran, its result until its
-  // callback went out). Thread-safe.
+  // callback went out; a result that does not fit is dropped and its
+  // callback says 507). Thread-safe.
   Result<void> submit(AsyncCall call);
   size_t queued() const { return calls_.queued(); }
   // Stopping: new calls are refused and queued ones dropped (how many);
