@@ -56,6 +56,8 @@ class DaemonCommand final : public Command {
     addByteSize(app, "--max-inflight-bytes", http.max_inflight_bytes, 65536,
                 "request and response bytes held at once, all connections;\n"
                 "a request that finds no room waits 1 s, then 503");
+    addMillis(app, "--first-byte-timeout-ms", http.first_byte_timeout,
+              "a new connection that sends nothing is closed after this");
     addMillis(app, "--header-timeout-ms", http.header_timeout, "to receive a request's headers");
     addMillis(app, "--body-timeout-ms", http.body_timeout, "idle while receiving a body");
     addMillis(app, "--keepalive-timeout-ms", http.keepalive_timeout,

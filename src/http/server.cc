@@ -61,7 +61,8 @@ void HttpServer::Impl::onAccept(const boost::system::error_code& ec, tcp::socket
   }
   accepted.fetch_add(1);
   net::tuneTcp(socket.native_handle(), 0);
-  if (connections.load() >= max_connections) {
+  // Full: the connection that has waited longest for a request makes room.
+  if (connections.load() >= max_connections && !idle_connections.evictOldest()) {
     // Refused cleanly: a 503 the client can read, not a reset.
     refused.fetch_add(1);
     static const std::string kRefusal = serialize(
@@ -165,6 +166,7 @@ HttpServerStats HttpServer::stats() const {
   s.connections = impl_->connections.load();
   s.accepted = impl_->accepted.load();
   s.refused = impl_->refused.load();
+  s.evicted = impl_->evicted.load();
   s.screened = impl_->screened.load();
   s.over_budget = impl_->over_budget.load();
   s.timed_out = impl_->timed_out.load();

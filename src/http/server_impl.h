@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,6 +82,52 @@ struct IoGuard {
   bool alive GUARDED_BY(mu) = true;
 };
 
+// A connection waiting for its next request, which a full server may close
+// to make room for a new one.
+struct IdleConnection {
+  virtual ~IdleConnection() = default;
+  // Closes the connection if it still waits (on its own strand); any thread.
+  virtual void evict() = 0;
+  // Where it is in the IdleList; touched only under the list's lock.
+  std::optional<std::list<std::weak_ptr<IdleConnection>>::iterator> idle_pos;
+};
+
+// The connections waiting for a request, oldest first: when the server is
+// full, accept closes the oldest to make room (as nginx reuses its idle
+// keep-alive connections) instead of refusing the newcomer. Thread-safe.
+class IdleList {
+ public:
+  // Idempotent: a connection is listed once, where it first began to wait.
+  void add(IdleConnection& c, std::weak_ptr<IdleConnection> weak) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    if (!c.idle_pos) c.idle_pos = list_.insert(list_.end(), std::move(weak));
+  }
+  void remove(IdleConnection& c) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    if (c.idle_pos) list_.erase(*std::exchange(c.idle_pos, std::nullopt));
+  }
+  // Takes the oldest connection still there out of the list and evicts it:
+  // false when none waits.
+  bool evictOldest() EXCLUDES(mu_) {
+    std::shared_ptr<IdleConnection> oldest;
+    {
+      MutexLock lock(mu_);
+      while (!list_.empty() && !oldest) {
+        oldest = list_.front().lock();
+        if (oldest) oldest->idle_pos.reset();
+        list_.pop_front();
+      }
+    }
+    if (!oldest) return false;
+    oldest->evict();
+    return true;
+  }
+
+ private:
+  Mutex mu_;
+  std::list<std::weak_ptr<IdleConnection>> list_ GUARDED_BY(mu_);
+};
+
 struct HttpServer::Impl {
   HttpServerConfig config;
   Handler handler;
@@ -93,7 +140,8 @@ struct HttpServer::Impl {
   std::atomic<size_t> connections{0};
   std::atomic<bool> draining{false};
   std::atomic<uint64_t> accepted{0}, refused{0}, screened{0}, over_budget{0}, timed_out{0},
-      accept_errors{0};
+      accept_errors{0}, evicted{0};
+  IdleList idle_connections;
   // Requests with a handler or parked by the gate: drain() waits for none.
   Mutex mu;
   CondVar idle;

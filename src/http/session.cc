@@ -18,19 +18,29 @@ HttpResponse jsonError(int status, std::string_view message) {
 // One connection, on its own strand: wait for a request, read its headers,
 // screen them, take its body's bytes from the budget, read the body, run the
 // handler on the pool, write the response; again while keep-alive.
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public std::enable_shared_from_this<Session>, public IdleConnection {
  public:
   Session(HttpServer::Impl& server, tcp::socket socket)
       : server_(server), stream_(std::move(socket)), timer_(stream_.get_executor()),
         buffer_(kBufferLimit) {
     server_.connections.fetch_add(1);
   }
-  ~Session() {
+  ~Session() override {
+    server_.idle_connections.remove(*this);
     server_.budget.give(reserved_);
     server_.connections.fetch_sub(1);
   }
 
-  void start() { waitForRequest(server_.config.header_timeout); }
+  // A new connection gets less time to say something than one that has.
+  void start() { waitForRequest(std::min(config().first_byte_timeout, config().header_timeout)); }
+
+  void evict() override {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->waiting_) return;  // a request came meanwhile: it keeps its connection
+      self->server_.evicted.fetch_add(1);
+      self->abort();
+    });
+  }
 
  private:
   const HttpServerConfig& config() const { return server_.config; }
@@ -42,6 +52,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (buffer_.size() > 0) return readHead();  // a pipelined request
     const bool trim_first = buffer_.capacity() > 0 && timeout > kTrimAfter;
     waiting_ = true;
+    server_.idle_connections.add(*this, weak_from_this());
     timer_.expires_after(trim_first ? kTrimAfter : timeout);
     timer_.async_wait([self = shared_from_this(), trim_first,
                        timeout](const boost::system::error_code& ec) {
@@ -63,6 +74,7 @@ class Session : public std::enable_shared_from_this<Session> {
                                     return self->waitForRequest(left);
                                   }
                                   self->waiting_ = false;
+                                  self->server_.idle_connections.remove(*self);
                                   self->timer_.cancel();
                                   if (ec) return self->abort();
                                   self->readHead();

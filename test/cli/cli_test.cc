@@ -302,7 +302,8 @@ TEST_F(Cli, HelpListsEveryFlagWithItsDefault) {
   const std::vector<Flag> kHost = {
       {"--runtime-dir", ""}, {"--cluster", ""}, {"--mode-policy", "auto"}, {"--redis", ""},
       {"--token", ""}, {"--ring-kb", "4096"}, {"--peer-idle-timeout-ms", "120000"},
-      {"--max-outbound-response-mb", "16"}, {"--max-outbound-requests", "64"}};
+      {"--handshake-timeout-ms", "2000"}, {"--max-outbound-response-mb", "16"},
+      {"--max-outbound-requests", "64"}};
   const std::vector<Flag> kClient = {{"--gateway", "http://127.0.0.1:8080"}, {"--admin-token", ""}};
   auto with = [](std::vector<Flag> a, const std::vector<Flag>& b) {
     a.insert(a.end(), b.begin(), b.end());
@@ -316,7 +317,7 @@ TEST_F(Cli, HelpListsEveryFlagWithItsDefault) {
       {{"inspect"}, {}},
       {{"serve"},
        with({{"--function", ""}, {"--drain-timeout-ms", "10000"}, {"--listen", ""},
-             {"--max-connections", "256"}},
+             {"--max-connections", "256"}, {"--max-handshakes", "16"}},
             kHost)},
       {{"call"}, with({{"--timeout-ms", "30000"}}, kHost)},
       {{"daemon"},
@@ -324,7 +325,8 @@ TEST_F(Cli, HelpListsEveryFlagWithItsDefault) {
         {"--admin-token", ""}, {"--admin-user", "admin"}, {"--max-log-follows", "64"},
         {"--log-follow-timeout-ms", "1800000"}, {"--max-body-mb", "16"},
         {"--max-connections", "10000"}, {"--max-inflight-bytes", "256Mi"},
-        {"--header-timeout-ms", "15000"}, {"--body-timeout-ms", "15000"},
+        {"--first-byte-timeout-ms", "5000"}, {"--header-timeout-ms", "15000"},
+        {"--body-timeout-ms", "15000"},
         {"--keepalive-timeout-ms", "60000"}, {"--handler-threads", "32"},
         {"--function-thread-share", "50"}, {"--drain-timeout-ms", "10000"},
         {"--timeout-ms", "30000"}, {"--scale-interval-ms", "1000"},
@@ -334,7 +336,8 @@ TEST_F(Cli, HelpListsEveryFlagWithItsDefault) {
         {"--registry-config", ""}, {"--pull-timeout-ms", "120000"},
         {"--runtime-dir", "/run/of/cwasi"}, {"--listen", ""}, {"--cluster", ""},
         {"--mode-policy", "auto"}, {"--redis", ""}, {"--token", ""}, {"--ring-kb", "4096"},
-        {"--peer-idle-timeout-ms", "120000"}, {"--max-outbound-response-mb", "16"},
+        {"--peer-idle-timeout-ms", "120000"}, {"--handshake-timeout-ms", "2000"},
+        {"--max-outbound-response-mb", "16"},
         {"--max-outbound-requests", "64"}}},
       {{"image", "build"},
        {{"--tag", "cwasi/function:latest"}, {"--output", ""}, {"--artifact", ""},

@@ -175,22 +175,65 @@ TEST_F(HttpServerTest, IdleConnectionsCostNoThreads) {
   EXPECT_NE(roundTrip(get("/x")).find("200 OK"), std::string::npos);
 }
 
-TEST_F(HttpServerTest, ConnectionsPastTheCapGetA503AndTheServerGoesOn) {
+// Full: the connection that has waited longest for a request is closed to
+// make room (as nginx reuses idle keep-alive connections); only when none
+// waits is the newcomer refused, with a 503 it can read.
+TEST_F(HttpServerTest, AFullServerClosesItsOldestIdleConnectionAndRefusesOnlyWhenNoneIs) {
   http::HttpServerConfig c;
   c.max_connections = 4;
   start(c);
+  const auto connections = [&](size_t n) {
+    for (int i = 0; i < 300 && server_->stats().connections != n; ++i) std::this_thread::sleep_for(10ms);
+    return server_->stats().connections;
+  };
   std::vector<std::unique_ptr<Client>> held;
-  for (int i = 0; i < 4; ++i) held.push_back(std::make_unique<Client>(server_->address()));
-  for (int i = 0; i < 200 && server_->stats().connections < 4; ++i) std::this_thread::sleep_for(10ms);
+  for (size_t i = 1; i <= 4; ++i) {  // one by one: the first is the oldest
+    held.push_back(std::make_unique<Client>(server_->address()));
+    ASSERT_EQ(connections(i), i);
+  }
+  EXPECT_NE(roundTrip(get("/x")).find("200 OK"), std::string::npos);
+  EXPECT_EQ(server_->stats().evicted, 1u);
+  EXPECT_EQ(server_->stats().refused, 0u);
+  held[0]->readAll(2s);
+  EXPECT_TRUE(held[0]->closed());
+  held[1]->readAll(50ms);
+  EXPECT_FALSE(held[1]->closed());
+
+  // Four connections in the middle of a request: none is idle.
+  held.clear();
+  ASSERT_EQ(connections(0), 0u);
+  for (size_t i = 1; i <= 4; ++i) {
+    held.push_back(std::make_unique<Client>(server_->address()));
+    ASSERT_TRUE(held.back()->send("GET /x HTTP/1.1\r\nHost: x\r\n"));  // headers under way
+    ASSERT_EQ(connections(i), i);
+  }
   Client extra(server_->address());
   std::string refusal = extra.readAll();
   EXPECT_NE(refusal.find("503 Service Unavailable"), std::string::npos) << refusal;
   EXPECT_NE(refusal.find("too many connections"), std::string::npos);
   EXPECT_TRUE(extra.closed());
   EXPECT_EQ(server_->stats().refused, 1u);
-  held.pop_back();
-  for (int i = 0; i < 200 && server_->stats().connections >= 4; ++i) std::this_thread::sleep_for(10ms);
-  EXPECT_NE(roundTrip(get("/x")).find("200 OK"), std::string::npos);
+  EXPECT_EQ(server_->stats().evicted, 1u);
+  // Those connections finish their requests and are served.
+  ASSERT_TRUE(held[0]->send("\r\n"));
+  EXPECT_NE(held[0]->readResponse().find("200 OK"), std::string::npos);
+}
+
+// A new connection that says nothing gets first_byte_timeout, shorter than
+// what one that has begun a request gets for its headers.
+TEST_F(HttpServerTest, ANewConnectionThatSaysNothingIsClosedBeforeASlowOne) {
+  http::HttpServerConfig c;
+  c.first_byte_timeout = 200ms;
+  c.header_timeout = 10s;
+  start(c);
+  Client silent(server_->address());
+  Client slow(server_->address());
+  ASSERT_TRUE(slow.send("GET /x HTTP/1.1\r\n"));
+  silent.readAll(3s);
+  EXPECT_TRUE(silent.closed());
+  slow.readAll(100ms);
+  EXPECT_FALSE(slow.closed());
+  EXPECT_EQ(server_->stats().timed_out, 1u);
 }
 
 TEST_F(HttpServerTest, EachPhaseHasItsTimeout) {

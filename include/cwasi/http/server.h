@@ -2,9 +2,11 @@
 // event-driven (Boost.Asio + Beast), a few I/O threads hold every connection,
 // and a bounded pool of invocation threads runs the handlers. Every budget is
 // bounded and configurable:
-//  - connections: past `max_connections` a new one gets a 503 and is closed;
-//  - time, per phase: headers, body (idle between reads), keep-alive idle,
-//    writing the response (idle);
+//  - connections: past `max_connections` the one that has waited longest
+//    for a request is closed to make room; with none waiting, a new one
+//    gets a 503 and is closed;
+//  - time, per phase: a new connection's first byte, headers, body (idle
+//    between reads), keep-alive idle, writing the response (idle);
 //  - bytes: a request's body is read only once `screen` (auth, routing) let
 //    it through and its bytes fit the global in-flight budget (request bodies
 //    being read or handled, responses being written); past the budget a
@@ -35,6 +37,7 @@ struct HttpServerConfig {
   size_t max_connections = 10000;          // capped by the process's fd limit
   uint64_t max_inflight_bytes = 256u << 20;  // at least max_body_bytes
   std::chrono::milliseconds budget_wait{1000};
+  std::chrono::milliseconds first_byte_timeout{5000};  // a new connection that sends nothing
   std::chrono::milliseconds header_timeout{15000};     // connection or request start → headers
   std::chrono::milliseconds body_timeout{15000};       // idle while reading a body
   std::chrono::milliseconds keepalive_timeout{60000};  // idle between requests
@@ -61,7 +64,8 @@ using Resume = std::function<void(std::optional<HttpResponse>)>;
 struct HttpServerStats {
   size_t connections = 0;        // open now
   uint64_t accepted = 0;
-  uint64_t refused = 0;          // over max_connections
+  uint64_t refused = 0;          // over max_connections, with none idle to close
+  uint64_t evicted = 0;          // idle, closed to make room for a new connection
   uint64_t screened = 0;         // answered from the headers alone
   uint64_t over_budget = 0;      // 503: no room in the byte budget
   uint64_t timed_out = 0;        // closed by a phase timeout
