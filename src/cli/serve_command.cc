@@ -208,9 +208,17 @@ HostFlags::HostFlags(CLI::App& app, host::HostConfig& c, HostRole role)
         ->capture_default_str()
         ->transform(inRange(1))
         ->group(kGroup);
+    app.add_option("--max-handshakes", c.max_handshakes,
+                   "TCP peers yet to say hello, at once; past it the one silent longest is cut off")
+        ->capture_default_str()
+        ->transform(inRange(1))
+        ->group(kGroup);
   }
   addMillis(app, "--peer-idle-timeout-ms", c.peer_idle_timeout,
             "an authenticated peer silent this long is disconnected")
+      ->group(kGroup);
+  addMillis(app, "--handshake-timeout-ms", c.handshake_timeout,
+            "a TCP peer has this long to say hello with the token")
       ->group(kGroup);
   const char* kOutbound = "outbound HTTP of functions (to their allowed hosts only)";
   addScaledBytes(app, "--max-outbound-response-mb", c.outbound.max_response_bytes, 20, 1, 4096,

@@ -44,6 +44,7 @@ bool routeBroken(const Error& e) {
 struct Router::Impl {
   RouterConfig config;
   TransportConfig transport;
+  std::unique_ptr<Handshakes> handshakes;  // of the TCP listener
   LocalFunctions* functions = nullptr;
   CommStats stats;
   std::unique_ptr<NodeRegistry> registry;
@@ -78,7 +79,7 @@ struct Router::Impl {
     tcp_server = std::make_unique<ConnectionServer>(
         std::move(listener),
         [this](int fd, const std::atomic<bool>& stopping) {
-          serveTcpConnection(fd, stopping, *functions, transport);
+          serveTcpConnection(fd, stopping, *functions, transport, *handshakes);
         },
         config.max_connections);
     return tcp_address;
@@ -120,6 +121,8 @@ Result<std::unique_ptr<Router>> Router::start(RouterConfig config, LocalFunction
   impl->transport.ring_bytes = c.ring_bytes;
   impl->transport.max_payload = c.max_payload;
   impl->transport.peer_idle_timeout = c.peer_idle_timeout;
+  impl->handshakes = std::make_unique<Handshakes>(std::max<size_t>(1, c.max_handshakes),
+                                                  c.handshake_timeout);
 
   impl->channels[static_cast<int>(Mode::kEmbedded)] = std::make_unique<EmbeddedChannel>(functions);
   impl->channels[static_cast<int>(Mode::kLocal)] = makeShmChannel(impl->transport);

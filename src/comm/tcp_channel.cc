@@ -1,5 +1,7 @@
 // remote mode: direct TCP between function hosts. Each connection starts with
 // a hello carrying the shared token; the server answers only a good one.
+#include <sys/socket.h>
+
 #include "cwasi/common/log.h"
 #include "stream.h"
 #include "transports.h"
@@ -47,27 +49,64 @@ std::unique_ptr<Channel> makeTcpChannel(TransportConfig config) {
   return std::make_unique<StreamChannel<TcpConnection, Mode::kRemote>>(std::move(config));
 }
 
-void serveTcpConnection(int fd, const std::atomic<bool>& stopping, LocalFunctions& functions,
-                        const TransportConfig& config) {
-  net::tuneTcp(fd, config.tcp_buffer_bytes);
-  const std::string peer = "tcp peer fd " + std::to_string(fd);
-  auto deadline = net::in(kHandshakeTimeout);
+namespace {
+
+// The hello, within the handshake's time: true when the peer may go on.
+bool shakeHands(int fd, const TransportConfig& config, const Handshakes& handshakes,
+                const std::string& peer) {
+  auto deadline = net::in(handshakes.timeout());
   std::array<uint8_t, kFrameHeaderSize> hb;
-  if (!net::recvAll(fd, hb, deadline).ok()) return;
+  if (!net::recvAll(fd, hb, deadline).ok()) return false;
   auto hello = decodeHeader(hb, kMaxTokenBytes);
   if (!hello.ok()) {
     CWASI_LOG(kWarn, "rejected " << peer << ": " << hello.error().message());
-    return;
+    return false;
   }
   std::vector<uint8_t> token(hello->payload_len);
-  if (!net::recvAll(fd, token, deadline).ok()) return;
+  if (!net::recvAll(fd, token, deadline).ok()) return false;
   if (auto auth = checkHello(*hello, token, config.token); !auth.ok()) {
     CWASI_LOG(kWarn, "rejected " << peer << ": " << auth.error().message());
-    return;  // rejected peers get nothing
+    return false;  // rejected peers get nothing
   }
   FrameHeader ok;
   ok.type = FrameType::kHelloOk;
-  if (!net::sendAll(fd, encodeHeader(ok), deadline).ok()) return;
+  return net::sendAll(fd, encodeHeader(ok), deadline).ok();
+}
+
+}  // namespace
+
+Handshakes::Position Handshakes::enter(int fd) {
+  MutexLock lock(mu_);
+  if (live_ >= max_) {
+    for (Pending& p : pending_) {
+      if (p.cut) continue;
+      // Wakes its thread's recv (which then fails); the fd stays open until
+      // that thread leaves, so it cannot be another connection's by now.
+      ::shutdown(p.fd, SHUT_RDWR);
+      p.cut = true;
+      --live_;
+      cut_.fetch_add(1);
+      break;
+    }
+  }
+  ++live_;
+  return pending_.insert(pending_.end(), Pending{fd});
+}
+
+void Handshakes::leave(Position pos) {
+  MutexLock lock(mu_);
+  if (!pos->cut) --live_;
+  pending_.erase(pos);
+}
+
+void serveTcpConnection(int fd, const std::atomic<bool>& stopping, LocalFunctions& functions,
+                        const TransportConfig& config, Handshakes& handshakes) {
+  net::tuneTcp(fd, config.tcp_buffer_bytes);
+  const std::string peer = "tcp peer fd " + std::to_string(fd);
+  const Handshakes::Position pos = handshakes.enter(fd);
+  const bool authenticated = shakeHands(fd, config, handshakes, peer);
+  handshakes.leave(pos);
+  if (!authenticated) return;
   SocketStream stream(fd);
   serveFrames(stream, functions, config.max_payload, config.peer_idle_timeout, stopping, peer);
 }

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -121,9 +123,41 @@ void serveShmConnection(int fd, const std::atomic<bool>& stopping, LocalFunction
 // remote: TCP frames to "host:port".
 std::unique_ptr<Channel> makeTcpChannel(TransportConfig config);
 
-// Serves one accepted TCP connection: hello (token), then frames.
+// The connections of a listener that have not said hello yet: at most
+// `max` at once, each for at most `timeout`. Past `max`, the one that has
+// been silent longest is cut off (its socket shut down) for the newcomer:
+// silent peers hold few of the listener's connections, not for long, and
+// a token holder — whose hello takes one round trip — always gets in.
+// Thread-safe.
+class Handshakes {
+ public:
+  struct Pending {
+    int fd;
+    bool cut = false;
+  };
+  using Position = std::list<Pending>::iterator;
+
+  Handshakes(size_t max, std::chrono::milliseconds timeout) : max_(max), timeout_(timeout) {}
+  // `fd` begins its handshake; the oldest is cut off when `max` already do.
+  Position enter(int fd) EXCLUDES(mu_);
+  // The handshake of `pos` is over (said, failed, or cut off).
+  void leave(Position pos) EXCLUDES(mu_);
+  std::chrono::milliseconds timeout() const { return timeout_; }
+  uint64_t cut() const { return cut_.load(); }
+
+ private:
+  const size_t max_;
+  const std::chrono::milliseconds timeout_;
+  Mutex mu_;
+  std::list<Pending> pending_ GUARDED_BY(mu_);  // oldest first
+  size_t live_ GUARDED_BY(mu_) = 0;              // pending_ not cut off
+  std::atomic<uint64_t> cut_{0};
+};
+
+// Serves one accepted TCP connection: hello (token) within a place of
+// `handshakes`, then frames.
 void serveTcpConnection(int fd, const std::atomic<bool>& stopping, LocalFunctions& functions,
-                        const TransportConfig& config);
+                        const TransportConfig& config, Handshakes& handshakes);
 
 // redis (baseline): payloads go through a Redis server — SET the payload,
 // then LPUSH a notification that the target's host BLPOPs; the response comes

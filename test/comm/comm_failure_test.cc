@@ -162,6 +162,7 @@ class HostWithToken : public ::testing::Test {
     auto p = ChildProcess::start({binPath("cwasi").string(), "serve", "--listen", "127.0.0.1:0",
                                   "--runtime-dir", (dir_ / "rt").string(), "--token",
                                   testing::kToken, "--max-connections", "8",
+                                  "--max-handshakes", "2", "--handshake-timeout-ms", "30000",
                                   "--peer-idle-timeout-ms", "1000", "--function",
                                   "echo=" + functionPath("echo").string()});
     ASSERT_TRUE(p.ok());
@@ -294,6 +295,23 @@ TEST_F(HostWithToken, AFrameAnnouncingAGibibyteDoesNotReserveIt) {
 TEST_F(HostWithToken, ASilentAuthenticatedPeerIsDisconnected) {
   Fd fd = tcpAfterHello();
   EXPECT_TRUE(closedSilently(fd.get()));  // after the 1 s idle timeout
+}
+
+// Silent peers (connected, never saying hello) hold at most
+// --max-handshakes of the 8 connections, whatever their number, and only
+// until --handshake-timeout-ms: a token holder still gets in.
+TEST_F(HostWithToken, SilentPeersCannotLockTokenHoldersOut) {
+  std::vector<Fd> silent;
+  for (int i = 0; i < 8; ++i) silent.push_back(tcp());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Each newcomer past the handshake cap cut off the one silent longest.
+  int closed = 0;
+  for (Fd& fd : silent) {
+    std::array<uint8_t, 1> b;
+    if (::recv(fd.get(), b.data(), b.size(), MSG_DONTWAIT) == 0) ++closed;
+  }
+  EXPECT_EQ(closed, 6);
+  expectStillServing();
 }
 
 TEST_F(HostWithToken, ConnectionsPastTheCapAreRefusedAndServingGoesOn) {

@@ -71,6 +71,12 @@ struct RouterConfig {
   size_t max_connections = 256;
   // An authenticated peer silent this long is disconnected.
   std::chrono::milliseconds peer_idle_timeout{120000};
+  // TCP connections that have not said hello (with the token) yet: at most
+  // this many at once (past it, the one silent longest is cut off), each
+  // given `handshake_timeout` — so that silent peers cannot take the
+  // connections token holders need.
+  size_t max_handshakes = 16;
+  std::chrono::milliseconds handshake_timeout{2000};
 };
 
 class Router {
