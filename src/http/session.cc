@@ -351,7 +351,11 @@ class Session : public std::enable_shared_from_this<Session>, public IdleConnect
       return abort();
     }
     if (!chunk->empty()) {
-      setOut(std::move(*chunk));
+      // Not in the byte budget: a follower that stops reading must not
+      // turn everyone's requests away (BodySource bounds its pieces).
+      server_.budget.give(std::exchange(reserved_, 0));
+      out_ = std::move(*chunk);
+      sent_ = 0;
       return writeRest();
     }
     timer_.expires_after(kFollowPoll);

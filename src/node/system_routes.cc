@@ -54,16 +54,22 @@ class LogFollower : public http::BodySource {
       : registry_(registry), name_(std::move(name)), log_(std::move(log)), seq_(seq), open_(open) {}
   ~LogFollower() override { open_.fetch_sub(1); }
 
+  // At most about kMaxPiece bytes a poll (a longer line is cut): the rest
+  // comes in the next polls, while the log keeps it — a follower that falls
+  // behind the log's last lines loses the oldest.
   std::optional<std::string> next() override {
     auto entry = registry_.find(name_);
     if (!entry || entry->log != log_) return std::nullopt;
     std::string out;
-    for (const auto& line : log_->after(seq_)) {
+    for (auto line : log_->after(seq_)) {
+      if (!out.empty() && out.size() + line.text.size() > kMaxPiece) break;
+      if (line.text.size() > kMaxPiece) line.text.resize(kMaxPiece);
       out += logLine(name_, line);
       seq_ = line.seq;
     }
     return out;
   }
+  static constexpr size_t kMaxPiece = 64u << 10;
 
  private:
   const FunctionRegistry& registry_;

@@ -111,6 +111,15 @@ class HttpServerTest : public ::testing::Test {
             while (!released_) released_cv_.wait(mu_);
           }
           // A function may answer these with a body: the server must not send it.
+          if (req.path == "/follow") {  // an endless body in 256 KiB pieces
+            struct Endless : http::BodySource {
+              std::optional<std::string> next() override { return std::string(256u << 10, 'f'); }
+            };
+            http::HttpResponse r = http::HttpResponse::text(200, "");
+            r.more = std::make_shared<Endless>();
+            r.more_for = 30s;
+            return r;
+          }
           if (req.path == "/no-content") return http::HttpResponse::text(204, "dropped");
           if (req.path == "/not-modified") return http::HttpResponse::text(304, "dropped");
           return http::HttpResponse::text(200, "got " + std::to_string(req.body.size()));
@@ -173,6 +182,27 @@ TEST_F(HttpServerTest, IdleConnectionsCostNoThreads) {
   EXPECT_EQ(server_->stats().connections, 500u);
   EXPECT_LE(threadCount(), before + 2);  // at most the handler thread of the next request
   EXPECT_NE(roundTrip(get("/x")).find("200 OK"), std::string::npos);
+}
+
+// Followers that stop reading hold their piece for the write timeout: not
+// in the byte budget, or a few of them would turn every request away.
+TEST_F(HttpServerTest, StalledFollowersDoNotTakeTheByteBudget) {
+  http::HttpServerConfig c;
+  c.max_inflight_bytes = 1u << 20;
+  c.max_body_bytes = 1u << 20;
+  c.budget_wait = 200ms;
+  start(c);
+  std::vector<std::unique_ptr<Client>> followers;
+  for (int i = 0; i < 8; ++i) {
+    followers.push_back(std::make_unique<Client>(server_->address()));
+    ASSERT_TRUE(followers.back()->send(get("/follow")));  // and never reads
+  }
+  std::this_thread::sleep_for(500ms);  // their socket buffers fill
+  const std::string body(100'000, 'b');
+  const std::string r = roundTrip("POST /x HTTP/1.1\r\nContent-Length: " +
+                                  std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_NE(r.find("got 100000"), std::string::npos) << r.substr(0, 200);
+  EXPECT_EQ(server_->stats().over_budget, 0u);
 }
 
 // Full: the connection that has waited longest for a request is closed to

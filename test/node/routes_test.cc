@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -100,6 +101,29 @@ TEST_F(RoutesTest, AnImageTooLargeToDeployIs413) {
                 true);
   EXPECT_EQ(r.status, 413) << r.body;
   EXPECT_THAT(r.body, HasSubstr("larger than"));
+}
+
+// A followed log comes in pieces of about 64 KiB at most, however much was
+// written since the last poll, and nothing is skipped that the log keeps.
+TEST_F(RoutesTest, AFollowedLogComesInBoundedPieces) {
+  ASSERT_EQ(call("POST", "/system/functions", deployment("upper", "upper").dump(), true).status, 202);
+  auto follow = call("GET", "/system/logs?name=upper&follow=true", "", true);
+  ASSERT_EQ(follow.status, 200) << follow.body;
+  ASSERT_NE(follow.more, nullptr);
+  auto entry = n_.registry->find("upper");
+  ASSERT_NE(entry, nullptr);
+  for (int i = 0; i < 500; ++i) entry->log->write(std::string(1000, 'x') + "\n");  // 500 KB
+  entry->log->write(std::string(300'000, 'y') + "\n");                            // one long line
+  size_t lines = 0, polls = 0;
+  while (lines < 501 && polls < 100) {
+    auto piece = follow.more->next();
+    ASSERT_TRUE(piece.has_value());
+    EXPECT_LE(piece->size(), 66u << 10);
+    lines += static_cast<size_t>(std::count(piece->begin(), piece->end(), '\n'));
+    ++polls;
+  }
+  EXPECT_EQ(lines, 501u);
+  EXPECT_GE(polls, 8u);
 }
 
 // A function at its limit: the gate parks the next request (no thread is

@@ -40,7 +40,10 @@ struct HttpRequest {
 
 // The rest of a response body that arrives over time (a followed log).
 // The server asks for more on the connection's I/O thread, so next() must
-// not block.
+// not block; and for the next piece only once the last was sent. The pieces
+// are outside the server's byte budget (a client that stops reading would
+// hold its piece there for the whole write timeout), so each must be small:
+// the source bounds them, and its owner bounds how many sources are open.
 class BodySource {
  public:
   virtual ~BodySource() = default;
