@@ -58,7 +58,12 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
   for (const auto& e : g.registry->restore()) CWASI_LOG(kWarn, "state: skipped " << e);
   g.invoker = std::make_unique<trigger::Invoker>(*g.registry, *g.host, g.metrics, *g.clock,
                                         c.default_timeout);
-  g.async = std::make_unique<AsyncQueue>(*g.registry, *g.invoker, c.async);
+  g.async = std::make_unique<AsyncQueue>(*g.registry, *g.invoker, c.async, g.state.get());
+  std::vector<std::string> journal_errors;
+  if (size_t n = g.async->replay(&journal_errors); n > 0) {
+    CWASI_LOG(kInfo, "state: " << n << " async call(s) accepted before the last stop queued again");
+  }
+  for (const auto& e : journal_errors) CWASI_LOG(kWarn, "state: skipped " << e);
   g.autoscaler = std::make_unique<Autoscaler>(*g.registry, *g.host, g.metrics, *g.clock,
                                               c.scale_interval);
   g.auth = std::make_unique<Authorizer>(g.token, c.admin_user);
@@ -88,17 +93,20 @@ http::HttpServerStats Gateway::httpStats() const { return impl_->http->stats(); 
 
 Gateway::DrainReport Gateway::drain(std::chrono::steady_clock::time_point deadline) {
   DrainReport r;
-  r.async_dropped = impl_->async->close();
+  // Queued async calls run within the drain time too; what is left waits
+  // in the journal for the next start.
+  impl_->async->stopAccepting();
   r.requests_cut = impl_->http->drain(deadline);
   (void)impl_->async->drain(deadline);
+  r.async_left = impl_->async->close();
   r.async_cut = impl_->async->busy();
   return r;
 }
 
 std::string Gateway::DrainReport::describe() const {
-  if (clean() && async_dropped == 0) return "nothing was dropped";
+  if (clean() && async_left == 0) return "nothing was dropped";
   return std::to_string(requests_cut) + " request(s) still running cut off, " +
-         std::to_string(async_dropped) + " queued async call(s) dropped, " +
+         std::to_string(async_left) + " queued async call(s) left for the next start, " +
          std::to_string(async_cut) + " async call(s) or callback(s) cut off";
 }
 

@@ -73,7 +73,7 @@ Result<fs::path> StateDir::entry(std::string_view sub, const std::string& name,
 }
 
 constexpr const char* kSubdirs[] = {"functions", "workflows", "modules", "images", "secrets",
-                                     "secret-views"};
+                                     "secret-views", "async"};
 
 Result<std::unique_ptr<StateDir>> StateDir::open(const fs::path& dir) {
   for (const char* sub : kSubdirs) {
@@ -270,6 +270,37 @@ Result<void> StateDir::removeWorkflow(const std::string& name) {
 std::vector<Workflow> StateDir::loadWorkflows(std::vector<std::string>* errors) {
   return loadAll<Workflow>(
       dir_ / "workflows", [](const std::string& text) { return parseWorkflow(text); }, errors);
+}
+
+Result<void> StateDir::saveAsyncCall(const std::string& id, std::span<const uint8_t> record) {
+  TRY_ASSIGN(fs::path file, entry("async", id, ".json"));
+  return writeFileAtomic(file, record);
+}
+
+void StateDir::removeAsyncCall(const std::string& id) {
+  auto file = entry("async", id, ".json");
+  std::error_code ec;
+  if (file.ok()) fs::remove(*file, ec);
+}
+
+std::vector<std::vector<uint8_t>> StateDir::loadAsyncCalls(std::vector<std::string>* errors) const {
+  std::vector<std::pair<std::pair<fs::file_time_type, std::string>, fs::path>> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_ / "async", ec)) {
+    if (e.path().extension() != ".json") continue;
+    files.push_back({{e.last_write_time(ec), e.path().filename().string()}, e.path()});
+  }
+  std::sort(files.begin(), files.end());  // in the order they were accepted
+  std::vector<std::vector<uint8_t>> out;
+  for (const auto& [order, path] : files) {
+    auto bytes = readFile(path);
+    if (bytes.ok()) {
+      out.push_back(std::move(*bytes));
+    } else if (errors) {
+      errors->push_back(path.string() + ": " + bytes.error().message());
+    }
+  }
+  return out;
 }
 
 }  // namespace cwasi::node

@@ -14,9 +14,12 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <thread>
 
+#include "cwasi/common/mutex.h"
 #include "cwasi/common/net.h"
+#include "cwasi/http/server.h"
 #include "node/daemon.h"
 
 namespace cwasi::node {
@@ -216,10 +219,62 @@ TEST(Stopping, SigtermStopsWithinTheDrainTimeoutAndSaysWhatWasDropped) {
   std::string said;
   while (auto line = d->process().readLine(1s)) said += *line + "\n";
   EXPECT_NE(said.find("stopped: 1 request(s) still running cut off, 2 queued async call(s) "
-                      "dropped, 1 async call(s) or callback(s) cut off"),
+                      "left for the next start, 1 async call(s) or callback(s) cut off"),
             std::string::npos)
       << said;
   caller.join();
+  // The journal keeps them for the next start: the two that waited and the
+  // one cut off (AcceptedAsyncCallsSurviveKill9 shows a start running them).
+  size_t journaled = 0;
+  for (const auto& e : fs::directory_iterator(*dir / "state" / "async")) journaled += e.is_regular_file();
+  EXPECT_EQ(journaled, 3u);
+  fs::remove_all(*dir);
+}
+
+// Accepted (202) async calls survive kill -9: each is on disk before its
+// 202 and leaves only once run, so the next start runs what was left —
+// every call's callback comes (at least once).
+TEST(Stopping, AcceptedAsyncCallsSurviveKill9) {
+  auto dir = makeTempDir("cwasid-kill9-");
+  ASSERT_TRUE(dir.ok());
+  cwasi::Mutex mu;
+  std::set<std::string> delivered;
+  http::HttpServerConfig rc;
+  rc.listen = "127.0.0.1:0";
+  auto receiver = http::HttpServer::start(rc, [&](http::HttpRequest& req) {
+    cwasi::MutexLock lock(mu);
+    delivered.insert(req.header("X-Call-Id"));
+    return http::HttpResponse::text(200, "ok");
+  });
+  ASSERT_TRUE(receiver.ok());
+  const std::string callback = "http://" + (*receiver)->address() + "/done";
+  auto d = Daemon::start(*dir / "state", {"--async-workers", "1"});
+  ASSERT_EQ(d->deploy(spec("sleep", "sleep")).status, 202);
+  std::set<std::string> accepted;
+  for (int i = 0; i < 20; ++i) {
+    Reply r = curl({"-X", "POST", "-H", "X-Callback-Url: " + callback, "--data", "100",
+                    d->url_with("/async-function/sleep")});
+    ASSERT_EQ(r.status, 202) << r.body;
+    const size_t at = r.headers.find("X-Call-Id: ");
+    ASSERT_NE(at, std::string::npos) << r.headers;
+    accepted.insert(r.headers.substr(at + 11, r.headers.find('\r', at) - at - 11));
+  }
+  std::this_thread::sleep_for(300ms);  // two or three have run
+  d->process().signal(SIGKILL);
+  (void)d->process().wait(10s);
+  auto again = Daemon::start(*dir / "state", {"--async-workers", "4"});
+  for (int i = 0; i < 200; ++i) {
+    {
+      cwasi::MutexLock lock(mu);
+      if (delivered.size() >= accepted.size()) break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  {
+    cwasi::MutexLock lock(mu);
+    for (const auto& id : accepted) EXPECT_TRUE(delivered.contains(id)) << "lost: " << id;
+  }
+  EXPECT_EQ(again->stop(), 0);
   fs::remove_all(*dir);
 }
 

@@ -5,6 +5,7 @@
 // so that a slow callback target never holds up the calls behind it.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 #include "cwasi/http/client.h"
 #include "cwasi/trigger/invoker.h"
 #include "cwasi/node/registry.h"
+#include "cwasi/node/state.h"
 #include "cwasi/node/worker_pool.h"
 
 namespace cwasi::node {
@@ -39,21 +41,33 @@ struct AsyncConfig {
 
 class AsyncQueue {
  public:
-  // Starts the workers; `registry` and `invoker` must outlive the queue.
-  AsyncQueue(FunctionRegistry& registry, trigger::Invoker& invoker, const AsyncConfig& config);
-  // Stops the workers; calls still queued are dropped (their callers got 202)
-  // and the log says how many.
+  // Starts the workers; `registry`, `invoker` and `journal` must outlive
+  // the queue. With a journal (the state dir), an accepted call is on disk
+  // before its caller gets 202 and leaves it once run: calls a stop or a
+  // kill -9 kept from running run after the next start (replay()).
+  AsyncQueue(FunctionRegistry& registry, trigger::Invoker& invoker, const AsyncConfig& config,
+             StateDir* journal = nullptr);
+  // Stops the workers; calls still queued are left (in the journal, if
+  // any) and the log says how many.
   ~AsyncQueue();
 
+  // Queues the calls the journal holds (at start): how many; what it cannot
+  // read is named in `errors`.
+  size_t replay(std::vector<std::string>* errors);
   // Queues a call. ResourceExhausted when the queue is full, in calls or in
   // bytes (a call's body counts until it ran, its result until its
   // callback went out; a result that does not fit is dropped and its
-  // callback says 507). Thread-safe.
+  // callback says 507); Unavailable once stopping; the journal's error
+  // when it cannot keep the call. Thread-safe.
   Result<void> submit(AsyncCall call);
   size_t queued() const { return calls_.queued(); }
-  // Stopping: new calls are refused and queued ones dropped (how many);
-  // the running ones and their callbacks go on.
+  // Stopping, first step: new calls are refused; queued ones still run.
+  void stopAccepting() { accepting_.store(false); }
+  // Stopping, last step: the calls still queued are left (how many) — in
+  // the journal, for the next start; the running ones and their callbacks
+  // go on.
   size_t close() { return calls_.close(); }
+  bool journaled() const { return journal_ != nullptr; }
   // Calls running, and callbacks waiting or being sent.
   size_t busy() const { return calls_.busy() + callbacks_.busy() + callbacks_.queued(); }
   // Waits (on conditions) until no call runs and no callback waits or is
@@ -99,6 +113,8 @@ class AsyncQueue {
 
   FunctionRegistry& registry_;
   trigger::Invoker& invoker_;
+  StateDir* const journal_;
+  std::atomic<bool> accepting_{true};
   const std::chrono::milliseconds callback_timeout_;
   ByteBudget bytes_;
   // Declared before the calls, which post to it: it outlives them.

@@ -80,13 +80,14 @@ class Gateway {
   // What stopping left undone.
   struct DrainReport {
     size_t requests_cut = 0;      // still running at the deadline
-    size_t async_dropped = 0;     // queued async calls never run (their callers got 202)
+    size_t async_left = 0;        // queued async calls not run yet: journaled, run after the next start
     size_t async_cut = 0;         // async calls or callbacks still under way at the deadline
     bool clean() const { return requests_cut == 0 && async_cut == 0; }
     std::string describe() const;
   };
-  // Stops taking work (new connections and requests get refused, queued
-  // async calls are dropped) and waits for what runs until `deadline`.
+  // Stops taking work (new connections and requests get refused) and waits
+  // for what runs and for queued async calls until `deadline` (the ones
+  // still queued then stay in the journal for the next start).
   // Once clean, destroying the gateway is quick; otherwise the caller
   // decides (cwasid exits without waiting for the stragglers).
   DrainReport drain(std::chrono::steady_clock::time_point deadline);

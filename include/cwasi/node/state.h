@@ -77,6 +77,13 @@ class StateDir {
   Result<void> removeWorkflow(const std::string& name);
   std::vector<Workflow> loadWorkflows(std::vector<std::string>* errors);
 
+  // Accepted async calls not run yet (the async queue's journal): saved
+  // before the caller gets its 202, removed once run, loaded at start in
+  // the order they were accepted.
+  Result<void> saveAsyncCall(const std::string& id, std::span<const uint8_t> record);
+  void removeAsyncCall(const std::string& id);
+  std::vector<std::vector<uint8_t>> loadAsyncCalls(std::vector<std::string>* errors) const;
+
   const std::filesystem::path& path() const { return dir_; }
 
  private:
