@@ -2,6 +2,8 @@
 // a hello carrying the shared token; the server answers only a good one.
 #include <sys/socket.h>
 
+#include <cerrno>
+
 #include "cwasi/common/log.h"
 #include "stream.h"
 #include "transports.h"
@@ -80,6 +82,10 @@ Handshakes::Position Handshakes::enter(int fd) {
   if (live_ >= max_) {
     for (Pending& p : pending_) {
       if (p.cut) continue;
+      // Only a peer that has sent nothing: a burst of good peers (a fan-out
+      // opening a hundred connections) has its hellos waiting, unread yet.
+      char byte;
+      if (::recv(p.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) != -1 || errno != EAGAIN) continue;
       // Wakes its thread's recv (which then fails); the fd stays open until
       // that thread leaves, so it cannot be another connection's by now.
       ::shutdown(p.fd, SHUT_RDWR);

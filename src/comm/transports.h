@@ -123,11 +123,12 @@ void serveShmConnection(int fd, const std::atomic<bool>& stopping, LocalFunction
 // remote: TCP frames to "host:port".
 std::unique_ptr<Channel> makeTcpChannel(TransportConfig config);
 
-// The connections of a listener that have not said hello yet: at most
-// `max` at once, each for at most `timeout`. Past `max`, the one that has
-// been silent longest is cut off (its socket shut down) for the newcomer:
-// silent peers hold few of the listener's connections, not for long, and
-// a token holder — whose hello takes one round trip — always gets in.
+// The connections of a listener that have not said hello yet, each for at
+// most `timeout`. Past `max` of them, the oldest that has sent nothing at
+// all is cut off (its socket shut down) for the newcomer: silent peers hold
+// at most `max` of the listener's connections, not for long, and a token
+// holder — whose hello comes with its connection — always gets in. Peers
+// whose hello is there but not read yet (a burst) are never cut.
 // Thread-safe.
 class Handshakes {
  public:

@@ -40,9 +40,21 @@ Result<void> invokeCommand(Engine& engine, std::shared_ptr<const Module> module,
   return {};
 }
 
-Result<void> invokeReactor(Engine& engine, std::shared_ptr<const Module> module,
-                           RunContext context, PayloadSource& request, PayloadSink& response,
-                           ResponseHead* head) {
+}  // namespace
+
+Result<void> invoke(Engine& engine, std::shared_ptr<const Module> module, RunContext context,
+                    PayloadSource& request, PayloadSink& response, ResponseHead* head) {
+  switch (module->kind()) {
+    case FunctionKind::kCommand:
+      return invokeCommand(engine, std::move(module), std::move(context), request, response, head);
+    case FunctionKind::kReactor: break;
+    case FunctionKind::kUnknown:
+      return failedPrecondition(module->name() +
+                                " is neither a command (_start) nor a reactor (cwasi_alloc + "
+                                "cwasi_handle)");
+  }
+  // A reactor: a fresh instance, the request copied once from its source
+  // into the instance's memory, cwasi_handle, the response to the sink.
   if (request.size() > UINT32_MAX) return resourceExhausted("request larger than 4 GiB");
   TRY_ASSIGN(auto instance, instantiate(engine, std::move(module), std::move(context)));
   const auto len = static_cast<uint32_t>(request.size());
@@ -54,22 +66,6 @@ Result<void> invokeReactor(Engine& engine, std::shared_ptr<const Module> module,
   TRY(response.write(r.body));
   if (head) *head = instance->responseHead();
   return {};
-}
-
-}  // namespace
-
-Result<void> invoke(Engine& engine, std::shared_ptr<const Module> module, RunContext context,
-                    PayloadSource& request, PayloadSink& response, ResponseHead* head) {
-  switch (module->kind()) {
-    case FunctionKind::kCommand:
-      return invokeCommand(engine, std::move(module), std::move(context), request, response, head);
-    case FunctionKind::kReactor:
-      return invokeReactor(engine, std::move(module), std::move(context), request, response, head);
-    case FunctionKind::kUnknown: break;
-  }
-  return failedPrecondition(module->name() +
-                            " is neither a command (_start) nor a reactor (cwasi_alloc + "
-                            "cwasi_handle)");
 }
 
 }  // namespace cwasi::runtime

@@ -314,6 +314,22 @@ TEST_F(HostWithToken, SilentPeersCannotLockTokenHoldersOut) {
   expectStillServing();
 }
 
+// A burst of good peers past the handshake cap (a fan-out opening many
+// connections at once): their hellos wait unread, and none is cut.
+TEST_F(HostWithToken, ABurstOfPeersSayingHelloIsNeverCut) {
+  std::vector<Fd> burst;
+  for (int i = 0; i < 8; ++i) burst.push_back(tcp());
+  std::string token = testing::kToken;
+  for (Fd& fd : burst) {
+    ASSERT_TRUE(net::sendAllv(fd.get(), {header(FrameType::kHello, 0, token.size()), bytes(token)},
+                              net::never()).ok());
+  }
+  for (Fd& fd : burst) {
+    std::array<uint8_t, kFrameHeaderSize> ok;
+    EXPECT_TRUE(net::recvAll(fd.get(), ok, net::in(std::chrono::seconds(5))).ok());
+  }
+}
+
 TEST_F(HostWithToken, ConnectionsPastTheCapAreRefusedAndServingGoesOn) {
   std::vector<Fd> held;
   for (int i = 0; i < 8; ++i) held.push_back(tcpAfterHello());
