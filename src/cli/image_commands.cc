@@ -37,6 +37,19 @@ Result<oci::ImageReference> registryReference(const std::string& text, bool plai
   return ref;
 }
 
+// A registry to push to or pull from: the reference, and the transport's
+// options with the credentials --registry-config has for it.
+struct RegistryTarget {
+  oci::ImageReference ref;
+  node::RegistryTransportOptions options;
+};
+Result<RegistryTarget> registryTarget(const std::string& reference, bool plain_http,
+                                      const std::string& config_file) {
+  TRY_ASSIGN(oci::ImageReference ref, registryReference(reference, plain_http));
+  TRY_ASSIGN(node::RegistryTransportOptions options, transportOptions(config_file, ref.registry));
+  return RegistryTarget{std::move(ref), std::move(options)};
+}
+
 // --registry-config, as push and pull take it.
 CLI::Option* addRegistryConfig(CLI::App& app, std::string& file) {
   return app
@@ -102,16 +115,14 @@ class PushCommand final : public Command {
   }
 
   int run() override {
-    auto ref = registryReference(reference_, plain_http_);
-    if (!ref.ok()) return fail(kExitUsage, ref.error().message());
-    auto options = transportOptions(config_, ref->registry);
-    if (!options.ok()) return fail(kExitUsage, options.error().message());
+    auto target = registryTarget(reference_, plain_http_, config_);
+    if (!target.ok()) return fail(kExitUsage, target.error().message());
     auto tarball = readFile(tarball_);
     if (!tarball.ok()) return fail(kExitNotFound, tarball.error().message());
-    node::PlainHttpRegistryTransport http(std::move(*options));
-    auto digest = oci::pushImage(*tarball, *ref, http);
+    node::PlainHttpRegistryTransport http(std::move(target->options));
+    auto digest = oci::pushImage(*tarball, target->ref, http);
     if (!digest.ok()) return fail(kExitCannotRun, "image push: " + digest.error().message());
-    std::printf("pushed %s (%s)\n", ref->toString().c_str(), digest->c_str());
+    std::printf("pushed %s (%s)\n", target->ref.toString().c_str(), digest->c_str());
     return 0;
   }
 
@@ -133,12 +144,10 @@ class PullCommand final : public Command {
   }
 
   int run() override {
-    auto ref = registryReference(reference_, plain_http_);
-    if (!ref.ok()) return fail(kExitUsage, ref.error().message());
-    auto options = transportOptions(config_, ref->registry);
-    if (!options.ok()) return fail(kExitUsage, options.error().message());
-    node::PlainHttpRegistryTransport http(std::move(*options));
-    auto tarball = oci::pullImage(*ref, http);
+    auto target = registryTarget(reference_, plain_http_, config_);
+    if (!target.ok()) return fail(kExitUsage, target.error().message());
+    node::PlainHttpRegistryTransport http(std::move(target->options));
+    auto tarball = oci::pullImage(target->ref, http);
     if (!tarball.ok()) {
       return fail(tarball.error().code() == Code::kNotFound ? kExitNotFound : kExitCannotRun,
                   "image pull: " + tarball.error().message());
@@ -146,7 +155,7 @@ class PullCommand final : public Command {
     if (auto w = writeFileAtomic(out_, *tarball); !w.ok()) {
       return fail(kExitUsage, w.error().message());
     }
-    std::printf("pulled %s into %s (%zu bytes)\n", ref->toString().c_str(), out_.c_str(),
+    std::printf("pulled %s into %s (%zu bytes)\n", target->ref.toString().c_str(), out_.c_str(),
                 tarball->size());
     return 0;
   }
