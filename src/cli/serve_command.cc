@@ -208,6 +208,10 @@ HostFlags::HostFlags(CLI::App& app, host::HostConfig& c, HostRole role)
         ->capture_default_str()
         ->transform(inRange(1))
         ->group(kGroup);
+    addByteSize(app, "--max-inflight-bytes", c.max_inflight_bytes, 65536,
+                "payload bytes of the calls served at once, all peers together; "
+                "a call past it is refused")
+        ->group(kGroup);
     app.add_option("--max-handshakes", c.max_handshakes,
                    "TCP peers yet to say hello, at once; past it the one silent longest is cut off")
         ->capture_default_str()

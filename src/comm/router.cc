@@ -121,6 +121,7 @@ Result<std::unique_ptr<Router>> Router::start(RouterConfig config, LocalFunction
   impl->transport.ring_bytes = c.ring_bytes;
   impl->transport.max_payload = c.max_payload;
   impl->transport.peer_idle_timeout = c.peer_idle_timeout;
+  impl->transport.inflight = std::make_shared<ByteBudget>(c.max_inflight_bytes);
   impl->handshakes = std::make_unique<Handshakes>(std::max<size_t>(1, c.max_handshakes),
                                                   c.handshake_timeout);
 

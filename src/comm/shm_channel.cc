@@ -124,7 +124,7 @@ void serveShmConnection(int fd, const std::atomic<bool>& stopping, LocalFunction
   // The server borrows the socket fd: the ConnectionServer owns and closes it.
   ShmConnection conn(Fd(::dup(fd)), std::move(*seg), std::move(got->fds[1]),
                      std::move(got->fds[2]), false);
-  serveFrames(conn, functions, config.max_payload, config.peer_idle_timeout, stopping, peer);
+  serveFrames(conn, functions, config.max_payload, config.peer_idle_timeout, stopping, peer, config.inflight.get());
 }
 
 }  // namespace cwasi::comm

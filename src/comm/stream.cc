@@ -162,7 +162,7 @@ Result<void> checkHello(const FrameHeader& hello, std::span<const uint8_t> token
 
 void serveFrames(ByteStream& stream, LocalFunctions& functions, uint64_t max_payload,
                  std::chrono::milliseconds idle_timeout, const std::atomic<bool>& stopping,
-                 const std::string& peer) {
+                 const std::string& peer, ByteBudget* inflight) {
   while (!stopping.load(std::memory_order_relaxed)) {
     std::array<uint8_t, kFrameHeaderSize> hb;
     if (!stream.read(hb, Clock::now() + idle_timeout).ok()) return;  // left, or silent too long
@@ -192,6 +192,24 @@ void serveFrames(ByteStream& stream, LocalFunctions& functions, uint64_t max_pay
                         options.deadline == Clock::time_point::max()
                             ? frame_deadline
                             : std::max(frame_deadline, options.deadline));
+    const FrameType reply = h->type == FrameType::kSend ? FrameType::kSendAck : FrameType::kResponse;
+    if (inflight && !inflight->tryTake(h->payload_len)) {
+      // Read and dropped as it comes (nothing held), then refused: the
+      // connection stays in step.
+      if (!source.drain().ok()) return;
+      const Error full = resourceExhausted(
+          "the host holds " + std::to_string(inflight->used()) + " of " +
+          std::to_string(inflight->limit()) + " payload bytes in flight; retry later");
+      if (!sendError(stream, reply, full).ok()) return;
+      continue;
+    }
+    struct Give {
+      ByteBudget* budget;
+      uint64_t bytes;
+      ~Give() {
+        if (budget) budget->give(bytes);
+      }
+    } give{inflight, h->payload_len};
     if (h->type == FrameType::kSend) {
       auto delivered = functions.deliver(name, source);
       if (source.broken() || !source.drain().ok()) return;

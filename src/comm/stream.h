@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cwasi/comm/channel.h"
+#include "cwasi/common/byte_budget.h"
 #include "cwasi/comm/frame.h"
 #include "cwasi/common/net.h"
 #include "cwasi/comm/router.h"
@@ -76,10 +77,13 @@ StreamOutcome streamCall(ByteStream& stream, FrameType type, std::string_view ta
 
 // Server side: serves frames until the peer leaves, breaks the protocol,
 // stays silent for `idle_timeout`, or `stopping` turns true. `peer` names the
-// connection in logs.
+// connection in logs. A frame's payload is taken from `inflight` (shared by
+// every connection of the host; null: no budget) for as long as its call
+// runs; one that does not fit is read and discarded, and refused with
+// ResourceExhausted.
 void serveFrames(ByteStream& stream, LocalFunctions& functions, uint64_t max_payload,
                  std::chrono::milliseconds idle_timeout, const std::atomic<bool>& stopping,
-                 const std::string& peer);
+                 const std::string& peer, ByteBudget* inflight = nullptr);
 
 // Reads and checks a kHello frame: the token must match (constant time).
 // Unauthenticated when it does not.

@@ -114,7 +114,7 @@ void serveTcpConnection(int fd, const std::atomic<bool>& stopping, LocalFunction
   handshakes.leave(pos);
   if (!authenticated) return;
   SocketStream stream(fd);
-  serveFrames(stream, functions, config.max_payload, config.peer_idle_timeout, stopping, peer);
+  serveFrames(stream, functions, config.max_payload, config.peer_idle_timeout, stopping, peer, config.inflight.get());
 }
 
 }  // namespace cwasi::comm

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cwasi/comm/channel.h"
+#include "cwasi/common/byte_budget.h"
 #include "cwasi/comm/frame.h"
 #include "cwasi/common/fd.h"
 #include "cwasi/common/mutex.h"
@@ -32,6 +33,9 @@ struct TransportConfig {
   // An authenticated peer's connection closes after this long without a
   // frame (a pooled client connection notices and reconnects).
   std::chrono::milliseconds peer_idle_timeout{120000};
+  // Payload bytes of calls being served, all connections together (shared
+  // by the serving transports); null: no budget.
+  std::shared_ptr<ByteBudget> inflight;
 };
 
 // embedded: the target runs in this process; one copy each way.

@@ -163,6 +163,7 @@ class HostWithToken : public ::testing::Test {
                                   "--runtime-dir", (dir_ / "rt").string(), "--token",
                                   testing::kToken, "--max-connections", "8",
                                   "--max-handshakes", "2", "--handshake-timeout-ms", "30000",
+                                  "--max-inflight-bytes", "1Mi",
                                   "--peer-idle-timeout-ms", "1000", "--function",
                                   "echo=" + functionPath("echo").string()});
     ASSERT_TRUE(p.ok());
@@ -312,6 +313,40 @@ TEST_F(HostWithToken, SilentPeersCannotLockTokenHoldersOut) {
   }
   EXPECT_EQ(closed, 6);
   expectStillServing();
+}
+
+// The host's payload budget is one for all peers: while one peer's call
+// holds 800 KB (its payload half sent), another's 800 KB call is refused
+// with ResourceExhausted — its payload read and dropped, the connection
+// still in step — and goes through once the first is gone.
+TEST_F(HostWithToken, PayloadsInFlightShareOneHostWideBudget) {
+  const uint64_t size = 800'000;
+  const std::string payload(size, 'p');
+  Fd holder = tcpAfterHello();
+  ASSERT_TRUE(net::sendAllv(holder.get(), {header(FrameType::kCall, 4, size), bytes("echo"),
+                                           bytes(payload.substr(0, size / 2))},
+                            net::never()).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto call = [&](Fd& fd) -> FrameHeader {
+    EXPECT_TRUE(net::sendAllv(fd.get(), {header(FrameType::kCall, 4, size), bytes("echo"), bytes(payload)},
+                              net::never()).ok());
+    std::array<uint8_t, kFrameHeaderSize> hb;
+    EXPECT_TRUE(net::recvAll(fd.get(), hb, net::in(std::chrono::seconds(10))).ok());
+    auto h = decodeHeader(hb, uint64_t{1} << 30);
+    EXPECT_TRUE(h.ok());
+    std::vector<uint8_t> body(h.ok() ? h->payload_len : 0);
+    EXPECT_TRUE(net::recvAll(fd.get(), body, net::in(std::chrono::seconds(10))).ok());
+    return h.ok() ? *h : FrameHeader{};
+  };
+  Fd other = tcpAfterHello();
+  FrameHeader refused = call(other);
+  EXPECT_EQ(refused.type, FrameType::kResponse);
+  EXPECT_EQ(refused.status, abi::kErrTooLarge);  // ResourceExhausted, as the ABI spells it
+  holder = Fd();  // its call ends, its bytes go back
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  FrameHeader served = call(other);  // the same connection: still in step
+  EXPECT_EQ(served.status, abi::kOk);
+  EXPECT_EQ(served.payload_len, size);
 }
 
 // A burst of good peers past the handshake cap (a fan-out opening many

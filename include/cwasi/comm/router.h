@@ -62,6 +62,9 @@ struct RouterConfig {
   size_t ring_bytes = 4u << 20;
   // Largest request/response/message accepted from a peer.
   uint64_t max_payload = 1ull << 30;
+  // Payload bytes of the calls this host serves at once, all peers
+  // together; a call past it is refused (ResourceExhausted).
+  uint64_t max_inflight_bytes = 1ull << 30;
   // Deadline of a call whose caller gave none.
   std::chrono::milliseconds default_timeout{30000};
   // Redis worker threads per served function.
