@@ -61,7 +61,8 @@ class LogFollower : public http::BodySource {
     auto entry = registry_.find(name_);
     if (!entry || entry->log != log_) return std::nullopt;
     std::string out;
-    for (auto line : log_->after(seq_)) {
+    std::vector<FunctionLog::Line> lines = log_->after(seq_);  // a copy already: cut in place
+    for (auto& line : lines) {
       if (!out.empty() && out.size() + line.text.size() > kMaxPiece) break;
       if (line.text.size() > kMaxPiece) line.text.resize(kMaxPiece);
       out += logLine(name_, line);
