@@ -107,6 +107,11 @@ class DaemonCommand final : public Command {
     addMillis(app, "--pull-timeout-ms", c_.registries.pull_timeout,
               "one deployment's pull, every request together")
         ->group(kImages);
+    app.add_option("--max-concurrent-pulls", c_.registries.max_concurrent_pulls,
+                   "images downloaded at once; more deployments wait their turn")
+        ->capture_default_str()
+        ->transform(inRange(1, 64))
+        ->group(kImages);
   }
 
   int run() override {
@@ -160,10 +165,10 @@ class DaemonCommand final : public Command {
   Result<void> finish() {
     TRY(host_flags_.apply());
     if (!registry_config_.empty()) {
-      // The file does not set the pull timeout: the flag's (or its default) stays.
-      const auto pull_timeout = c_.registries.pull_timeout;
-      TRY_ASSIGN(c_.registries, node::loadRegistryConfig(registry_config_));
-      c_.registries.pull_timeout = pull_timeout;
+      // The file sets neither the pull timeout nor the pull limit: the flags' stay.
+      TRY_ASSIGN(node::RegistryConfig file, node::loadRegistryConfig(registry_config_));
+      c_.registries.mirrors = std::move(file.mirrors);
+      c_.registries.auths = std::move(file.auths);
     }
     return okResult();
   }

@@ -187,9 +187,17 @@ Result<ImagePuller::Pulled> ImagePuller::pull(std::string_view image, uint64_t m
       if (bytes.ok()) return Pulled{*digest, std::move(*bytes), true};
     }
     at.reference = *digest;  // what was resolved, even if the tag moves meanwhile
+    if (auto taken = takeSlot(deadline); !taken.ok()) return explain(host, taken.error());
+    struct Slot {
+      const ImagePuller& puller;
+      ~Slot() { puller.giveSlot(); }
+    } slot{*this};
     auto tarball = oci::pullImage(at, http);
     if (!tarball.ok()) return explain(host, tarball.error());
-    auto img = oci::readImageArchive(std::span<const uint8_t>(*tarball));
+    auto img = oci::readImageArchive(std::span<const uint8_t>(*tarball), max_bytes);
+    if (!img.ok() && img.error().code() == Code::kResourceExhausted) {
+      return explain(host, img.error());  // a layer that inflates past the cap
+    }
     if (!img.ok()) {
       return invalidArgument("image " + name + " is not a Wasm image cwasi can run: " +
                              img.error().message());
@@ -198,6 +206,27 @@ Result<ImagePuller::Pulled> ImagePuller::pull(std::string_view image, uint64_t m
     return Pulled{*digest, std::move(img->module), false};
   }
   return *failed;
+}
+
+Result<void> ImagePuller::takeSlot(std::chrono::steady_clock::time_point deadline) const {
+  MutexLock lock(mu_);
+  while (downloading_ >= config_.max_concurrent_pulls) {
+    if (!slot_freed_.waitUntil(mu_, deadline) && downloading_ >= config_.max_concurrent_pulls) {
+      return unavailable("waited the pull timeout for one of the " +
+                         std::to_string(config_.max_concurrent_pulls) +
+                         " downloads at once (--max-concurrent-pulls) to end");
+    }
+  }
+  ++downloading_;
+  return {};
+}
+
+void ImagePuller::giveSlot() const {
+  {
+    MutexLock lock(mu_);
+    --downloading_;
+  }
+  slot_freed_.notifyOne();
 }
 
 }  // namespace cwasi::node

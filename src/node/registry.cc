@@ -16,7 +16,7 @@ namespace {
 using json = nlohmann::json;
 
 // The largest image or module a deployment may name.
-constexpr uint64_t kMaxImageBytes = 256ull << 20;
+using oci::kMaxImageBytes;
 
 // An error about a module, without what the file says: a WAT parse error
 // quotes the offending line, and the file may be one the client could not

@@ -3,6 +3,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
+#include <utility>
 #include <cstring>
 #include <string_view>
 
@@ -92,32 +94,156 @@ void putOctal(uint8_t* p, size_t len, uint64_t v) {
   for (size_t i = len - 1; i-- > 0 && v != 0; v >>= 3) p[i] = static_cast<uint8_t>('0' + (v & 7));
 }
 
+// A gzip stream inflated piece by piece.
+class Inflater {
+ public:
+  explicit Inflater(std::span<const uint8_t> in) {
+    z_.next_in = const_cast<Bytef*>(in.data());
+    z_.avail_in = static_cast<uInt>(std::min<size_t>(in.size(), UINT32_MAX));
+    ok_ = inflateInit2(&z_, 15 + 16) == Z_OK;
+  }
+  ~Inflater() {
+    if (ok_) inflateEnd(&z_);
+  }
+  Inflater(const Inflater&) = delete;
+  Inflater& operator=(const Inflater&) = delete;
+
+  bool ended() const { return ended_; }
+  // Up to out.size() more bytes; 0 only at the end of the stream.
+  Result<size_t> inflateInto(std::span<uint8_t> out) {
+    if (!ok_) return internal("gzip: inflateInit failed");
+    size_t produced = 0;
+    while (produced < out.size() && !ended_) {
+      const size_t chunk = std::min<size_t>(out.size() - produced, UINT32_MAX);
+      z_.next_out = out.data() + produced;
+      z_.avail_out = static_cast<uInt>(chunk);
+      int rc = inflate(&z_, Z_NO_FLUSH);
+      produced += chunk - z_.avail_out;
+      if (rc == Z_STREAM_END) ended_ = true;
+      if (rc == Z_BUF_ERROR && z_.avail_in == 0) rc = Z_DATA_ERROR;  // input ended early
+      if (rc != Z_OK && rc != Z_STREAM_END) {
+        return invalidArgument(std::string("gzip: corrupt data (") + (z_.msg ? z_.msg : "truncated") +
+                               ")");
+      }
+    }
+    return produced;
+  }
+
+ private:
+  z_stream z_{};
+  bool ok_ = false;
+  bool ended_ = false;
+};
+
 }  // namespace
 
-Result<std::vector<TarEntry>> readTar(std::span<const uint8_t> bytes, uint64_t max_bytes) {
-  std::vector<TarEntry> entries;
-  uint64_t total = 0;
+// The archive's bytes in order, inflated when gzip'd, counted against the cap.
+class TarReader::Stream {
+ public:
+  Stream(std::span<const uint8_t> bytes, uint64_t max_bytes) : bytes_(bytes), max_(max_bytes) {
+    if (isGzip(bytes)) inflater_.emplace(bytes);
+  }
+
+  // Up to n more bytes, fewer only at the end of the archive.
+  Result<std::span<const uint8_t>> read(uint64_t n) {
+    TRY(admit(n));
+    if (!inflater_) {
+      const size_t got = std::min<uint64_t>(n, bytes_.size() - pos_);
+      pos_ += got;
+      return bytes_.subspan(pos_ - got, got);
+    }
+    buf_.resize(n);
+    TRY_ASSIGN(size_t got, inflater_->inflateInto(buf_));
+    return std::span<const uint8_t>(buf_.data(), got);
+  }
+
+  // Passes over n bytes; false when the archive ends first.
+  Result<bool> skip(uint64_t n) {
+    TRY(admit(n));
+    if (!inflater_) {
+      const size_t got = std::min<uint64_t>(n, bytes_.size() - pos_);
+      pos_ += got;
+      return got == n;
+    }
+    std::array<uint8_t, 64 * 1024> scratch;
+    while (n > 0) {
+      TRY_ASSIGN(size_t got, inflater_->inflateInto(std::span(scratch).first(
+                                 std::min<uint64_t>(n, scratch.size()))));
+      if (got == 0) return false;
+      n -= got;
+    }
+    return true;
+  }
+
+ private:
+  Result<void> admit(uint64_t n) {
+    if (n > max_ - read_) {
+      return resourceExhausted(inflater_ ? "gzip: expands past " + std::to_string(max_) + " bytes"
+                                         : "tar: contents exceed " + std::to_string(max_) + " bytes");
+    }
+    read_ += n;
+    return {};
+  }
+
+  const std::span<const uint8_t> bytes_;
+  const uint64_t max_;
+  uint64_t read_ = 0;  // what reads and skips took, admitted against max_
+  size_t pos_ = 0;     // in bytes_, when not gzip'd
+  std::optional<Inflater> inflater_;
+  std::vector<uint8_t> buf_;
+};
+
+TarReader::TarReader(std::span<const uint8_t> bytes, uint64_t max_bytes)
+    : stream_(std::make_unique<Stream>(bytes, max_bytes)) {}
+
+TarReader::~TarReader() = default;
+
+Result<std::span<const uint8_t>> TarReader::read(uint64_t n) {
+  TRY_ASSIGN(auto got, stream_->read(n));
+  if (got.size() < n) return invalidArgument("tar: truncated archive");
+  return got;
+}
+
+Result<void> TarReader::skipPending() {
+  const uint64_t n = std::exchange(pending_, 0);
+  pending_data_ = 0;
+  TRY_ASSIGN(bool whole, stream_->skip(n));
+  if (!whole) return invalidArgument("tar: truncated archive");
+  return {};
+}
+
+Result<std::optional<TarHeader>> TarReader::next() {
+  TRY(skipPending());
   std::string long_name;
-  size_t pos = 0;
-  while (pos + kBlock <= bytes.size()) {
-    const uint8_t* h = bytes.data() + pos;
-    if (std::all_of(h, h + kBlock, [](uint8_t b) { return b == 0; })) break;  // end marker
+  for (;;) {
+    TRY_ASSIGN(auto block, stream_->read(kBlock));
+    // The end marker; or, as tar itself allows, no end marker at all.
+    if (block.size() < kBlock || std::all_of(block.begin(), block.end(), [](uint8_t b) { return b == 0; })) {
+      return std::optional<TarHeader>();
+    }
+    uint8_t h[kBlock];
+    std::memcpy(h, block.data(), kBlock);
     uint64_t sum = 0;
     for (size_t i = 0; i < kBlock; ++i) sum += (i >= 148 && i < 156) ? ' ' : h[i];
     TRY_ASSIGN(uint64_t stored_sum, parseNumber(h + 148, 8, "checksum"));
     if (sum != stored_sum) return invalidArgument("tar: header checksum mismatch (not a tar file?)");
     TRY_ASSIGN(uint64_t size, parseNumber(h + 124, 12, "size"));
     TRY_ASSIGN(uint64_t mode, parseNumber(h + 100, 8, "mode"));
+    if (size > (uint64_t{1} << 62)) return invalidArgument("tar: size too large");
+    const uint64_t padded = (size + kBlock - 1) / kBlock * kBlock;
     const char type = h[156] == 0 ? '0' : static_cast<char>(h[156]);
-    pos += kBlock;
-    if (size > bytes.size() - pos) return invalidArgument("tar: truncated archive");
-    std::span<const uint8_t> data = bytes.subspan(pos, size);
-    pos += (size + kBlock - 1) / kBlock * kBlock;
     if (type == 'x' || type == 'L') {  // the next entry's long name
+      TRY_ASSIGN(auto data, read(size));
       long_name = type == 'x' ? paxPath(data) : field(data.data(), data.size());
+      pending_ = padded - size;
+      TRY(skipPending());
       continue;
     }
-    if (type == 'g') continue;  // global PAX header
+    pending_ = padded;
+    if (type == 'g') {  // global PAX header
+      TRY(skipPending());
+      continue;
+    }
     std::string name = field(h, 100);
     if (std::memcmp(h + 257, "ustar", 5) == 0) {
       std::string prefix = field(h + 345, 155);
@@ -125,22 +251,37 @@ Result<std::vector<TarEntry>> readTar(std::span<const uint8_t> bytes, uint64_t m
     }
     if (!long_name.empty()) name = std::move(long_name);
     long_name.clear();
-    if (type != '0' && type != '7' && type != '5') continue;  // links, devices: not needed
-    TRY_ASSIGN(std::string path, cleanPath(name));
-    if (path.empty()) continue;
-    total += size;
-    if (total > max_bytes) {
-      return resourceExhausted("tar: contents exceed " + std::to_string(max_bytes) + " bytes");
+    if (type != '0' && type != '7' && type != '5') {  // links, devices: not needed
+      TRY(skipPending());
+      continue;
     }
-    TarEntry e;
-    e.path = std::move(path);
-    e.type = type == '5' ? '5' : '0';
-    e.mode = static_cast<uint32_t>(mode & 07777);
-    e.data.assign(data.begin(), data.end());
-    entries.push_back(std::move(e));
+    TRY_ASSIGN(std::string path, cleanPath(name));
+    if (path.empty()) {
+      TRY(skipPending());
+      continue;
+    }
+    pending_data_ = type == '5' ? 0 : size;
+    return std::optional<TarHeader>(TarHeader{std::move(path), type == '5' ? '5' : '0', static_cast<uint32_t>(mode & 07777),
+                     pending_data_});
   }
-  if (pos > bytes.size()) return invalidArgument("tar: truncated archive");
-  return entries;
+}
+
+Result<std::span<const uint8_t>> TarReader::data() {
+  TRY_ASSIGN(auto d, read(pending_data_));
+  pending_ -= pending_data_;
+  TRY(skipPending());
+  return d;
+}
+
+Result<std::vector<TarEntry>> readTar(std::span<const uint8_t> bytes, uint64_t max_bytes) {
+  TarReader reader(bytes, max_bytes);
+  std::vector<TarEntry> entries;
+  for (;;) {
+    TRY_ASSIGN(std::optional<TarHeader> h, reader.next());
+    if (!h) return entries;
+    TRY_ASSIGN(auto data, reader.data());
+    entries.push_back({std::move(h->path), h->type, h->mode, {data.begin(), data.end()}});
+  }
 }
 
 Result<std::vector<uint8_t>> writeTar(const std::vector<TarEntry>& entries) {
@@ -187,31 +328,17 @@ bool isGzip(std::span<const uint8_t> bytes) {
 }
 
 Result<std::vector<uint8_t>> gunzip(std::span<const uint8_t> bytes, uint64_t max_bytes) {
-  z_stream z{};
-  if (inflateInit2(&z, 15 + 16) != Z_OK) return internal("gzip: inflateInit failed");
+  Inflater inflater(bytes);
   std::vector<uint8_t> out;
-  z.next_in = const_cast<Bytef*>(bytes.data());
-  z.avail_in = static_cast<uInt>(std::min<size_t>(bytes.size(), UINT32_MAX));
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
+  while (!inflater.ended()) {
     if (out.size() >= max_bytes) {
-      inflateEnd(&z);
       return resourceExhausted("gzip: expands past " + std::to_string(max_bytes) + " bytes");
     }
-    size_t old = out.size();
-    size_t chunk = std::min<uint64_t>(std::max<size_t>(bytes.size() * 2, 64 * 1024), max_bytes - old);
-    out.resize(old + chunk);
-    z.next_out = out.data() + old;
-    z.avail_out = static_cast<uInt>(chunk);
-    rc = inflate(&z, Z_NO_FLUSH);
-    out.resize(old + chunk - z.avail_out);
-    if (rc == Z_BUF_ERROR && z.avail_in == 0) rc = Z_DATA_ERROR;  // input ended early
-    if (rc != Z_OK && rc != Z_STREAM_END) {
-      inflateEnd(&z);
-      return invalidArgument(std::string("gzip: corrupt data (") + (z.msg ? z.msg : "truncated") + ")");
-    }
+    const size_t old = out.size();
+    out.resize(old + std::min<uint64_t>(std::max<size_t>(bytes.size() * 2, 64 * 1024), max_bytes - old));
+    TRY_ASSIGN(size_t got, inflater.inflateInto(std::span(out).subspan(old)));
+    out.resize(old + got);
   }
-  inflateEnd(&z);
   return out;
 }
 

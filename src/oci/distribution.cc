@@ -200,7 +200,7 @@ std::string RegistryResponse::header(std::string_view name) const {
 
 Result<std::string> pushImage(std::span<const uint8_t> tarball, const ImageReference& ref,
                               RegistryTransport& http) {
-  TRY_ASSIGN(Layout layout, readLayout(tarball));
+  TRY_ASSIGN(Layout layout, readLayout(tarball, kMaxImageBytes));
   TRY_ASSIGN(auto index_bytes, layout.file("index.json"));
   json index = json::parse(index_bytes.begin(), index_bytes.end(), nullptr, false);
   if (index.is_discarded() || !index.contains("manifests") || !index["manifests"].is_array() ||

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <optional>
 
 #include "archive.h"
 #include "layout.h"
@@ -36,41 +37,43 @@ bool isWasmMagic(std::span<const uint8_t> b) {
   return b.size() >= 4 && std::memcmp(b.data(), "\0asm", 4) == 0;
 }
 
-Result<void> moduleFromLayer(std::span<const uint8_t> blob, WasmImage& image) {
-  std::vector<uint8_t> inflated;
-  if (isGzip(blob)) {
-    TRY_ASSIGN(inflated, gunzip(blob, kMaxImageBytes));
-    blob = inflated;
-  }
-  TRY_ASSIGN(auto entries, readTar(blob, kMaxImageBytes));
+// The module a tar layer holds: the file the entrypoint names, or its one
+// .wasm file. Read as a stream: only the module's bytes are kept.
+Result<void> moduleFromLayer(std::span<const uint8_t> blob, uint64_t max_bytes, WasmImage& image) {
   std::string wanted;
   if (!image.args.empty()) {
     wanted = image.args[0];
     while (!wanted.empty() && wanted[0] == '/') wanted.erase(0, 1);
   }
-  TarEntry* found = nullptr;
+  TarReader reader(blob, max_bytes);
+  std::optional<std::string> found;
+  std::vector<uint8_t> module;
   int wasm_files = 0;
-  for (TarEntry& e : entries) {
-    if (e.type != '0') continue;
-    if (!wanted.empty() && e.path == wanted) {
-      found = &e;
-      break;
+  for (;;) {
+    TRY_ASSIGN(std::optional<TarHeader> h, reader.next());
+    if (!h) break;
+    if (h->type != '0') continue;
+    const bool is_wanted = !wanted.empty() && h->path == wanted;
+    if (!is_wanted) {
+      if (h->path.size() <= 5 || !h->path.ends_with(".wasm")) continue;
+      if (++wasm_files > 1) continue;
     }
-    if (e.path.size() > 5 && e.path.ends_with(".wasm")) {
-      ++wasm_files;
-      if (wanted.empty() || found == nullptr) found = &e;
-    }
+    TRY_ASSIGN(std::span<const uint8_t> data, reader.data());
+    module.assign(data.begin(), data.end());
+    found = h->path;
+    if (is_wanted) break;
   }
-  if (found == nullptr) return {};
-  if (found->path != wanted && wasm_files > 1) {
+  if (!found) return {};
+  if (*found != wanted && wasm_files > 1) {
     return invalidArgument("image: several .wasm files in a layer and no entrypoint naming one");
   }
-  image.module = std::move(found->data);
-  image.module_path = "/" + found->path;
+  image.module = std::move(module);
+  image.module_path = "/" + *found;
   return {};
 }
 
-Result<WasmImage> fromManifest(const Layout& layout, const json& manifest, std::string ref) {
+Result<WasmImage> fromManifest(const Layout& layout, const json& manifest, std::string ref,
+                               uint64_t max_bytes) {
   WasmImage image;
   image.ref = std::move(ref);
   if (auto a = manifest.find("annotations"); a != manifest.end() && a->is_object()) {
@@ -108,7 +111,7 @@ Result<WasmImage> fromManifest(const Layout& layout, const json& manifest, std::
     }
     if (isTarMediaType(type)) {
       TRY_ASSIGN(auto bytes, layout.blob(layer));
-      TRY(moduleFromLayer(bytes, image));
+      TRY(moduleFromLayer(bytes, max_bytes, image));
     }
   }
   if (image.module.empty()) {
@@ -122,7 +125,8 @@ Result<WasmImage> fromManifest(const Layout& layout, const json& manifest, std::
   return image;
 }
 
-Result<WasmImage> fromIndex(const Layout& layout, const json& index, int depth) {
+Result<WasmImage> fromIndex(const Layout& layout, const json& index, int depth,
+                            uint64_t max_bytes) {
   auto manifests = index.find("manifests");
   if (manifests == index.end() || !manifests->is_array() || manifests->empty()) {
     return invalidArgument("image: index.json lists no manifests");
@@ -146,11 +150,11 @@ Result<WasmImage> fromIndex(const Layout& layout, const json& index, int depth) 
   const std::string type = jsonString(*chosen, "mediaType");
   if (type == kMediaTypeIndex || doc.contains("manifests")) {
     if (depth >= kMaxIndexDepth) return invalidArgument("image: indexes nested too deeply");
-    TRY_ASSIGN(WasmImage image, fromIndex(layout, doc, depth + 1));
+    TRY_ASSIGN(WasmImage image, fromIndex(layout, doc, depth + 1, max_bytes));
     if (image.ref.empty()) image.ref = ref;
     return image;
   }
-  return fromManifest(layout, doc, ref);
+  return fromManifest(layout, doc, ref, max_bytes);
 }
 
 json descriptor(const char* media_type, std::span<const uint8_t> bytes) {
@@ -165,16 +169,16 @@ bool looksLikeArchive(std::span<const uint8_t> bytes) {
   return isGzip(bytes) || (bytes.size() >= 512 && std::memcmp(bytes.data() + 257, "ustar", 5) == 0);
 }
 
-Result<WasmImage> readImageArchive(std::span<const uint8_t> bytes) {
-  TRY_ASSIGN(Layout layout, readLayout(bytes));
+Result<WasmImage> readImageArchive(std::span<const uint8_t> bytes, uint64_t max_bytes) {
+  TRY_ASSIGN(Layout layout, readLayout(bytes, max_bytes));
   TRY_ASSIGN(auto index_bytes, layout.file("index.json"));
   TRY_ASSIGN(json index, parseJson(index_bytes, "index.json"));
-  return fromIndex(layout, index, 0);
+  return fromIndex(layout, index, 0, max_bytes);
 }
 
-Result<WasmImage> readImageArchive(const std::filesystem::path& tarball) {
-  TRY_ASSIGN(auto bytes, readFile(tarball));
-  auto image = readImageArchive(std::span<const uint8_t>(bytes));
+Result<WasmImage> readImageArchive(const std::filesystem::path& tarball, uint64_t max_bytes) {
+  TRY_ASSIGN(auto bytes, readRegularFile(tarball, max_bytes));
+  auto image = readImageArchive(std::span<const uint8_t>(bytes), max_bytes);
   if (!image.ok()) return std::move(image).error().withContext(tarball.string());
   return image;
 }

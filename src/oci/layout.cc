@@ -23,16 +23,17 @@ Result<std::span<const uint8_t>> Layout::blob(const nlohmann::json& descriptor) 
   return bytes;
 }
 
-Result<Layout> readLayout(std::span<const uint8_t> bytes) {
-  std::vector<uint8_t> inflated;
-  if (isGzip(bytes)) {
-    TRY_ASSIGN(inflated, gunzip(bytes, kMaxImageBytes));
-    bytes = inflated;
-  }
-  TRY_ASSIGN(auto entries, readTar(bytes, kMaxImageBytes));
+Result<Layout> readLayout(std::span<const uint8_t> bytes, uint64_t max_bytes) {
+  const bool copy = isGzip(bytes);
+  TarReader reader(bytes, max_bytes);
   Layout layout;
-  for (TarEntry& e : entries) {
-    if (e.type == '0') layout.files[e.path] = std::move(e.data);
+  for (;;) {
+    TRY_ASSIGN(std::optional<TarHeader> h, reader.next());
+    if (!h) break;
+    if (h->type != '0') continue;
+    TRY_ASSIGN(std::span<const uint8_t> data, reader.data());
+    if (copy) data = layout.inflated.emplace_back(data.begin(), data.end());
+    layout.files[h->path] = data;
   }
   if (!layout.files.contains("oci-layout")) {
     return invalidArgument("image: not an OCI image layout (no oci-layout file)");

@@ -5,6 +5,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <span>
 #include <string>
@@ -14,11 +15,15 @@
 
 namespace cwasi::oci {
 
-// The most an image may expand to.
-inline constexpr uint64_t kMaxImageBytes = 1ull << 30;
-
 struct Layout {
-  std::map<std::string, std::vector<uint8_t>> files;  // path -> contents
+  Layout() = default;
+  Layout(Layout&&) = default;
+  Layout& operator=(Layout&&) = default;
+
+  // path -> contents: views into the tarball, or into `inflated` when it
+  // was gzip'd (a deque: what it holds never moves).
+  std::map<std::string, std::span<const uint8_t>> files;
+  std::deque<std::vector<uint8_t>> inflated;
 
   Result<std::span<const uint8_t>> file(const std::string& path) const {
     auto it = files.find(path);
@@ -29,7 +34,8 @@ struct Layout {
   Result<std::span<const uint8_t>> blob(const nlohmann::json& descriptor) const;
 };
 
-// The files of an image layout tarball; InvalidArgument when it is not one.
-Result<Layout> readLayout(std::span<const uint8_t> tarball);
+// The files of an image layout tarball, which it borrows; InvalidArgument
+// when it is not one, ResourceExhausted when it expands past `max_bytes`.
+Result<Layout> readLayout(std::span<const uint8_t> tarball, uint64_t max_bytes);
 
 }  // namespace cwasi::oci

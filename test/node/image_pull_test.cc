@@ -8,6 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include "cwasi/common/base64.h"
 #include "cwasi/common/sha256.h"
@@ -326,6 +329,95 @@ TEST_F(ImagesFromARegistry, PullsThatCannotBeDoneSayWhy) {
   EXPECT_THAT(bad_reply.body, ::testing::Not(HasSubstr("MiB")));
   // None of the failures deployed anything.
   EXPECT_EQ(d.admin("GET", "/system/function/upper").status, 404);
+}
+
+// Issue 21 #9: a gzip bomb (a layer of a few hundred KB that inflates past
+// the 256 MiB a deployment may pull) is refused as too large, and the daemon
+// never holds what it inflates to (it held 2.2 GB per deploy).
+TEST_F(ImagesFromARegistry, AnImageThatInflatesPastThePullCapIs413AndIsNeverHeld) {
+  DockerRegistry registry;
+  ASSERT_TRUE(registry.up());
+  {
+    std::vector<uint8_t> bomb = *readFile(functionPath("upper"));
+    bomb.resize(oci::kMaxImageBytes + (1 << 20), 0);
+    oci::BuildOptions o;
+    o.ref = "fn/bomb:v1";
+    auto tar = oci::buildImageArchive(bomb, o);
+    ASSERT_TRUE(tar.ok()) << tar.error().message();
+    ASSERT_LT(tar->size(), 2u << 20);
+    ASSERT_TRUE(writeFileAtomic(dir_ / "bomb.tar", *tar).ok());
+  }
+  ASSERT_EQ(cwasiCli({"image", "push", (dir_ / "bomb.tar").string(),
+                      registry.address() + "/fn/bomb:v1"}).exit_code, 0);
+  Daemon& d = startDaemon();
+  Reply bomb = deploy("bomb", registry.address() + "/fn/bomb:v1");
+  EXPECT_EQ(bomb.status, 413) << bomb.body;
+  EXPECT_THAT(bomb.body, HasSubstr("larger than a deployment may pull (256 MiB)"));
+  // The most the daemon ever held resident stays far below what the image
+  // inflates to.
+  const std::string status = readText("/proc/" + std::to_string(d.pid()) + "/status");
+  const size_t hwm = status.find("VmHWM:");
+  ASSERT_NE(hwm, std::string::npos);
+  EXPECT_LT(std::stoull(status.substr(hwm + 6)) << 10, 128ull << 20) << status.substr(hwm, 40);
+  // And it serves on: an ordinary image deploys.
+  push(registry, "fn/upper:v1");
+  EXPECT_EQ(deploy("upper", registry.address() + "/fn/upper:v1").status, 202);
+}
+
+// At most --max-concurrent-pulls downloads at once: the others wait for one
+// to end (a registry the test plays holds every manifest download open).
+TEST(ImagePuller, DownloadsAtMostTheConfiguredNumberAtOnce) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int downloading = 0, most = 0, downloads = 0;
+  bool release = false;
+  http::HttpServerConfig c;
+  c.listen = "127.0.0.1:0";
+  auto server = http::HttpServer::start(c, [&](http::HttpRequest& req) {
+    if (req.method == "HEAD") {
+      http::HttpResponse r = http::HttpResponse::text(200, "");
+      r.headers.emplace_back("Docker-Content-Digest", "sha256:" + std::string(64, 'a'));
+      return r;
+    }
+    std::unique_lock lock(mu);
+    ++downloads;
+    most = std::max(most, ++downloading);
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+    --downloading;
+    return http::HttpResponse::json(404, R"({"errors":[{"code":"MANIFEST_UNKNOWN"}]})");
+  });
+  ASSERT_TRUE(server.ok()) << server.error().message();
+  TempDir dir;
+  auto state = StateDir::open(dir.path());
+  ASSERT_TRUE(state.ok()) << state.error().message();
+  RegistryConfig config;
+  config.max_concurrent_pulls = 2;
+  config.pull_timeout = std::chrono::seconds(20);
+  ImagePuller puller(config, **state);
+  std::vector<std::thread> pulls;
+  std::atomic<int> not_found{0};
+  for (int i = 0; i < 5; ++i) {
+    pulls.emplace_back([&] {
+      auto r = puller.pull((*server)->address() + "/fn/upper:v1", 1 << 20);
+      if (!r.ok() && r.error().code() == Code::kNotFound) not_found.fetch_add(1);
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return downloading == 2; }));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the other three stay out
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(downloads, 2);
+    release = true;
+  }
+  cv.notify_all();
+  for (auto& t : pulls) t.join();
+  EXPECT_EQ(most, 2);
+  EXPECT_EQ(downloads, 5);
+  EXPECT_EQ(not_found.load(), 5);
 }
 
 TEST_F(ImagesFromARegistry, BasicAuthNeedsTheConfiguredCredentials) {

@@ -146,6 +146,69 @@ TEST(OciArchive, GzipBombIsCapped) {
   EXPECT_FALSE(gunzip(packed, 16 << 20).ok());
 }
 
+// A layer that inflates past the cap is refused without holding what it
+// inflates to: the reader streams the tar out of the inflater, keeps only
+// the module, and stops at the cap (skipped entries count).
+TEST(OciArchive, ALayerIsReadAsAStreamUpToTheCap) {
+  const auto module = helloModule();
+  const std::vector<uint8_t> padding(48 << 20, 0);
+  auto layer_tar = writeTar({{"pad/zeros", '0', 0644, padding}, {"module.wasm", '0', 0755, module}});
+  ASSERT_TRUE(layer_tar.ok());
+  const auto layer = gzip(*layer_tar);
+  EXPECT_LT(layer.size(), 1u << 20);
+
+  TarReader capped(layer, 16 << 20);
+  auto first = capped.next();
+  ASSERT_TRUE(first.ok() && *first);
+  EXPECT_EQ((*first)->path, "pad/zeros");
+  EXPECT_EQ((*first)->size, padding.size());
+  auto second = capped.next();  // passes over the padding: past the cap
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code(), Code::kResourceExhausted);
+  EXPECT_THAT(second.error().message(), HasSubstr("gzip: expands past"));
+
+  TarReader reader(layer, 64 << 20);
+  std::vector<std::string> paths;
+  std::vector<uint8_t> kept;
+  for (;;) {
+    auto h = reader.next();
+    ASSERT_TRUE(h.ok()) << h.error().message();
+    if (!*h) break;
+    paths.push_back((*h)->path);
+    if ((*h)->path == "module.wasm") {
+      auto data = reader.data();
+      ASSERT_TRUE(data.ok());
+      kept.assign(data->begin(), data->end());
+    }
+  }
+  EXPECT_EQ(paths, (std::vector<std::string>{"pad/zeros", "module.wasm"}));
+  EXPECT_EQ(kept, module);
+
+  // Not gzip'd: an entry's data is a view into the archive, not a copy.
+  TarReader plain(*layer_tar, 64 << 20);
+  ASSERT_TRUE(plain.next().ok());
+  auto view = plain.data();
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->data(), layer_tar->data() + 512);
+  EXPECT_EQ(view->size(), padding.size());
+}
+
+TEST(OciImage, AnImageWhoseLayerInflatesPastTheCapIsRefused) {
+  BuildOptions o;
+  o.ref = "example.com/bomb:v1";
+  std::vector<uint8_t> module = helloModule();
+  module.resize(40 << 20, 0);  // a custom section's worth of zeros, as far as gzip cares
+  auto tar = buildImageArchive(module, o);
+  ASSERT_TRUE(tar.ok()) << tar.error().message();
+  EXPECT_LT(tar->size(), 1u << 20);
+  auto refused = readImageArchive(std::span<const uint8_t>(*tar), 32 << 20);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Code::kResourceExhausted);
+  auto read = readImageArchive(std::span<const uint8_t>(*tar), 64 << 20);
+  ASSERT_TRUE(read.ok()) << read.error().message();
+  EXPECT_EQ(read->module.size(), module.size());
+}
+
 TEST(OciArchive, LongPathsRoundTrip) {
   std::string dir(90, 'd');
   std::string path = dir + "/" + std::string(80, 'f') + ".wasm";

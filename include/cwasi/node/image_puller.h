@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cwasi/common/mutex.h"
 #include "cwasi/common/result.h"
 #include "cwasi/node/registry_transport.h"
 #include "cwasi/node/state.h"
@@ -34,6 +35,9 @@ struct RegistryConfig {
   std::map<std::string, std::vector<std::string>> mirrors;
   std::map<std::string, RegistryCredentials> auths;  // host[:port] → credentials
   std::chrono::milliseconds pull_timeout{120000};    // one deployment's pull, all requests
+  // Downloads at once (containerd's max_concurrent_downloads is 3); more
+  // wait for one to end, within their pull timeout.
+  size_t max_concurrent_pulls = 3;
 };
 
 // InvalidArgument naming the offending field.
@@ -61,11 +65,19 @@ class ImagePuller {
   // name without a mirror, not a Wasm image), NotFound (no such repository or tag), PermissionDenied (refused
   // credentials, or none where needed), Unavailable (unreachable, too slow),
   // ResourceExhausted (too large).
+  // A pull that downloads waits for one of the max_concurrent_pulls slots.
   Result<Pulled> pull(std::string_view image, uint64_t max_bytes) const;
 
  private:
+  // A download slot, taken until `deadline`; Unavailable when none frees.
+  Result<void> takeSlot(std::chrono::steady_clock::time_point deadline) const;
+  void giveSlot() const;
+
   RegistryConfig config_;
   const StateDir& state_;
+  mutable Mutex mu_;
+  mutable CondVar slot_freed_;
+  mutable size_t downloading_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace cwasi::node

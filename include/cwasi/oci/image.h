@@ -38,10 +38,17 @@ struct WasmImage {
   std::map<std::string, std::string> annotations;  // the manifest's
 };
 
+// The most an image may hold, before and after inflating its gzip: what a
+// deployment may pull, and what an image archive may expand to.
+inline constexpr uint64_t kMaxImageBytes = 256ull << 20;
+
 // Reads an OCI image layout tarball (optionally gzip'd). Blobs are checked
-// against their digests. Errors say what is missing or malformed.
-Result<WasmImage> readImageArchive(const std::filesystem::path& tarball);
-Result<WasmImage> readImageArchive(std::span<const uint8_t> bytes);
+// against their digests. Errors say what is missing or malformed;
+// ResourceExhausted when the archive or a layer expands past `max_bytes`.
+Result<WasmImage> readImageArchive(const std::filesystem::path& tarball,
+                                   uint64_t max_bytes = kMaxImageBytes);
+Result<WasmImage> readImageArchive(std::span<const uint8_t> bytes,
+                                   uint64_t max_bytes = kMaxImageBytes);
 
 // True when `bytes` look like a tar archive (ustar magic) or gzip data.
 bool looksLikeArchive(std::span<const uint8_t> bytes);
