@@ -86,6 +86,39 @@ class DaemonCommand final : public Command {
         ->transform(inRange(0));
     addByteSize(app, "--async-queue-bytes", c_.async.max_bytes, 0,
                 "bytes of queued async requests and unsent results before 429");
+    const char* kCallbacks = "async callbacks (X-Callback-Url)";
+    node::CallbackConfig& cb = c_.async.callbacks;
+    app.add_option("--callback-senders", cb.senders, "callbacks sent at once, all destinations")
+        ->capture_default_str()
+        ->transform(inRange(1, 256))
+        ->group(kCallbacks);
+    app.add_option("--callback-per-destination", cb.per_destination,
+                   "of those, to one host and port")
+        ->capture_default_str()
+        ->transform(inRange(1, 256))
+        ->group(kCallbacks);
+    app.add_option("--callback-queue", cb.max_queued,
+                   "callbacks waiting (retries included); past it they are dropped")
+        ->capture_default_str()
+        ->transform(inRange(1))
+        ->group(kCallbacks);
+    app.add_option("--callback-queue-per-destination", cb.per_destination_queued,
+                   "of those, for one host and port")
+        ->capture_default_str()
+        ->transform(inRange(1))
+        ->group(kCallbacks);
+    app.add_option("--callback-attempts", cb.max_attempts,
+                   "tries per callback; the waits between them double")
+        ->capture_default_str()
+        ->transform(inRange(1, 20))
+        ->group(kCallbacks);
+    addMillis(app, "--callback-retry-ms", cb.first_retry, "the wait before the first retry")
+        ->group(kCallbacks);
+    addMillis(app, "--callback-connect-timeout-ms", cb.connect_timeout,
+              "to connect to a callback's host")
+        ->group(kCallbacks);
+    addMillis(app, "--callback-timeout-ms", cb.timeout, "one attempt, connect to answer")
+        ->group(kCallbacks);
     app.add_option("--max-instances", c_.host.engine.max_instances,
                    "instances alive at once, all functions")
         ->capture_default_str()

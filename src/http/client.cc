@@ -133,7 +133,8 @@ Result<Fd> connectTcpHost(const std::string& host, uint16_t port, Deadline deadl
 
 Result<HttpReply> httpExchange(const HttpExchange& request, Deadline deadline,
                                const HttpReplyLimits& limits) {
-  TRY_ASSIGN(Fd fd, connectTcpHost(request.host, request.port, deadline));
+  TRY_ASSIGN(Fd fd, connectTcpHost(request.host, request.port,
+                                    std::min(deadline, request.connect_deadline)));
   std::string head;
   head.reserve(256);
   head += request.method;
@@ -175,7 +176,7 @@ Result<HttpReply> httpExchange(const HttpExchange& request, Deadline deadline,
 
 Result<HttpResponse> httpFetch(const Url& url, std::string_view method, const Headers& headers,
                                std::string_view body, std::chrono::milliseconds timeout,
-                               uint64_t max_body_bytes) {
+                               uint64_t max_body_bytes, std::chrono::milliseconds connect_timeout) {
   HttpExchange exchange;
   if (url.scheme != "http") return unimplemented("only http:// is supported here: " + url.origin());
   exchange.host = url.host;
@@ -185,6 +186,7 @@ Result<HttpResponse> httpFetch(const Url& url, std::string_view method, const He
   exchange.target = url.target;
   exchange.headers = headers;
   exchange.body = body;
+  if (connect_timeout.count() > 0) exchange.connect_deadline = net::in(connect_timeout);
   HttpReplyLimits limits;
   limits.max_body_bytes = max_body_bytes;
   TRY_ASSIGN(HttpReply reply, httpExchange(exchange, net::in(timeout), limits));

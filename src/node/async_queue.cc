@@ -52,13 +52,12 @@ Result<AsyncCall> parseRecord(std::span<const uint8_t> bytes) {
 }  // namespace
 
 AsyncQueue::AsyncQueue(FunctionRegistry& registry, trigger::Invoker& invoker, const AsyncConfig& config,
-                       StateDir* journal)
+                       StateDir* journal, std::function<void(CallbackOutcome)> observe)
     : registry_(registry),
       invoker_(invoker),
       journal_(journal),
-      callback_timeout_(config.callback_timeout),
       bytes_(config.max_bytes),
-      callbacks_(/*capacity=*/1000, /*threads=*/2, [this](QueuedCallback c) { send(std::move(c)); }),
+      callbacks_(config.callbacks, std::move(observe)),
       calls_(config.capacity, config.workers, [this](QueuedCall c) { run(std::move(c)); }) {}
 
 AsyncQueue::~AsyncQueue() {
@@ -82,7 +81,7 @@ size_t AsyncQueue::replay(std::vector<std::string>* errors) {
     }
     // Accepted before: it runs, even past the budget (it was in it then).
     bytes_.take(call->body.size());
-    Held held(bytes_, call->body.size());
+    HeldBytes held(bytes_, call->body.size());
     if (!calls_.push({std::move(*call), std::move(held)})) break;  // the rest wait for the next start
     ++queued;
   }
@@ -96,7 +95,7 @@ Result<void> AsyncQueue::submit(AsyncCall call) {
     return resourceExhausted("async queue full (" + std::to_string(bytes_.used()) + " of " +
                              std::to_string(bytes_.limit()) + " bytes held)");
   }
-  Held held(bytes_, size);
+  HeldBytes held(bytes_, size);
   if (calls_.queued() >= calls_.capacity()) {  // checked first: no write for a call refused
     return resourceExhausted("async queue full (" + std::to_string(calls_.capacity()) + " calls)");
   }
@@ -107,15 +106,6 @@ Result<void> AsyncQueue::submit(AsyncCall call) {
     return resourceExhausted("async queue full (" + std::to_string(calls_.capacity()) + " calls)");
   }
   return {};
-}
-
-void AsyncQueue::send(QueuedCallback queued) {
-  const Callback& cb = queued.callback;
-  auto sent = http::httpFetch(cb.url, "POST", cb.headers, cb.body, callback_timeout_);
-  if (!sent.ok()) {
-    CWASI_LOG(kWarn, "callback to " << cb.url.host << ":" << cb.url.port
-                                    << " failed: " << sent.error().message());
-  }
 }
 
 void AsyncQueue::run(QueuedCall queued) {
@@ -129,7 +119,7 @@ void AsyncQueue::run(QueuedCall queued) {
     inv.result = notFound("no function " + call.function);
   }
   if (journal_) journal_->removeAsyncCall(call.id);  // run: a restart must not run it again
-  queued.held = Held();  // the call's bytes go back: its result takes their place
+  queued.held = HeldBytes();  // the call's bytes go back: its result takes their place
   if (!call.callback) return;
   int status = trigger::httpStatusOf(inv);
   std::string body = inv.result.ok() ? std::string(inv.result->begin(), inv.result->end())
@@ -152,10 +142,7 @@ void AsyncQueue::run(QueuedCall queued) {
                      {"X-Duration-Seconds",
                       std::to_string(std::chrono::duration<double>(inv.duration).count())},
                      {"Content-Type", "application/octet-stream"}};
-  if (!callbacks_.push({{*call.callback, std::move(headers), std::move(body)}, Held(bytes_, size)})) {
-    CWASI_LOG(kWarn, "callback queue full (" << callbacks_.capacity()
-                                             << "): dropped the callback for " << call.id);
-  }
+  (void)callbacks_.push({*call.callback, std::move(headers), std::move(body), HeldBytes(bytes_, size)});
 }
 
 }  // namespace cwasi::node

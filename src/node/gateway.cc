@@ -58,7 +58,9 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
   for (const auto& e : g.registry->restore()) CWASI_LOG(kWarn, "state: skipped " << e);
   g.invoker = std::make_unique<trigger::Invoker>(*g.registry, *g.host, g.metrics, *g.clock,
                                         c.default_timeout);
-  g.async = std::make_unique<AsyncQueue>(*g.registry, *g.invoker, c.async, g.state.get());
+  g.async = std::make_unique<AsyncQueue>(
+      *g.registry, *g.invoker, c.async, g.state.get(),
+      [&metrics = g.metrics](CallbackOutcome o) { metrics.callback(outcomeName(o)); });
   std::vector<std::string> journal_errors;
   if (size_t n = g.async->replay(&journal_errors); n > 0) {
     CWASI_LOG(kInfo, "state: " << n << " async call(s) accepted before the last stop queued again");

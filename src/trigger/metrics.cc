@@ -54,6 +54,12 @@ struct Metrics::Impl {
           .Name("cwasi_comm_calls_total")
           .Help("Function-to-function calls and sends per communication mode")
           .Register(registry);
+  prometheus::Family<prometheus::Counter>& callbacks =
+      BuildCounter()
+          .Name("cwasi_async_callbacks_total")
+          .Help("Async callbacks by outcome: delivered, retried (an attempt failed), failed "
+                "(no attempt left, or refused), dropped (the callback queue was full)")
+          .Register(registry);
   // CommStats counts on its own; a scrape adds what it counted since the last.
   Mutex mu;
   std::array<uint64_t, comm::kModeCount> seen_out GUARDED_BY(mu){}, seen_in GUARDED_BY(mu){},
@@ -81,6 +87,10 @@ void Metrics::setReplicas(const std::string& function, int replicas) {
 
 void Metrics::setInflight(const std::string& function, int inflight) {
   impl_->inflight.Add({{"function_name", function}}).Set(inflight);
+}
+
+void Metrics::callback(const std::string& outcome) {
+  impl_->callbacks.Add({{"outcome", outcome}}).Increment();
 }
 
 std::string Metrics::render(const comm::CommStats& comm) {

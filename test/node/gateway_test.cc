@@ -228,6 +228,12 @@ TEST_F(Gateway, AsyncInvocationDeliversItsCallback) {
   EXPECT_EQ(received->body, "LATER");
   EXPECT_EQ(received->header("X-Call-Id"), call_id);
   EXPECT_EQ(received->header("X-Function-Status"), "200");
+  // Counted once its answer is in (just after the receiver saw it).
+  for (int i = 0; i < 100 && metric(d.metrics(), "cwasi_async_callbacks_total{outcome=\"delivered\"}") < 1;
+       ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(metric(d.metrics(), "cwasi_async_callbacks_total{outcome=\"delivered\"}"), 1);
 
   // A bad callback URL is refused up front, read by the one strict parser:
   // no other scheme, no userinfo, no space, no bracketed name.

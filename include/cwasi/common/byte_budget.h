@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <utility>
 
 namespace cwasi {
 
@@ -30,6 +31,28 @@ class ByteBudget {
  private:
   const uint64_t limit_;
   std::atomic<uint64_t> used_{0};
+};
+
+// Bytes taken from a budget, given back when the holder is destroyed: what
+// travels with a queued item that counts against one. Movable.
+class HeldBytes {
+ public:
+  HeldBytes() = default;
+  // Holds `n` bytes already taken from `budget`.
+  HeldBytes(ByteBudget& budget, uint64_t n) : budget_(&budget), bytes_(n) {}
+  HeldBytes(HeldBytes&& o) noexcept : budget_(o.budget_), bytes_(std::exchange(o.bytes_, 0)) {}
+  HeldBytes& operator=(HeldBytes&& o) noexcept {
+    std::swap(budget_, o.budget_);
+    std::swap(bytes_, o.bytes_);
+    return *this;
+  }
+  ~HeldBytes() {
+    if (budget_) budget_->give(bytes_);
+  }
+
+ private:
+  ByteBudget* budget_ = nullptr;
+  uint64_t bytes_ = 0;
 };
 
 }  // namespace cwasi

@@ -31,6 +31,9 @@ struct HttpExchange {
   // caller keeps those three out of it).
   HeaderList headers;
   std::string_view body;
+  // Connecting must be done by then too (lookup included); the reply still
+  // has until the exchange's deadline.
+  net::Deadline connect_deadline = net::never();
 };
 
 struct HttpReply {
@@ -62,9 +65,11 @@ Result<Fd> connectTcpHost(const std::string& host, uint16_t port, net::Deadline 
 
 // One request to `url` (http only) on a fresh connection, as the daemon's
 // own clients make it. Unavailable when the server cannot be reached,
-// DeadlineExceeded past `timeout`; any status is a success.
+// DeadlineExceeded past `timeout` (or past `connect_timeout`, when given,
+// without a connection); any status is a success.
 Result<HttpResponse> httpFetch(const Url& url, std::string_view method, const Headers& headers,
                                std::string_view body, std::chrono::milliseconds timeout,
-                               uint64_t max_body_bytes = 1ull << 30);
+                               uint64_t max_body_bytes = 1ull << 30,
+                               std::chrono::milliseconds connect_timeout = {});
 
 }  // namespace cwasi::http

@@ -1,12 +1,14 @@
 // Async invocations (OpenFaaS's /async-function): accepted calls wait in a
 // bounded queue; a fixed set of workers, owned here, runs them through the
-// Invoker. Results go to the caller's callback URL, if it gave one, from a
-// pool of senders of their own (bounded too, with a short connect timeout),
-// so that a slow callback target never holds up the calls behind it.
+// Invoker. Results go to the caller's callback URL, if it gave one, through
+// a CallbackSender of their own (fair between destinations, bounded, with
+// retries), so that a slow callback target never holds up the calls behind
+// it nor another caller's callbacks.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,6 +17,7 @@
 #include "cwasi/common/byte_budget.h"
 #include "cwasi/common/result.h"
 #include "cwasi/http/client.h"
+#include "cwasi/node/callback_sender.h"
 #include "cwasi/trigger/invoker.h"
 #include "cwasi/node/registry.h"
 #include "cwasi/node/state.h"
@@ -34,9 +37,7 @@ struct AsyncConfig {
   size_t capacity = 1000;               // calls queued before 429
   uint64_t max_bytes = 256u << 20;      // request and result bytes held before 429
   int workers = 4;                      // calls running at once
-  // A callback gets this long to be answered (stopping waits for the ones
-  // being sent, at most that long).
-  std::chrono::milliseconds callback_timeout{5000};
+  CallbackConfig callbacks;
 };
 
 class AsyncQueue {
@@ -45,8 +46,10 @@ class AsyncQueue {
   // the queue. With a journal (the state dir), an accepted call is on disk
   // before its caller gets 202 and leaves it once run: calls a stop or a
   // kill -9 kept from running run after the next start (replay()).
+  // `observe` hears what became of each callback (for /metrics).
   AsyncQueue(FunctionRegistry& registry, trigger::Invoker& invoker, const AsyncConfig& config,
-             StateDir* journal = nullptr);
+             StateDir* journal = nullptr,
+             std::function<void(CallbackOutcome)> observe = {});
   // Stops the workers; calls still queued are left (in the journal, if
   // any) and the log says how many.
   ~AsyncQueue();
@@ -69,7 +72,7 @@ class AsyncQueue {
   size_t close() { return calls_.close(); }
   bool journaled() const { return journal_ != nullptr; }
   // Calls running, and callbacks waiting or being sent.
-  size_t busy() const { return calls_.busy() + callbacks_.busy() + callbacks_.queued(); }
+  size_t busy() const { return calls_.busy() + callbacks_.pending(); }
   // Waits (on conditions) until no call runs and no callback waits or is
   // being sent, or `deadline`; false on timeout.
   bool drain(std::chrono::steady_clock::time_point deadline) {
@@ -78,47 +81,19 @@ class AsyncQueue {
   uint64_t bytesHeld() const { return bytes_.used(); }
 
  private:
-  // A result on its way to a callback URL.
-  struct Callback {
-    http::Url url;
-    http::Headers headers;
-    std::string body;
-  };
-  // Gives back a call's or a callback's bytes when it is done or dropped.
-  struct Held {
-    ByteBudget* budget = nullptr;
-    uint64_t bytes = 0;
-    Held() = default;
-    Held(ByteBudget& b, uint64_t n) : budget(&b), bytes(n) {}
-    Held(Held&& o) noexcept : budget(o.budget), bytes(std::exchange(o.bytes, 0)) {}
-    Held& operator=(Held&& o) noexcept {
-      std::swap(budget, o.budget);
-      std::swap(bytes, o.bytes);
-      return *this;
-    }
-    ~Held() {
-      if (budget) budget->give(bytes);
-    }
-  };
   struct QueuedCall {
     AsyncCall call;
-    Held held;
-  };
-  struct QueuedCallback {
-    Callback callback;
-    Held held;
+    HeldBytes held;
   };
   void run(QueuedCall queued);
-  void send(QueuedCallback queued);
 
   FunctionRegistry& registry_;
   trigger::Invoker& invoker_;
   StateDir* const journal_;
   std::atomic<bool> accepting_{true};
-  const std::chrono::milliseconds callback_timeout_;
   ByteBudget bytes_;
   // Declared before the calls, which post to it: it outlives them.
-  WorkerPool<QueuedCallback> callbacks_;
+  CallbackSender callbacks_;
   WorkerPool<QueuedCall> calls_;
 };
 
