@@ -1,18 +1,26 @@
 // cwasi-bench hardening: cwasid and nginx side by side under what used to
-// break cwasid — 10,000 idle connections, 100 unauthenticated 16 MiB bodies —
-// and their throughput on the everyday path (wrk).
+// break cwasid — 10,000 idle connections, 100 unauthenticated 16 MiB bodies,
+// 100 clients that ask for 16 MiB and do not read it — then cwasid alone
+// where nginx has nothing alike (async results larger than the queue's
+// budget, callbacks to a host that never answers), and their throughput on
+// the everyday path (wrk).
 // cwasi-bench soak: a million invocations through cwasid, its memory, threads
 // and fds sampled as they go.
 #include <sys/socket.h>
 
 #include <atomic>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "bench.h"
 #include "cwasi/common/files.h"
+#include "cwasi/common/mutex.h"
 #include "cwasi/common/net.h"
+#include "cwasi/http/client.h"
+#include "cwasi/http/server.h"
 #include "servers.h"
 #include "stats.h"
 
@@ -129,6 +137,179 @@ void unwantedBodies(const Server& s, const std::string& path, int n, std::vector
                       std::to_string(answered.load()) + " got their 401"});
 }
 
+// Peak resident memory of a process tree while it is sampled.
+class PeakRss {
+ public:
+  explicit PeakRss(int pid) : pid_(pid), before_(treeUse(pid).rss_kib), peak_(before_) {
+    sampler_ = std::thread([this] {
+      while (!done_.load()) {
+        peak_ = std::max(peak_.load(), treeUse(pid_).rss_kib);
+        std::this_thread::sleep_for(5ms);
+      }
+    });
+  }
+  ~PeakRss() { stop(); }
+  void stop() {
+    done_ = true;
+    if (sampler_.joinable()) sampler_.join();
+  }
+  std::string text() const {
+    return "peak RSS " + mib(peak_.load()) + " (+" + mib(peak_.load() - before_) + ")";
+  }
+
+ private:
+  const int pid_;
+  const long before_;
+  std::atomic<long> peak_;
+  std::atomic<bool> done_{false};
+  std::thread sampler_;
+};
+
+// Another client's requests while an attack runs: `n` of them, each on a
+// new connection, timed by the client; those that did not get a 200 counted.
+Summary othersRequests(const std::string& base, const std::string& method, const std::string& path,
+                       const std::string& body, int n, int* failures) {
+  std::vector<std::chrono::nanoseconds> samples;
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = Clock::now();
+    auto r = fetch(base, method, path, body);
+    samples.push_back(Clock::now() - t0);
+    if (!r.ok() || r->status != 200) ++*failures;
+  }
+  return summarize(samples);
+}
+
+// `n` clients each ask for a 16 MiB response and never read it; meanwhile
+// another client POSTs 64 KiB bodies, timed.
+void unreadResponses(const Server& s, const std::string& method, const std::string& path,
+                     const std::string& body, const std::string& probe_path, int n,
+                     std::vector<Row>& rows) {
+  PeakRss peak(s.pid);
+  std::vector<Fd> held;
+  for (int i = 0; i < n; ++i) {
+    auto fd = net::connectTcp({"127.0.0.1", static_cast<uint16_t>(portOf(s.base))}, net::in(5s));
+    if (!fd.ok()) continue;
+    const std::string request = method + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                                std::to_string(body.size()) + "\r\n\r\n" + body;
+    (void)net::sendAll(fd->get(), {reinterpret_cast<const uint8_t*>(request.data()), request.size()},
+                       net::in(5s));
+    held.push_back(std::move(*fd));
+  }
+  std::this_thread::sleep_for(2s);  // every response made, and stuck
+  int failures = 0;
+  const std::string probe(64u << 10, 'p');
+  Summary others = othersRequests(s.base, "POST", probe_path, probe, 200, &failures);
+  peak.stop();
+  rows.push_back({std::to_string(n) + " clients ask for 16 MiB and do not read",
+                  s.name + ": others POST 64 KiB " + probe_path, others,
+                  peak.text() + ", " + std::to_string(failures) + " of 200 others failed"});
+}
+
+bool deploy(const Cwasid& d, const json& spec) {
+  auto r = fetch(d.url, "POST", "/system/functions", spec.dump(), d.token);
+  if (r.ok() && r->status == 202) return true;
+  std::cerr << "deploying " << spec["service"] << " failed\n";
+  return false;
+}
+
+// A listener that takes connections (the kernel's backlog) and never answers.
+struct SilentHost {
+  Fd fd = *net::listenTcp({"127.0.0.1", 0});
+  std::string url() const { return "http://" + net::boundEndpoint(fd.get())->toString() + "/"; }
+};
+
+// A callback receiver: when the call `id`'s callback came.
+class Receiver {
+ public:
+  Receiver() {
+    http::HttpServerConfig c;
+    c.listen = "127.0.0.1:0";
+    server_ = *http::HttpServer::start(c, [this](http::HttpRequest& req) {
+      MutexLock lock(mu_);
+      got_[req.header("X-Call-Id")] = Clock::now();
+      cv_.notifyAll();
+      return http::HttpResponse::text(200, "ok");
+    });
+  }
+  std::string url() const { return "http://" + server_->address() + "/done"; }
+  std::optional<Clock::time_point> waitFor(const std::string& id, std::chrono::seconds timeout) {
+    MutexLock lock(mu_);
+    const auto deadline = Clock::now() + timeout;
+    while (!got_.contains(id)) {
+      if (!cv_.waitUntil(mu_, deadline) && !got_.contains(id)) return std::nullopt;
+    }
+    return got_[id];
+  }
+
+ private:
+  Mutex mu_;
+  CondVar cv_;
+  std::map<std::string, Clock::time_point> got_ GUARDED_BY(mu_);
+  std::unique_ptr<http::HttpServer> server_;  // last: stops first
+};
+
+// An async call; its X-Call-Id, empty when it was not accepted.
+std::string submitAsync(const Cwasid& d, const std::string& function, const std::string& body,
+                        const std::string& callback) {
+  auto parsed = http::parseUrl(d.url + "/async-function/" + function);
+  auto r = http::httpFetch(*parsed, "POST", {{"X-Callback-Url", callback}}, body, 10s);
+  if (!r.ok() || r->status != 202) return "";
+  for (const auto& [k, v] : r->headers) {
+    if (k == "X-Call-Id") return v;
+  }
+  return "";
+}
+
+// Issue 21 #4: async calls whose results are far larger than the queue's
+// budget, their callbacks going to a host that never answers (so the
+// results wait); the daemon's memory, and another client's calls meanwhile.
+void largeAsyncResults(const Cwasid& d, int n, std::vector<Row>& rows) {
+  SilentHost silent;
+  PeakRss peak(d.process.pid());
+  int accepted = 0;
+  for (int i = 0; i < n; ++i) accepted += !submitAsync(d, "bytes", std::to_string(32u << 20), silent.url()).empty();
+  std::this_thread::sleep_for(3s);  // run, their results made
+  int failures = 0;
+  Summary others = othersRequests(d.url, "POST", "/function/noop", "", 200, &failures);
+  peak.stop();
+  rows.push_back({std::to_string(n) + " async calls with 32 MiB results, callbacks unanswered",
+                  "cwasid: others POST /function/noop", others,
+                  std::to_string(accepted) + " accepted, " + peak.text() + " (--async-queue-bytes 256 MiB), " +
+                      std::to_string(failures) + " of 200 others failed"});
+}
+
+// Issue 21 #5: callbacks to a host that never answers, then one to a live
+// receiver: how long the live one waits for its callback.
+void blackHoleCallbacks(const Cwasid& d, int n, std::vector<Row>& rows) {
+  SilentHost silent;
+  Receiver live;
+  for (int i = 0; i < n; ++i) (void)submitAsync(d, "noop", "", silent.url());
+  std::vector<std::chrono::nanoseconds> waits;
+  int lost = 0;
+  for (int i = 0; i < 20; ++i) {
+    const auto t0 = Clock::now();
+    const std::string id = submitAsync(d, "noop", "", live.url());
+    auto at = id.empty() ? std::nullopt : live.waitFor(id, 60s);
+    if (!at) {
+      ++lost;
+      continue;
+    }
+    waits.push_back(*at - t0);
+  }
+  auto metrics = fetch(d.url, "GET", "/metrics", "");
+  std::string dropped = "0";
+  if (metrics.ok()) {
+    const std::string key = "cwasi_async_callbacks_total{outcome=\"dropped\"} ";
+    if (size_t at = metrics->body.find(key); at != std::string::npos) {
+      dropped = metrics->body.substr(at + key.size(), metrics->body.find('\n', at) - at - key.size());
+    }
+  }
+  rows.push_back({std::to_string(n) + " callbacks to a host that never answers",
+                  "cwasid: another caller's call → its callback", summarize(waits),
+                  std::to_string(lost) + " of 20 not delivered within 60 s; " + dropped +
+                      " dropped (cwasi_async_callbacks_total)"});
+}
+
 bool deployNoop(const Cwasid& d) {
   auto r = fetch(d.url, "POST", "/system/functions",
                  json{{"service", "noop"},
@@ -151,8 +332,17 @@ int hardeningBench(const BenchOptions& o) {
   auto dir = makeTempDir("cwasi-bench-hard-");
   if (!dir.ok()) return 1;
   std::vector<Row> rows;
+  // The 16 MiB file nginx serves to clients that do not read it.
+  {
+    std::string big(16u << 20, 0);
+    for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+    if (!writeFileAtomic(*dir / "big", {reinterpret_cast<const uint8_t*>(big.data()), big.size()}).ok()) {
+      return 1;
+    }
+  }
   auto nginx = startNginx(*dir,
                           "client_header_timeout 60s; location / { return 200 \"ok\"; } "
+                          "location = /big { alias " + (*dir / "big").string() + "; } "
                           "location /system/ { client_max_body_size 16m; return 401; }",
                           idle + 1000);
   auto daemon = startCwasid(*dir, {"--max-connections", std::to_string(idle + 1000),
@@ -171,6 +361,20 @@ int hardeningBench(const BenchOptions& o) {
   }
   unwantedBodies(ng, "/system/functions", bodies, rows);
   unwantedBodies(gw, "/system/functions", bodies, rows);
+  // The same 16 MiB each: nginx sends a file, cwasid a function's answer.
+  unreadResponses(ng, "GET", "/big", "", "/", bodies, rows);
+  const std::string functions = CWASI_FUNCTIONS_DIR;
+  if (!deploy(*daemon, {{"service", "bytes"},
+                        {"image", (fs::path(functions) / "bytes.wasm").string()},
+                        {"limits", {{"memory", "160Mi"}}},
+                        {"maxScale", 100}}) ||
+      !deploy(*daemon, {{"service", "upper"}, {"image", (fs::path(functions) / "upper.wasm").string()}})) {
+    return 1;
+  }
+  unreadResponses(gw, "POST", "/function/bytes", std::to_string(16u << 20), "/function/upper",
+                  bodies, rows);
+  largeAsyncResults(*daemon, o.quick ? 4 : 30, rows);
+  blackHoleCallbacks(*daemon, o.quick ? 20 : 1200, rows);
 
   for (int conns : {1, 64}) {
     double nginx_rps = 0;
@@ -198,7 +402,13 @@ int hardeningBench(const BenchOptions& o) {
       "(clients included). Idle connections: opened, held 1 s, then 200 normal requests each on "
       "a new connection, timed by the client; threads and RSS of the server (nginx: master and "
       "workers added up). Unwanted bodies: clients each send 16 MiB to a route that answers 401 "
-      "without them; peak RSS sampled every 5 ms. wrk: " + std::to_string(seconds) +
+      "without them; peak RSS sampled every 5 ms. Unread responses: clients each ask for 16 MiB "
+      "(nginx: a file; cwasid: the bytes function) and never read; 2 s later another client "
+      "POSTs 64 KiB 200 times, timed. Async results: calls of the bytes function answering "
+      "32 MiB each, their callbacks to a host that takes the connection and never answers; 3 s "
+      "later another client calls noop 200 times. Callbacks: that many async calls whose "
+      "callbacks go to the silent host, then 20 calls (one at a time) whose callbacks go to a "
+      "live receiver: submit to callback received. wrk: " + std::to_string(seconds) +
       " s per case. " + (o.quick ? "Quick smoke run." : "Full run.") + "\n";
   std::cout << header << "\n" << markdownTable(rows);
   if (!o.out_dir.empty() && !writeReport(o.out_dir, "hardening", header, rows)) return 1;

@@ -54,8 +54,18 @@ class DaemonCommand final : public Command {
         ->capture_default_str()
         ->transform(inRange(1));
     addByteSize(app, "--max-inflight-bytes", http.max_inflight_bytes, 65536,
-                "request and response bytes held at once, all connections;\n"
-                "a request that finds no room waits 1 s, then 503");
+                "request and response bytes held at once, all connections,\n"
+                "and functions' outbound replies; a request that finds no\n"
+                "room waits 1 s, then 503; responses hold at most half");
+    addByteSize(app, "--max-spool-bytes", http.max_spool_bytes, 0,
+                "response bodies past their half of --max-inflight-bytes\n"
+                "wait for slow readers on disk (STATE_DIR/spool), this\n"
+                "much at most; past it 503");
+    addByteSize(app, "--min-send-rate", http.min_send_rate, 0,
+                "bytes a second: a response must be sent within\n"
+                "--write-timeout-ms plus its size at this rate (0: no bound)");
+    addMillis(app, "--write-timeout-ms", http.write_timeout,
+              "a response write that makes no progress this long is cut");
     addMillis(app, "--first-byte-timeout-ms", http.first_byte_timeout,
               "a new connection that sends nothing is closed after this");
     addMillis(app, "--header-timeout-ms", http.header_timeout, "to receive a request's headers");

@@ -238,6 +238,7 @@ Result<OutboundResponse> OutboundHttp::fetch(const OutboundGrants& grants,
     exchange.body = body;
     http::HttpReplyLimits limits;
     limits.max_body_bytes = config_.max_response_bytes;
+    limits.budget = config_.budget;
     limits.max_header_bytes =
         static_cast<uint32_t>(std::min<uint64_t>(kMaxReplyHeadBytes, config_.max_response_bytes));
     auto reply = http::httpExchange(exchange, deadline, limits);
@@ -279,6 +280,7 @@ Result<OutboundResponse> OutboundHttp::fetch(const OutboundGrants& grants,
     out.status = reply->status;
     for (const auto& [k, v] : reply->headers) out.headers += k + ": " + v + "\n";
     out.body = std::move(reply->body);
+    out.held = std::move(reply->held);
     return out;
   }
 }

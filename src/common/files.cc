@@ -90,6 +90,24 @@ Result<void> writeFileAtomic(const fs::path& path, std::span<const uint8_t> data
   return {};
 }
 
+Result<Fd> writeUnlinkedFile(const fs::path& dir, std::string_view bytes) {
+  Fd fd(::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+  if (!fd.valid() && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    std::string tmpl = (dir / "cwasi-XXXXXX").string();
+    fd = Fd(::mkostemp(tmpl.data(), O_CLOEXEC));
+    if (fd.valid()) ::unlink(tmpl.c_str());
+  }
+  if (!fd.valid()) return errnoError("cannot create a file in " + dir.string(), errno);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd.get(), bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return errnoError("cannot write to " + dir.string(), n < 0 ? errno : ENOSPC);
+    done += static_cast<size_t>(n);
+  }
+  return fd;
+}
+
 Result<fs::path> makeTempDir(std::string_view prefix) {
   std::error_code ec;
   fs::path base = fs::temp_directory_path(ec);

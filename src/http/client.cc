@@ -78,9 +78,11 @@ using ReplyParser = bhttp::response_parser<bhttp::string_body>;
 // Reads one final reply into `parser` (made anew by `fresh` for each
 // message): interim replies (100 Continue, 102, 103) are read and skipped; a
 // 101 nobody asked for (the Upgrade header is never sent) is no reply.
+// The body's bytes (what its string reserved: a Content-Length's worth at
+// once) are taken from `held`'s budget, when it has one, before they come.
 Result<void> readReply(int fd, std::optional<ReplyParser>& parser,
                        const std::function<void(std::optional<ReplyParser>&)>& fresh,
-                       Deadline deadline) {
+                       Deadline deadline, HeldBytes& held, uint64_t& taken) {
   std::string buffer;
   fresh(parser);
   for (;;) {
@@ -88,6 +90,13 @@ Result<void> readReply(int fd, std::optional<ReplyParser>& parser,
       boost::system::error_code ec;
       size_t used = parser->put(boost::asio::buffer(buffer.data(), buffer.size()), ec);
       buffer.erase(0, used);
+      if (const uint64_t size = parser->get().body().capacity(); held.budgeted() && size > taken) {
+        if (!held.tryTakeMore(size - taken)) {
+          return aborted("the host has too many bytes in flight for a reply of " +
+                         std::to_string(size) + " bytes; retry later");
+        }
+        taken = size;
+      }
       if (ec == bhttp::error::body_limit) return resourceExhausted("reply body over the limit");
       // Our cap on what any reply may send before its body: the peer broke
       // it, not our budget (502 upstream, never a retry-inviting 429).
@@ -161,7 +170,9 @@ Result<HttpReply> httpExchange(const HttpExchange& request, Deadline deadline,
     p->header_limit(limits.max_header_bytes);
     if (request.method == "HEAD") p->skip(true);
   };
-  auto read = readReply(fd.get(), parser, fresh, deadline);
+  HeldBytes held = limits.budget ? HeldBytes(*limits.budget, 0) : HeldBytes();
+  uint64_t taken = 0;
+  auto read = readReply(fd.get(), parser, fresh, deadline, held, taken);
   if (!read.ok()) {
     if (!sent.ok()) return unavailable(sent.error().message());
     return std::move(read).error();
@@ -171,6 +182,7 @@ Result<HttpReply> httpExchange(const HttpExchange& request, Deadline deadline,
   reply.status = static_cast<int>(msg.result_int());
   for (const auto& f : msg) reply.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
   reply.body = std::move(msg.body());
+  reply.held = std::move(held);
   return reply;
 }
 

@@ -20,16 +20,37 @@ size_t connectionsAllowedByFds() {
   return rl.rlim_cur > kFdReserve ? rl.rlim_cur - kFdReserve : 1;
 }
 
+// The spool's directory: the configured one, or the system's temp dir.
+std::filesystem::path spoolDirOf(const HttpServerConfig& c) {
+  if (!c.spool_dir.empty()) return c.spool_dir;
+  std::error_code ec;
+  auto dir = std::filesystem::temp_directory_path(ec);
+  return ec ? std::filesystem::path("/tmp") : dir;
+}
+
 }  // namespace
 
 HttpServer::Impl::Impl(const HttpServerConfig& c)
     : config(c),
-      budget(std::max(c.max_inflight_bytes, c.max_body_bytes)),
+      own_budget(std::max(c.max_inflight_bytes, c.max_body_bytes)),
+      budget(c.budget ? *c.budget : own_budget),
+      spool_budget(c.max_spool_bytes),
+      spool_dir(spoolDirOf(c)),
       io(std::make_unique<asio::io_context>(std::max(1, c.io_threads))),
       // Bounded by the connections too: each has one request at a time.
       handlers({.name = "http handlers",
                 .max_threads = static_cast<size_t>(std::max(1, c.handler_threads)),
                 .max_queued = std::max<size_t>(1, c.max_connections)}) {}
+
+Result<Fd> HttpServer::Impl::spool(std::string_view body) {
+  if (!spool_budget.tryTake(body.size())) {
+    return resourceExhausted("the response spool is full (" + std::to_string(spool_budget.used()) +
+                             " of " + std::to_string(spool_budget.limit()) + " bytes)");
+  }
+  auto file = writeUnlinkedFile(spool_dir, body);
+  if (!file.ok()) spool_budget.give(body.size());
+  return file;
+}
 
 void HttpServer::Impl::beginHandling() {
   MutexLock lock(mu);
@@ -65,9 +86,11 @@ void HttpServer::Impl::onAccept(const boost::system::error_code& ec, tcp::socket
   if (connections.load() >= max_connections && !idle_connections.evictOldest()) {
     // Refused cleanly: a 503 the client can read, not a reset.
     refused.fetch_add(1);
-    static const std::string kRefusal = serialize(
-        HttpResponse::jsonError(503, "the server has too many connections; retry later"), false,
-        false);
+    static const std::string kRefusal = [] {
+      const HttpResponse r =
+          HttpResponse::jsonError(503, "the server has too many connections; retry later");
+      return serializeHead(r, r.body.size(), false) + r.body;
+    }();
     (void)::send(socket.native_handle(), kRefusal.data(), kRefusal.size(),
                  MSG_DONTWAIT | MSG_NOSIGNAL);
     boost::system::error_code ignored;
@@ -170,6 +193,7 @@ HttpServerStats HttpServer::stats() const {
   s.screened = impl_->screened.load();
   s.over_budget = impl_->over_budget.load();
   s.timed_out = impl_->timed_out.load();
+  s.spooled = impl_->spooled.load();
   s.accept_errors = impl_->accept_errors.load();
   return s;
 }

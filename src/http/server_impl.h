@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <atomic>
+#include <filesystem>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -16,6 +17,7 @@
 
 #include "cwasi/common/byte_budget.h"
 #include "cwasi/common/executor.h"
+#include "cwasi/common/files.h"
 #include "cwasi/common/log.h"
 #include "cwasi/common/mutex.h"
 #include "cwasi/http/server.h"
@@ -45,14 +47,14 @@ inline constexpr std::chrono::milliseconds kTrimAfter{1000};
 // A body that goes on (HttpResponse::more) is asked for more this often.
 inline constexpr std::chrono::milliseconds kFollowPoll{100};
 
-// The response's bytes on the wire; `head_only` for HEAD (and 204/304).
-inline std::string serialize(const HttpResponse& r, bool keep_alive, bool head_only) {
+// The response's head on the wire, for a body of `body_size` bytes;
+// `head_only` for HEAD (and 204/304).
+inline std::string serializeHead(const HttpResponse& r, uint64_t body_size, bool keep_alive) {
   // 204 and 304 never carry a body (RFC 7230 §3.3.3): bytes after their head
   // would be read as the next response. A function may answer with either.
   const bool no_body = r.status == 204 || r.status == 304;
-  head_only = head_only || no_body;
   std::string out;
-  out.reserve(160 + (head_only ? 0 : r.body.size()));
+  out.reserve(160);
   out += "HTTP/1.1 ";
   out += std::to_string(r.status);
   out += ' ';
@@ -61,7 +63,7 @@ inline std::string serialize(const HttpResponse& r, bool keep_alive, bool head_o
   out += r.content_type;
   if (!no_body && !r.more) {  // a body that goes on ends when the connection does
     out += "\r\nContent-Length: ";
-    out += std::to_string(r.body.size());
+    out += std::to_string(body_size);
   }
   out += keep_alive ? "\r\n" : "\r\nConnection: close\r\n";
   for (const auto& [k, v] : r.headers) {
@@ -71,9 +73,14 @@ inline std::string serialize(const HttpResponse& r, bool keep_alive, bool head_o
     out += "\r\n";
   }
   out += "\r\n";
-  if (!head_only) out += r.body;
   return out;
 }
+
+// A body is sent from the spool only past this size: below, it goes in
+// memory whatever the budget says (an error's answer always goes).
+inline constexpr size_t kSpoolAbove = 64 * 1024;
+// A spooled body is read back and sent this much at a time.
+inline constexpr size_t kSpoolPiece = 256 * 1024;
 
 // Whether the I/O context still takes work: a gate may resume a request
 // from any thread at any time, the server's stop included.
@@ -134,13 +141,16 @@ struct HttpServer::Impl {
   Hooks hooks;
   std::string address;
   size_t max_connections = 0;
-  ByteBudget budget{0};
+  ByteBudget own_budget;
+  ByteBudget& budget;  // own_budget, or the one the config shares
+  ByteBudget spool_budget;
+  std::filesystem::path spool_dir;
   log::RateLimited accept_log;
 
   std::atomic<size_t> connections{0};
   std::atomic<bool> draining{false};
   std::atomic<uint64_t> accepted{0}, refused{0}, screened{0}, over_budget{0}, timed_out{0},
-      accept_errors{0}, evicted{0};
+      accept_errors{0}, evicted{0}, spooled{0};
   IdleList idle_connections;
   // Requests with a handler or parked by the gate: drain() waits for none.
   Mutex mu;
@@ -164,6 +174,10 @@ struct HttpServer::Impl {
   // Closes the listener (on the I/O threads, where it is used).
   void stopAccepting();
   void stop();
+  // Writes a response body to an unlinked file in the spool dir, within the
+  // spool budget (taken: the caller gives it back). ResourceExhausted when
+  // full; the file system's error (a full disk, say) otherwise.
+  Result<Fd> spool(std::string_view body);
   void beginHandling() EXCLUDES(mu);
   void endHandling() EXCLUDES(mu);
 };

@@ -1,7 +1,13 @@
 // One connection of the HTTP server (server_impl.h).
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <variant>
 
 #include "server_impl.h"
@@ -28,6 +34,7 @@ class Session : public std::enable_shared_from_this<Session>, public IdleConnect
   ~Session() override {
     server_.idle_connections.remove(*this);
     server_.budget.give(reserved_);
+    server_.spool_budget.give(spool_held_);
     server_.connections.fetch_sub(1);
   }
 
@@ -256,7 +263,7 @@ class Session : public std::enable_shared_from_this<Session>, public IdleConnect
     req_ = HttpRequest{};  // the body's bytes, and what the gate left, go
     keep_alive_ = keep_alive_ && response.status < 500;
     unread_body_ = false;
-    setOut(serialize(response, keep_alive_, head_only));
+    setOut(std::move(response), head_only);
     writeRest();
   }
 
@@ -278,22 +285,74 @@ class Session : public std::enable_shared_from_this<Session>, public IdleConnect
       more_ = response.more;
       more_until_ = Clock::now() + response.more_for;
     }
-    setOut(serialize(response, keep_alive_, head_only));
+    setOut(std::move(response), head_only);
     // Most responses fit the socket buffer: sent from here, with no hop back
     // to the I/O thread before the client has its answer.
-    const ssize_t n = ::send(stream_.socket().native_handle(), out_.data(), out_.size(),
-                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    iovec parts[2] = {{out_.data(), out_.size()}, {body_.data(), body_.size()}};
+    msghdr msg{};
+    msg.msg_iov = parts;
+    msg.msg_iovlen = body_.empty() ? 1 : 2;
+    const ssize_t n = ::sendmsg(stream_.socket().native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     sent_ = n > 0 ? static_cast<size_t>(n) : 0;
     asio::post(stream_.get_executor(), [self = shared_from_this()] { self->writeRest(); });
   }
 
-  // The response takes the place of the request in the budget.
-  void setOut(std::string out) {
-    server_.budget.give(reserved_);
-    out_ = std::move(out);
+  // The response is this connection's to send from now on: its head and
+  // body in memory, within the budget (responses hold at most half of it);
+  // a large body past that in the spool; with no room there either, a 503
+  // in its place.
+  void setOut(HttpResponse response, bool head_only) {
+    server_.budget.give(std::exchange(reserved_, 0));
+    releaseSpool();
+    const uint64_t length = response.body.size();  // a HEAD's Content-Length too
+    std::string body = std::move(response.body);
+    if (head_only || response.status == 204 || response.status == 304) body = std::string();
+    if (body.size() > kSpoolAbove) {
+      if (server_.budget.tryTakeUpTo(body.size(), server_.budget.limit() / 2)) {
+        reserved_ = body.size();
+      } else if (auto file = server_.spool(body); file.ok()) {
+        server_.spooled.fetch_add(1);
+        spooled_ = std::move(*file);
+        spooled_size_ = spool_held_ = body.size();
+        body = std::string();
+        server_.budget.take(kSpoolPiece);  // what it is read back into
+        reserved_ = kSpoolPiece;
+      } else {
+        server_.over_budget.fetch_add(1);
+        keep_alive_ = false;
+        return setOut(HttpResponse::jsonError(503, "the server is busy: no room to hold a response "
+                                                   "of " + std::to_string(length) + " bytes (" +
+                                                   file.error().message() + "); retry later"),
+                      head_only);
+      }
+    }
+    out_ = serializeHead(response, length, keep_alive_);
+    if (body.size() <= kSpoolAbove) {
+      out_ += body;
+    } else {
+      body_ = std::move(body);
+    }
+    server_.budget.take(out_.size());
+    reserved_ += out_.size();
+    startSending();
+  }
+
+  // What is in out_, body_ and the spool goes from its start, within
+  // write_timeout plus its size at min_send_rate.
+  void startSending() {
     sent_ = 0;
-    reserved_ = out_.size();
-    server_.budget.take(reserved_);
+    const uint64_t total = out_.size() + body_.size() + spooled_size_;
+    const uint64_t rate = config().min_send_rate;
+    send_by_ = Clock::now() + config().write_timeout +
+               (rate == 0 ? std::chrono::milliseconds(std::chrono::hours(24 * 365))
+                          : std::chrono::milliseconds(total * 1000 / rate));
+  }
+
+  void releaseSpool() {
+    server_.spool_budget.give(std::exchange(spool_held_, 0));
+    spooled_ = Fd();
+    spooled_size_ = 0;
+    piece_ = std::string();
   }
 
   // Answers from the I/O thread (screened, refused, malformed); `unread`
@@ -301,28 +360,67 @@ class Session : public std::enable_shared_from_this<Session>, public IdleConnect
   void respond(HttpResponse response, bool keep_alive, bool unread) {
     keep_alive_ = keep_alive;
     unread_body_ = unread;
-    setOut(serialize(response, keep_alive, req_.method == "HEAD"));
+    setOut(std::move(response), req_.method == "HEAD");
     writeRest();
   }
 
+  // Sends what is left, a write at a time: each must make progress within
+  // write_timeout, and the whole by send_by_.
   void writeRest() {
-    if (sent_ >= out_.size()) return afterWrite();
-    stream_.expires_after(config().write_timeout);
-    asio::async_write(stream_, asio::buffer(out_.data() + sent_, out_.size() - sent_),
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        if (ec) {
-                          if (ec == beast::error::timeout) self->server_.timed_out.fetch_add(1);
-                          return self->abort();
-                        }
-                        self->sent_ = self->out_.size();
-                        self->afterWrite();
-                      });
+    const uint64_t in_memory = out_.size() + body_.size();
+    if (sent_ >= in_memory + spooled_size_) return afterWrite();
+    const auto now = Clock::now();
+    if (now >= send_by_) {
+      server_.timed_out.fetch_add(1);
+      return abort();
+    }
+    stream_.expires_at(std::min<Clock::time_point>(now + config().write_timeout, send_by_));
+    auto wrote = [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) {
+        if (ec == beast::error::timeout) self->server_.timed_out.fetch_add(1);
+        return self->abort();
+      }
+      self->sent_ += n;
+      self->writeRest();
+    };
+    if (sent_ < in_memory) {
+      std::array<asio::const_buffer, 2> parts = {asio::buffer(out_), asio::buffer(body_)};
+      uint64_t skip = sent_;
+      for (auto& part : parts) {
+        const size_t k = static_cast<size_t>(std::min<uint64_t>(skip, part.size()));
+        part += k;
+        skip -= k;
+      }
+      return stream_.async_write_some(parts, std::move(wrote));
+    }
+    // From the spool, read back a piece at a time.
+    const uint64_t at = sent_ - in_memory;
+    if (at < piece_at_ || at >= piece_at_ + piece_.size()) {
+      piece_.resize(static_cast<size_t>(std::min<uint64_t>(kSpoolPiece, spooled_size_ - at)));
+      size_t got = 0;
+      while (got < piece_.size()) {
+        const ssize_t n = ::pread(spooled_.get(), piece_.data() + got, piece_.size() - got,
+                                  static_cast<off_t>(at + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          CWASI_LOG(kWarn, "http: cannot read a spooled response back: "
+                               << (n < 0 ? std::strerror(errno) : "short file"));
+          return abort();
+        }
+        got += static_cast<size_t>(n);
+      }
+      piece_at_ = at;
+    }
+    const size_t off = static_cast<size_t>(at - piece_at_);
+    stream_.async_write_some(asio::buffer(piece_.data() + off, piece_.size() - off), std::move(wrote));
   }
 
   void afterWrite() {
     server_.budget.give(reserved_);
     reserved_ = 0;
     out_ = std::string();
+    body_ = std::string();
+    releaseSpool();
     sent_ = 0;
     if (more_) return follow();
     if (!keep_alive_) return unread_body_ ? linger() : abort();
@@ -355,7 +453,7 @@ class Session : public std::enable_shared_from_this<Session>, public IdleConnect
       // turn everyone's requests away (BodySource bounds its pieces).
       server_.budget.give(std::exchange(reserved_, 0));
       out_ = std::move(*chunk);
-      sent_ = 0;
+      startSending();
       return writeRest();
     }
     timer_.expires_after(kFollowPoll);
@@ -423,8 +521,17 @@ class Session : public std::enable_shared_from_this<Session>, public IdleConnect
   bool keep_alive_ = false;
   bool unread_body_ = false;
   uint64_t reserved_ = 0;  // bytes of the budget this connection holds
-  std::string out_;        // the response being written
-  size_t sent_ = 0;
+  // The response being written: its head (with a small body), a large
+  // body held in memory, or one in the spool (read back into piece_).
+  std::string out_;
+  std::string body_;
+  Fd spooled_;
+  uint64_t spooled_size_ = 0;
+  uint64_t spool_held_ = 0;  // of the spool budget
+  std::string piece_;
+  uint64_t piece_at_ = 0;    // where piece_ starts in the spooled body
+  uint64_t sent_ = 0;        // of out_, body_ and the spooled body, in that order
+  Clock::time_point send_by_;
   std::unique_ptr<std::array<char, 16384>> discard_;
   size_t lingered_ = 0;
   std::shared_ptr<BodySource> more_;  // a body that goes on (HttpResponse::more)

@@ -26,6 +26,9 @@ struct Gateway::Impl {
   std::unique_ptr<StateDir> state;
   std::unique_ptr<ImagePuller> images;
   trigger::Metrics metrics;
+  // --max-inflight-bytes: request and response bodies of the HTTP server,
+  // and guests' outbound replies, together. Outlives both.
+  std::unique_ptr<ByteBudget> inflight;
   std::unique_ptr<host::FunctionHost> host;
   std::unique_ptr<FunctionRegistry> registry;
   std::unique_ptr<trigger::Invoker> invoker;
@@ -47,8 +50,10 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
   g.clock = c.clock ? c.clock : &g.steady;
   TRY_ASSIGN(g.state, StateDir::open(c.state_dir));
   TRY_ASSIGN(g.token, g.state->token(c.token));
+  g.inflight = std::make_unique<ByteBudget>(std::max(c.http.max_inflight_bytes, c.http.max_body_bytes));
   host::HostConfig host_config = c.host;
   host_config.functions.clear();
+  host_config.outbound.budget = g.inflight.get();
   TRY_ASSIGN(g.host, host::FunctionHost::start(std::move(host_config)));
   g.images = std::make_unique<ImagePuller>(c.registries, *g.state);
   const auto running_ceiling = static_cast<size_t>(
@@ -74,8 +79,11 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
                                                  *g.host, *g.auth, *g.clock, c.default_timeout,
                                                  c.max_log_follows, c.log_follow_timeout});
   Routes* routes = g.routes.get();
+  http::HttpServerConfig http_config = c.http;
+  http_config.budget = g.inflight.get();
+  if (http_config.spool_dir.empty()) http_config.spool_dir = g.state->spoolDir().string();
   TRY_ASSIGN(g.http, http::HttpServer::start(
-                         c.http, [routes](http::HttpRequest& req) { return routes->handle(req); },
+                         http_config, [routes](http::HttpRequest& req) { return routes->handle(req); },
                          {.screen = [routes](const http::HttpRequest& head) { return routes->screen(head); },
                           .gate = [routes](http::HttpRequest& req, http::Resume resume) {
                             return routes->gate(req, std::move(resume));

@@ -73,7 +73,7 @@ Result<fs::path> StateDir::entry(std::string_view sub, const std::string& name,
 }
 
 constexpr const char* kSubdirs[] = {"functions", "workflows", "modules", "images", "secrets",
-                                     "secret-views", "async"};
+                                     "secret-views", "async", "spool"};
 
 Result<std::unique_ptr<StateDir>> StateDir::open(const fs::path& dir) {
   for (const char* sub : kSubdirs) {
@@ -92,6 +92,10 @@ Result<std::unique_ptr<StateDir>> StateDir::open(const fs::path& dir) {
       }
     }
   }
+  // The spool's files have no name once written; one that kept it was cut
+  // short between the two.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir / "spool", ec)) fs::remove(entry.path(), ec);
   return std::unique_ptr<StateDir>(new StateDir(dir));
 }
 

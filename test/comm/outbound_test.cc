@@ -164,10 +164,12 @@ struct Fetched {
 class Outbound : public ::testing::Test {
  protected:
   // A host with `fetch` granted `grants`, capping responses at 1 MiB.
-  void host(std::vector<std::string> grants, std::chrono::milliseconds fn_timeout = 0ms) {
+  void host(std::vector<std::string> grants, std::chrono::milliseconds fn_timeout = 0ms,
+            ByteBudget* budget = nullptr) {
     host::HostConfig c;
     c.engine.max_instances = 8;
     c.outbound.max_response_bytes = 1u << 20;
+    c.outbound.budget = budget;
     host::FunctionSpec fetch{"fetch", testing::functionPath("fetch")};
     auto g = OutboundGrants::parse(grants);
     ASSERT_TRUE(g.ok()) << g.error().toString();
@@ -368,6 +370,29 @@ TEST_F(Outbound, AResponseOverTheCapIsTooLarge) {
   ASSERT_TRUE(server.ok());
   host({local(server, "")});
   EXPECT_EQ(fetch(local(server)).rc, abi::kErrTooLarge);
+}
+
+// Issue 21 #3: 64 guests fetching 16 MiB at once held 2.4 GB. A reply's
+// body takes from the host's in-flight budget as it comes (a Content-Length's
+// worth at once) and gives it back once the guest has it: past the budget,
+// the guest is told to retry later, and the host holds nothing more.
+TEST_F(Outbound, AReplyBodyIsTakenFromTheHostsByteBudget) {
+  WebServer server([](const SeenRequest& r) {
+    return reply(200, std::string(r.target == "/large" ? 600'000 : 1000, 'r'));
+  });
+  ASSERT_TRUE(server.ok());
+  ByteBudget budget(512u << 10);
+  host({local(server, "")}, 0ms, &budget);
+  auto small = fetch(local(server, "/small"));
+  EXPECT_EQ(small.rc, abi::kOk);
+  EXPECT_EQ(small.body.size(), 1000u);
+  auto large = fetch(local(server, "/large"));
+  EXPECT_EQ(large.rc, abi::kErrUnavailable);
+  EXPECT_EQ(budget.used(), 0u);  // given back, both times
+  ByteBudget roomy(1u << 20);
+  host({local(server, "")}, 0ms, &roomy);
+  EXPECT_EQ(fetch(local(server, "/large")).body.size(), 600'000u);
+  EXPECT_EQ(roomy.used(), 0u);
 }
 
 TEST_F(Outbound, AResponseWithoutALengthIsCappedToo) {

@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
+#include "cwasi/common/files.h"
 #include "cwasi/common/mutex.h"
 #include "cwasi/common/net.h"
 #include "testbed/child_process.h"
@@ -63,21 +65,22 @@ class Client {
   // One response (headers and a Content-Length body) on a kept-alive connection.
   std::string readResponse(std::chrono::milliseconds timeout = 5s) {
     const auto deadline = net::in(timeout);
-    char buf[4096];
+    std::string buf(64 * 1024, 0);
+    size_t end = std::string::npos, length = 0;
     while (std::chrono::steady_clock::now() < deadline) {
-      const size_t end = pending_.find("\r\n\r\n");
-      if (end != std::string::npos) {
+      if (end == std::string::npos) {
+        end = pending_.find("\r\n\r\n");
         const size_t cl = pending_.find("Content-Length: ");
-        const size_t length = cl < end ? std::stoul(pending_.substr(cl + 16)) : 0;
-        if (pending_.size() >= end + 4 + length) {
-          std::string r = pending_.substr(0, end + 4 + length);
-          pending_.erase(0, r.size());
-          return r;
-        }
+        if (end != std::string::npos && cl < end) length = std::stoul(pending_.substr(cl + 16));
       }
-      ssize_t n = ::recv(fd_.get(), buf, sizeof buf, MSG_DONTWAIT);
+      if (end != std::string::npos && pending_.size() >= end + 4 + length) {
+        std::string r = pending_.substr(0, end + 4 + length);
+        pending_.erase(0, r.size());
+        return r;
+      }
+      ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
       if (n > 0) {
-        pending_.append(buf, static_cast<size_t>(n));
+        pending_.append(buf.data(), static_cast<size_t>(n));
       } else if (n == 0 || errno != EAGAIN) {
         break;
       } else {
@@ -85,6 +88,13 @@ class Client {
       }
     }
     return "";
+  }
+  // What one read finds (at most `max` bytes, none if nothing came yet).
+  size_t readUpTo(size_t max) {
+    std::string buf(max, 0);
+    ssize_t n = ::recv(fd_.get(), buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN)) closed_ = true;
+    return n > 0 ? static_cast<size_t>(n) : 0;
   }
   bool closed() const { return closed_; }
 
@@ -119,6 +129,12 @@ class HttpServerTest : public ::testing::Test {
             r.more = std::make_shared<Endless>();
             r.more_for = 30s;
             return r;
+          }
+          if (req.path == "/big") {  // ?N bytes of a pattern a reader can check
+            const size_t n = std::stoul(req.query);
+            std::string body(n, 0);
+            for (size_t i = 0; i < n; ++i) body[i] = static_cast<char>('a' + i % 26);
+            return http::HttpResponse::text(200, std::move(body));
           }
           if (req.path == "/no-content") return http::HttpResponse::text(204, "dropped");
           if (req.path == "/not-modified") return http::HttpResponse::text(304, "dropped");
@@ -203,6 +219,100 @@ TEST_F(HttpServerTest, StalledFollowersDoNotTakeTheByteBudget) {
                                   std::to_string(body.size()) + "\r\n\r\n" + body);
   EXPECT_NE(r.find("got 100000"), std::string::npos) << r.substr(0, 200);
   EXPECT_EQ(server_->stats().over_budget, 0u);
+}
+
+bool isPattern(std::string_view body) {
+  for (size_t i = 0; i < body.size(); ++i) {
+    if (body[i] != static_cast<char>('a' + i % 26)) return false;
+  }
+  return true;
+}
+
+// Issue 21 #3: 100 clients asking for 16 MiB and not reading held 2 GB more
+// and turned every other request away for 30 s. Responses hold at most half
+// the budget; past it their bodies wait in the spool, and the rest of the
+// budget stays for everybody else's requests.
+TEST_F(HttpServerTest, ResponsesToReadersThatDoNotReadWaitInTheSpoolNotTheBudget) {
+  auto spool = makeTempDir("cwasi-spool-");
+  ASSERT_TRUE(spool.ok());
+  http::HttpServerConfig c;
+  c.max_inflight_bytes = 8u << 20;
+  c.max_body_bytes = 2u << 20;
+  c.budget_wait = 200ms;
+  c.spool_dir = spool->string();
+  start(c);
+  const size_t size = 16u << 20;
+  std::vector<std::unique_ptr<Client>> stalled;
+  for (int i = 0; i < 6; ++i) {
+    stalled.push_back(std::make_unique<Client>(server_->address()));
+    ASSERT_TRUE(stalled.back()->send(get("/big?" + std::to_string(size))));  // and does not read
+  }
+  for (int i = 0; i < 500 && server_->stats().spooled < 6; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server_->stats().spooled, 6u);
+  // Everybody else's requests still find room for their bodies.
+  const std::string body(2u << 20, 'b');
+  for (int i = 0; i < 3; ++i) {
+    const std::string r = roundTrip("POST /x HTTP/1.1\r\nContent-Length: " +
+                                    std::to_string(body.size()) + "\r\n\r\n" + body);
+    EXPECT_NE(r.find("got 2097152"), std::string::npos) << r.substr(0, 200);
+  }
+  EXPECT_EQ(server_->stats().over_budget, 0u);
+  // The spool's files have no name.
+  EXPECT_TRUE(std::filesystem::is_empty(*spool));
+  // And each stalled reader, reading at last, gets its whole body.
+  for (auto& client : stalled) {
+    const std::string r = client->readResponse(30s);
+    const size_t head = r.find("\r\n\r\n");
+    ASSERT_NE(head, std::string::npos);
+    EXPECT_EQ(r.size() - head - 4, size);
+    EXPECT_TRUE(isPattern(std::string_view(r).substr(head + 4)));
+  }
+  std::filesystem::remove_all(*spool);
+}
+
+TEST_F(HttpServerTest, WithTheSpoolFullTooALargeResponseIsA503) {
+  http::HttpServerConfig c;
+  c.max_inflight_bytes = 8u << 20;
+  c.max_body_bytes = 1u << 20;
+  c.max_spool_bytes = 20u << 20;  // one 16 MiB body
+  start(c);
+  Client first(server_->address()), second(server_->address());
+  ASSERT_TRUE(first.send(get("/big?" + std::to_string(16u << 20))));
+  for (int i = 0; i < 500 && server_->stats().spooled < 1; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(server_->stats().spooled, 1u);
+  ASSERT_TRUE(second.send(get("/big?" + std::to_string(16u << 20))));
+  const std::string refused = second.readAll();
+  EXPECT_NE(refused.find("503"), std::string::npos) << refused.substr(0, 300);
+  EXPECT_NE(refused.find("spool is full"), std::string::npos) << refused.substr(0, 300);
+  EXPECT_TRUE(second.closed());
+  const std::string r = first.readResponse(30s);
+  EXPECT_GT(r.size(), 16u << 20);
+  // Sent, its spool space is free again.
+  Client third(server_->address());
+  ASSERT_TRUE(third.send(get("/big?" + std::to_string(16u << 20))));
+  EXPECT_GT(third.readResponse(30s).size(), 16u << 20);
+}
+
+// However slowly a client reads, a response goes within write_timeout plus
+// its size at min_send_rate: a reader that keeps making a little progress
+// is cut there, where the idle write timeout alone would wait forever.
+TEST_F(HttpServerTest, AReaderSlowerThanTheMinimumRateIsCut) {
+  http::HttpServerConfig c;
+  c.write_timeout = 500ms;
+  c.min_send_rate = 128u << 20;  // 64 MiB: 0.5 s + 0.5 s
+  start(c);
+  const size_t size = 64u << 20;
+  Client slow(server_->address());
+  ASSERT_TRUE(slow.send(get("/big?" + std::to_string(size))));
+  const auto began = std::chrono::steady_clock::now();
+  size_t got = 0;
+  while (!slow.closed() && std::chrono::steady_clock::now() - began < 60s) {
+    got += slow.readUpTo(256u << 10);  // a trickle: 5 MiB/s at most, never idle
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_TRUE(slow.closed());
+  EXPECT_LT(got, size);
+  EXPECT_GE(server_->stats().timed_out, 1u);
 }
 
 // Full: the connection that has waited longest for a request is closed to

@@ -32,6 +32,7 @@
 #include <utility>
 #include <vector>
 
+#include "cwasi/common/byte_budget.h"
 #include "cwasi/common/result.h"
 #include "cwasi/http/url.h"
 
@@ -78,6 +79,12 @@ struct OutboundConfig {
   // Redirects followed (each hop checked against the grants); one more is
   // CWASI_ERR_UNAVAILABLE.
   int max_redirects = 5;
+  // The host's in-flight byte budget (cwasid's --max-inflight-bytes, shared
+  // with its HTTP server), which must outlive this: a reply body is taken
+  // from it as it comes and held until the guest has it; past it, the guest
+  // gets CWASI_ERR_UNAVAILABLE. Null: reply bodies are bounded only by
+  // max_response_bytes and max_in_flight.
+  ByteBudget* budget = nullptr;
 };
 
 // A guest's request, read from its memory.
@@ -92,6 +99,7 @@ struct OutboundResponse {
   int status = 0;
   std::string headers;  // "Name: value\n" lines
   std::string body;
+  HeldBytes held;  // the body's bytes, of OutboundConfig::budget
 };
 
 // Parses "Name: value" lines separated by "\n" (a trailing "\n" and empty

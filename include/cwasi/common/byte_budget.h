@@ -1,6 +1,7 @@
-// A budget of bytes in flight shared by every connection of a server: a
-// request takes its body's size before reading it and gives it back once its
-// response is written. Lock-free; never blocks (callers that may wait poll).
+// A budget of bytes in flight shared by every connection of a server (and,
+// in cwasid, by guests' outbound replies): a request takes its body's size
+// before reading it and gives it back once its response is written.
+// Lock-free; never blocks (callers that may wait poll).
 #pragma once
 
 #include <atomic>
@@ -14,10 +15,14 @@ class ByteBudget {
   explicit ByteBudget(uint64_t limit) : limit_(limit) {}
 
   // Takes `n` bytes if they fit under the limit.
-  bool tryTake(uint64_t n) {
+  bool tryTake(uint64_t n) { return tryTakeUpTo(n, limit_); }
+  // Takes `n` bytes if the budget's use stays at most `ceiling` (below the
+  // limit): for holders that must leave the rest to others.
+  bool tryTakeUpTo(uint64_t n, uint64_t ceiling) {
+    ceiling = ceiling < limit_ ? ceiling : limit_;
     uint64_t used = used_.load(std::memory_order_relaxed);
     do {
-      if (n > limit_ || used > limit_ - n) return false;
+      if (n > ceiling || used > ceiling - n) return false;
     } while (!used_.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
     return true;
   }
@@ -40,6 +45,13 @@ class HeldBytes {
   HeldBytes() = default;
   // Holds `n` bytes already taken from `budget`.
   HeldBytes(ByteBudget& budget, uint64_t n) : budget_(&budget), bytes_(n) {}
+  bool budgeted() const { return budget_ != nullptr; }
+  // Takes `n` more bytes from the budget, if they fit.
+  bool tryTakeMore(uint64_t n) {
+    if (budget_ == nullptr || !budget_->tryTake(n)) return false;
+    bytes_ += n;
+    return true;
+  }
   HeldBytes(HeldBytes&& o) noexcept : budget_(o.budget_), bytes_(std::exchange(o.bytes_, 0)) {}
   HeldBytes& operator=(HeldBytes&& o) noexcept {
     std::swap(budget_, o.budget_);

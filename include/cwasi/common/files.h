@@ -5,8 +5,10 @@
 #include <filesystem>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "cwasi/common/fd.h"
 #include "cwasi/common/result.h"
 
 namespace cwasi {
@@ -23,6 +25,11 @@ Result<std::vector<uint8_t>> readRegularFile(const std::filesystem::path& path, 
 // a partial one. The file has `mode` from its creation on.
 Result<void> writeFileAtomic(const std::filesystem::path& path, std::span<const uint8_t> data,
                              unsigned mode = 0644);
+
+// Writes `bytes` to a file in `dir` that has no name (O_TMPFILE; where the
+// file system lacks it, a named one unlinked at once): it is gone once the
+// returned fd closes, after a kill -9 too. A full disk is an error here.
+Result<Fd> writeUnlinkedFile(const std::filesystem::path& dir, std::string_view bytes);
 
 // Creates a fresh directory under the system temp dir ("<prefix>XXXXXX").
 Result<std::filesystem::path> makeTempDir(std::string_view prefix);

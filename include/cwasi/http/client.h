@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "cwasi/common/byte_budget.h"
 #include "cwasi/common/fd.h"
 #include "cwasi/common/net.h"
 #include "cwasi/common/result.h"
@@ -40,11 +41,15 @@ struct HttpReply {
   int status = 0;
   HeaderList headers;  // as received, in order
   std::string body;
+  HeldBytes held;  // the body's bytes, of HttpReplyLimits::budget
 };
 
 struct HttpReplyLimits {
   uint64_t max_body_bytes = 1ull << 30;
   uint32_t max_header_bytes = 64u << 10;
+  // The body's bytes are taken from it as they come (held by the reply):
+  // Aborted when it is full. Null: none.
+  ByteBudget* budget = nullptr;
 };
 
 // Sends `request` and reads the whole reply by `deadline`. Errors:
@@ -52,7 +57,8 @@ struct HttpReplyLimits {
 //     connection, or the peer reset or closed it before a whole reply;
 //   DeadlineExceeded — `deadline` passed (lookup, connect, send or receive);
 //   ResourceExhausted — the reply's head or body is over `limits`;
-//   DataLoss — the peer did not answer in HTTP/1.x.
+//   DataLoss — the peer did not answer in HTTP/1.x;
+//   Aborted — the reply's body did not fit `limits.budget`.
 // Any status is a success.
 Result<HttpReply> httpExchange(const HttpExchange& request, net::Deadline deadline,
                                const HttpReplyLimits& limits = {});

@@ -10,7 +10,12 @@
 //  - bytes: a request's body is read only once `screen` (auth, routing) let
 //    it through and its bytes fit the global in-flight budget (request bodies
 //    being read or handled, responses being written); past the budget a
-//    request waits up to `budget_wait`, then gets a 503;
+//    request waits up to `budget_wait`, then gets a 503. Responses hold at
+//    most half of it: a larger body past that is written to the spool (an
+//    unlinked file, as nginx's proxy_temp_path) and sent from there in
+//    pieces; with the spool full too, the answer is a 503. However slowly a
+//    client reads, a response is sent within write_timeout plus its size at
+//    `min_send_rate`, or the connection is cut;
 //  - threads: handlers run on a bounded executor; a Gate (admission) parks
 //    requests that must wait without holding one.
 // A malformed request gets a 400, an over-large body a 413, and the
@@ -25,6 +30,7 @@
 #include <string>
 #include <variant>
 
+#include "cwasi/common/byte_budget.h"
 #include "cwasi/common/fd.h"
 #include "cwasi/common/result.h"
 #include "cwasi/http/message.h"
@@ -42,6 +48,16 @@ struct HttpServerConfig {
   std::chrono::milliseconds body_timeout{15000};       // idle while reading a body
   std::chrono::milliseconds keepalive_timeout{60000};  // idle between requests
   std::chrono::milliseconds write_timeout{30000};      // idle while writing a response
+  // The whole of a response, however the client reads: write_timeout plus
+  // its size at this many bytes a second (0: no bound but write_timeout idle).
+  uint64_t min_send_rate = 64u << 10;
+  // Where response bodies that do not fit the budget wait (an unlinked
+  // file each); empty: the system's temp dir. At most max_spool_bytes.
+  std::string spool_dir;
+  uint64_t max_spool_bytes = 1ull << 30;
+  // A budget shared with other parts of the process (cwasid's outbound
+  // replies), which must outlive the server; null: the server's own.
+  ByteBudget* budget = nullptr;
   int io_threads = 2;
   int handler_threads = 32;  // handlers running at once; more requests wait in order
 };
@@ -67,7 +83,8 @@ struct HttpServerStats {
   uint64_t refused = 0;          // over max_connections, with none idle to close
   uint64_t evicted = 0;          // idle, closed to make room for a new connection
   uint64_t screened = 0;         // answered from the headers alone
-  uint64_t over_budget = 0;      // 503: no room in the byte budget
+  uint64_t over_budget = 0;      // 503: no room in the byte budget (or, for a response, the spool)
+  uint64_t spooled = 0;          // responses sent from the spool
   uint64_t timed_out = 0;        // closed by a phase timeout
   uint64_t accept_errors = 0;    // accept() failed (out of fds, say)
 };

@@ -85,6 +85,8 @@ class StateDir {
   std::vector<std::vector<uint8_t>> loadAsyncCalls(std::vector<std::string>* errors) const;
 
   const std::filesystem::path& path() const { return dir_; }
+  // Where the HTTP server writes response bodies that wait for slow readers.
+  std::filesystem::path spoolDir() const { return dir_ / "spool"; }
 
  private:
   explicit StateDir(std::filesystem::path dir) : dir_(std::move(dir)) {}
