@@ -6,6 +6,7 @@
 // the everyday path (wrk).
 // cwasi-bench soak: a million invocations through cwasid, its memory, threads
 // and fds sampled as they go.
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -179,13 +180,16 @@ Summary othersRequests(const std::string& base, const std::string& method, const
   return summarize(samples);
 }
 
-// `n` clients each ask for a 16 MiB response and never read it; meanwhile
-// another client POSTs 64 KiB bodies, timed.
-void unreadResponses(const Server& s, const std::string& method, const std::string& path,
-                     const std::string& body, const std::string& probe_path, int n,
-                     std::vector<Row>& rows) {
+// `n` clients each ask for a 16 MiB response and never read it (or, `read`,
+// read it as it comes: what making the responses costs by itself, warm
+// instances included); meanwhile another client POSTs 64 KiB bodies, timed.
+void bigResponses(const Server& s, const std::string& method, const std::string& path,
+                  const std::string& body, const std::string& probe_path, int n, bool read,
+                  std::vector<Row>& rows) {
   PeakRss peak(s.pid);
   std::vector<Fd> held;
+  std::atomic<bool> stop_reading{false};
+  std::vector<std::thread> readers;
   for (int i = 0; i < n; ++i) {
     auto fd = net::connectTcp({"127.0.0.1", static_cast<uint16_t>(portOf(s.base))}, net::in(5s));
     if (!fd.ok()) continue;
@@ -193,14 +197,30 @@ void unreadResponses(const Server& s, const std::string& method, const std::stri
                                 std::to_string(body.size()) + "\r\n\r\n" + body;
     (void)net::sendAll(fd->get(), {reinterpret_cast<const uint8_t*>(request.data()), request.size()},
                        net::in(5s));
+    if (read) {
+      readers.emplace_back([fd = fd->get(), &stop_reading] {
+        std::vector<char> buf(256u << 10);
+        size_t got = 0;
+        while (!stop_reading.load() && got < (16u << 20)) {
+          pollfd p{fd, POLLIN, 0};
+          if (::poll(&p, 1, 100) <= 0) continue;
+          const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+          if (n <= 0) break;
+          got += static_cast<size_t>(n);
+        }
+      });
+    }
     held.push_back(std::move(*fd));
   }
-  std::this_thread::sleep_for(2s);  // every response made, and stuck
+  std::this_thread::sleep_for(2s);  // every response made, and stuck (or read)
   int failures = 0;
   const std::string probe(64u << 10, 'p');
   Summary others = othersRequests(s.base, "POST", probe_path, probe, 200, &failures);
   peak.stop();
-  rows.push_back({std::to_string(n) + " clients ask for 16 MiB and do not read",
+  stop_reading = true;
+  for (auto& t : readers) t.join();
+  rows.push_back({std::to_string(n) + " clients ask for 16 MiB and " +
+                      (read ? "read it" : "do not read"),
                   s.name + ": others POST 64 KiB " + probe_path, others,
                   peak.text() + ", " + std::to_string(failures) + " of 200 others failed"});
 }
@@ -362,7 +382,7 @@ int hardeningBench(const BenchOptions& o) {
   unwantedBodies(ng, "/system/functions", bodies, rows);
   unwantedBodies(gw, "/system/functions", bodies, rows);
   // The same 16 MiB each: nginx sends a file, cwasid a function's answer.
-  unreadResponses(ng, "GET", "/big", "", "/", bodies, rows);
+  bigResponses(ng, "GET", "/big", "", "/", bodies, false, rows);
   const std::string functions = CWASI_FUNCTIONS_DIR;
   if (!deploy(*daemon, {{"service", "bytes"},
                         {"image", (fs::path(functions) / "bytes.wasm").string()},
@@ -371,8 +391,12 @@ int hardeningBench(const BenchOptions& o) {
       !deploy(*daemon, {{"service", "upper"}, {"image", (fs::path(functions) / "upper.wasm").string()}})) {
     return 1;
   }
-  unreadResponses(gw, "POST", "/function/bytes", std::to_string(16u << 20), "/function/upper",
-                  bodies, rows);
+  // Read first: its peak is what making the responses costs (the function's
+  // warm instances keep their memory); then unread, on top of that.
+  for (bool read : {true, false}) {
+    bigResponses(gw, "POST", "/function/bytes", std::to_string(16u << 20), "/function/upper", bodies,
+                 read, rows);
+  }
   largeAsyncResults(*daemon, o.quick ? 4 : 30, rows);
   blackHoleCallbacks(*daemon, o.quick ? 20 : 1200, rows);
 
@@ -402,9 +426,10 @@ int hardeningBench(const BenchOptions& o) {
       "(clients included). Idle connections: opened, held 1 s, then 200 normal requests each on "
       "a new connection, timed by the client; threads and RSS of the server (nginx: master and "
       "workers added up). Unwanted bodies: clients each send 16 MiB to a route that answers 401 "
-      "without them; peak RSS sampled every 5 ms. Unread responses: clients each ask for 16 MiB "
-      "(nginx: a file; cwasid: the bytes function) and never read; 2 s later another client "
-      "POSTs 64 KiB 200 times, timed. Async results: calls of the bytes function answering "
+      "without them; peak RSS sampled every 5 ms. Large responses: clients each ask for 16 MiB "
+      "(nginx: a file; cwasid: the bytes function) and read it as it comes, or never read; 2 s "
+      "later another client POSTs 64 KiB 200 times, timed (cwasid: read first, then unread, "
+      "so that the unread row's growth is on top of the function's warm instances). Async results: calls of the bytes function answering "
       "32 MiB each, their callbacks to a host that takes the connection and never answers; 3 s "
       "later another client calls noop 200 times. Callbacks: that many async calls whose "
       "callbacks go to the silent host, then 20 calls (one at a time) whose callbacks go to a "
