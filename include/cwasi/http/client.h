@@ -64,9 +64,10 @@ Result<HttpReply> httpExchange(const HttpExchange& request, net::Deadline deadli
                                const HttpReplyLimits& limits = {});
 
 // Connects to `host`:`port`, trying each address the name resolves to in
-// turn, by `deadline` (the lookup included: it runs on a thread of its own
-// so that a stuck resolver cannot hold the caller past it). Unavailable when
-// the name does not resolve or nothing accepts; DeadlineExceeded past it.
+// turn, by `deadline` (the lookup included: it runs on the shared Resolver's
+// bounded threads, so that a stuck resolver cannot hold the caller past it).
+// Unavailable when the name does not resolve, the resolver has too many
+// lookups pending, or nothing accepts; DeadlineExceeded past it.
 Result<Fd> connectTcpHost(const std::string& host, uint16_t port, net::Deadline deadline);
 
 // One request to `url` (http only) on a fresh connection, as the daemon's
