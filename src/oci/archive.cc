@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <array>
-#include <utility>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 namespace cwasi::oci {
 namespace {
