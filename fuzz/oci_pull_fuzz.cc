@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(ref.ok());
   auto tarball = oci::pullImage(*ref, registry);
   if (!tarball.ok()) return 0;
-  FUZZ_CHECK(oci::readLayout(*tarball).ok());
+  FUZZ_CHECK(oci::readLayout(*tarball, tarball->size()).ok());
   (void)oci::readImageArchive(std::span<const uint8_t>(*tarball));
   return 0;
 }
