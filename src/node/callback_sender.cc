@@ -187,7 +187,10 @@ bool CallbackSender::waitForNext(Pending& next) {
     if (delayed_.empty()) {
       changed_.wait(mu_);
     } else {
-      (void)changed_.waitUntil(mu_, delayed_.begin()->first);
+      // A copy: another sender may take that retry (and free its node) while
+      // this one waits, and the wait reads its deadline again on waking.
+      const Clock::time_point due = delayed_.begin()->first;
+      (void)changed_.waitUntil(mu_, due);
     }
   }
 }
