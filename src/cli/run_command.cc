@@ -7,12 +7,16 @@
 #include <cstdio>
 #include <condition_variable>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "commands.h"
 #include "cwasi/cli/cli.h"
 #include "cwasi/comm/router.h"
+#include "cwasi/common/files.h"
+#include "cwasi/common/sha256.h"
 #include "cwasi/runtime/instance.h"
 #include "flags.h"
 
@@ -299,6 +303,9 @@ class InspectCommand final : public Command {
   int run() override {
     auto engine = runtime::Engine::create(cliEngineConfig(false, true));
     if (!engine.ok()) return fail(kExitUsage, engine.error().message());
+    if (auto bytes = readFile(module_); bytes.ok() && isComponent(*bytes)) {
+      return inspectComponent(**engine, *bytes);
+    }
     runtime::LoadOptions load;
     load.allow_precompiled = true;  // inspecting runs no code
     load.link = false;
@@ -322,6 +329,30 @@ class InspectCommand final : public Command {
   }
 
  private:
+  // A component's binary, or its text (which opens with "(component").
+  static bool isComponent(const std::vector<uint8_t>& bytes) {
+    if (runtime::isComponentBinary(bytes)) return true;
+    const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    const size_t open = text.find_first_not_of(" \t\r\n");
+    return open != std::string_view::npos && text.substr(open).starts_with("(component");
+  }
+
+  int inspectComponent(runtime::Engine& engine, const std::vector<uint8_t>& bytes) {
+    const std::string name = std::filesystem::path(module_).filename().string();
+    auto info = engine.inspectComponent(bytes, name);
+    if (!info.ok()) return fail(kExitCannotRun, info.error().message());
+    std::printf("component: %s\n", name.c_str());
+    std::printf("world:   %s%s\n", runtime::worldName(info->world),
+                info->world_export.empty() ? "" : (" (" + info->world_export + ")").c_str());
+    std::printf("size:    %zu bytes\n", bytes.size());
+    std::printf("sha256:  %s\n", sha256Hex(bytes).c_str());
+    std::printf("imports: %zu\n", info->imports.size());
+    for (const auto& i : info->imports) std::printf("  %s\n", i.c_str());
+    std::printf("exports: %zu\n", info->exports.size());
+    for (const auto& e : info->exports) std::printf("  %s\n", e.c_str());
+    return 0;
+  }
+
   std::string module_;
 };
 

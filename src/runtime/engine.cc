@@ -33,6 +33,15 @@ bool isWasmBinary(std::span<const uint8_t> b) { return startsWith(b, std::string
 bool isElf(std::span<const uint8_t> b) { return startsWith(b, "\x7f" "ELF"); }
 
 // Wasm text starts with optional whitespace/comments and then '('.
+// What a component of no world cwasi serves is told: what it exports.
+std::string unknownWorld(const std::string& name, const ComponentInfo& info) {
+  std::string exports;
+  for (const auto& e : info.exports) exports += (exports.empty() ? "" : ", ") + e;
+  return name + " is a WebAssembly component that exports neither wasi:cli/run (a command) nor "
+                "wasi:http/incoming-handler@0.2 or wasi:http/handler@0.3 (an HTTP handler); it "
+                "exports " + (exports.empty() ? std::string("nothing") : exports);
+}
+
 bool looksLikeWat(std::span<const uint8_t> b) {
   for (size_t i = 0; i < b.size(); ++i) {
     uint8_t c = b[i];
@@ -318,11 +327,60 @@ Result<wasmtime_module_t*> Engine::Impl::compile(std::span<const uint8_t> bytes,
     }
     wasm = std::span(converted.data(), converted.size());
   }
+  if (isComponentBinary(wasm)) {
+    // Told apart before Wasmtime's "expected a module" error, which would
+    // not say what the component is.
+    TRY_ASSIGN(ComponentInfo info, inspectComponent(wasm, name));
+    if (info.world == ComponentWorld::kUnknown) return invalidArgument(unknownWorld(name, info));
+    return unimplemented(name + " is a WebAssembly component (a " + worldName(info.world) +
+                         ", exporting " + info.world_export +
+                         "): this build of cwasi runs core modules only");
+  }
   wasmtime_module_t* module = nullptr;
   if (wasmtime_error_t* err = wasmtime_module_new(engine, wasm.data(), wasm.size(), &module)) {
     return fromWasmtime(Code::kInvalidArgument, name + " is not a valid module", err);
   }
   return module;
+}
+
+Result<ComponentInfo> Engine::Impl::inspectComponent(std::span<const uint8_t> wasm,
+                                                     const std::string& name) {
+  wasmtime_component_t* component = nullptr;
+  if (wasmtime_error_t* err = wasmtime_component_new(engine, wasm.data(), wasm.size(), &component)) {
+    return fromWasmtime(Code::kInvalidArgument, name + " is not a valid component", err);
+  }
+  wasmtime_component_type_t* type = wasmtime_component_type(component);
+  auto names = [&](auto count, auto nth) {
+    std::vector<std::string> out;
+    for (size_t i = 0, n = count(type, engine); i < n; ++i) {
+      const char* text = nullptr;
+      size_t len = 0;
+      wasmtime_component_item_t item;
+      if (!nth(type, engine, i, &text, &len, &item)) continue;
+      out.emplace_back(text, len);
+      wasmtime_component_item_delete(&item);
+    }
+    return out;
+  };
+  auto exports = names(wasmtime_component_type_export_count, wasmtime_component_type_export_nth);
+  auto imports = names(wasmtime_component_type_import_count, wasmtime_component_type_import_nth);
+  wasmtime_component_type_delete(type);
+  wasmtime_component_delete(component);
+  return classifyComponent(std::move(exports), std::move(imports));
+}
+
+Result<ComponentInfo> Engine::inspectComponent(std::span<const uint8_t> bytes, std::string name) {
+  std::span<const uint8_t> wasm = bytes;
+  ByteVec converted;
+  if (looksLikeWat(bytes)) {
+    if (wasmtime_error_t* err = wasmtime_wat2wasm(reinterpret_cast<const char*>(bytes.data()),
+                                                  bytes.size(), converted.get())) {
+      return fromWasmtime(Code::kInvalidArgument, name + " is not valid WebAssembly text", err);
+    }
+    wasm = std::span(converted.data(), converted.size());
+  }
+  if (!isComponentBinary(wasm)) return invalidArgument(name + " is not a WebAssembly component");
+  return impl_->inspectComponent(wasm, name);
 }
 
 Result<std::shared_ptr<const Module>> Engine::Impl::load(std::span<const uint8_t> bytes,

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "cwasi/runtime/component.h"
 #include "cwasi/runtime/engine.h"
 #include "cwasi/runtime/instance.h"
 #include "cwasi/runtime/module.h"
@@ -40,6 +41,8 @@ struct Engine::Impl {
   Result<std::shared_ptr<const Module>> load(std::span<const uint8_t> bytes, std::string name,
                                              const LoadOptions& options);
   Result<wasmtime_module_t*> compile(std::span<const uint8_t> bytes, const std::string& name);
+  // A component's exports and world (compiled to read them, not kept).
+  Result<ComponentInfo> inspectComponent(std::span<const uint8_t> wasm, const std::string& name);
 };
 
 struct Module::Impl {

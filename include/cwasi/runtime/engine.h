@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cwasi/common/result.h"
+#include "cwasi/runtime/component.h"
 #include "cwasi/runtime/host_function.h"
 #include "cwasi/runtime/module.h"
 
@@ -103,6 +104,11 @@ class Engine {
   Result<std::shared_ptr<const Module>> loadBytes(std::span<const uint8_t> bytes,
                                                   std::string name,
                                                   const LoadOptions& options = {});
+
+  // A component's (.wasm or .wat) world, exports and imports; compiled to
+  // read them, and not kept. InvalidArgument when it is not a valid
+  // component. (Loading one as a module says which world it is.)
+  Result<ComponentInfo> inspectComponent(std::span<const uint8_t> bytes, std::string name);
 
   // Compiles a .wasm/.wat to a precompiled artifact for this engine's
   // configuration (what `cwasi compile` writes). Thread-safe.
