@@ -373,6 +373,25 @@ TEST_F(Gateway, DeploysAnOciImageTarball) {
   EXPECT_EQ(d.invoke("hello", "").body, "Hello from cwasi!\n");
 }
 
+// A WASI component is told from a module at deploy: one of a world cwasi
+// knows but does not run yet is a 501 naming its world, and nothing is
+// deployed.
+TEST_F(Gateway, AComponentIsToldApartAtDeploy) {
+  Daemon& d = *daemon_;
+  const std::string image = (root_ / "handler.wat").string();
+  cwasi::testing::writeText(image, R"((component
+  (core module $m (func (export "f") (result i32) (i32.const 0)))
+  (core instance $i (instantiate $m))
+  (func $f (result (result)) (canon lift (core func $i "f")))
+  (instance $api (export "handle" (func $f)))
+  (export "wasi:http/incoming-handler@0.2.0" (instance $api))
+))");
+  Reply r = d.deploy({{"service", "handler"}, {"image", image}});
+  EXPECT_EQ(r.status, 501) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("wasi:http 0.2 handler"));
+  EXPECT_EQ(d.admin("GET", "/system/function/handler").status, 404);
+}
+
 // The faas-cli-like CLI against the daemon.
 TEST_F(Gateway, CliDrivesTheDaemon) {
   Daemon& d = *daemon_;
