@@ -203,13 +203,7 @@ void serveFrames(ByteStream& stream, LocalFunctions& functions, uint64_t max_pay
       if (!sendError(stream, reply, full).ok()) return;
       continue;
     }
-    struct Give {
-      ByteBudget* budget;
-      uint64_t bytes;
-      ~Give() {
-        if (budget) budget->give(bytes);
-      }
-    } give{inflight, h->payload_len};
+    const HeldBytes held = inflight ? HeldBytes(*inflight, h->payload_len) : HeldBytes();
     if (h->type == FrameType::kSend) {
       auto delivered = functions.deliver(name, source);
       if (source.broken() || !source.drain().ok()) return;

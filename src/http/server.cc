@@ -32,7 +32,7 @@ std::filesystem::path spoolDirOf(const HttpServerConfig& c) {
 
 HttpServer::Impl::Impl(const HttpServerConfig& c)
     : config(c),
-      own_budget(std::max(c.max_inflight_bytes, c.max_body_bytes)),
+      own_budget(c.inflightLimit()),
       budget(c.budget ? *c.budget : own_budget),
       spool_budget(c.max_spool_bytes),
       spool_dir(spoolDirOf(c)),

@@ -50,7 +50,7 @@ Result<std::unique_ptr<Gateway>> Gateway::start(GatewayConfig config) {
   g.clock = c.clock ? c.clock : &g.steady;
   TRY_ASSIGN(g.state, StateDir::open(c.state_dir));
   TRY_ASSIGN(g.token, g.state->token(c.token));
-  g.inflight = std::make_unique<ByteBudget>(std::max(c.http.max_inflight_bytes, c.http.max_body_bytes));
+  g.inflight = std::make_unique<ByteBudget>(c.http.inflightLimit());
   host::HostConfig host_config = c.host;
   host_config.functions.clear();
   host_config.outbound.budget = g.inflight.get();

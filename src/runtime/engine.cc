@@ -33,15 +33,6 @@ bool isWasmBinary(std::span<const uint8_t> b) { return startsWith(b, std::string
 bool isElf(std::span<const uint8_t> b) { return startsWith(b, "\x7f" "ELF"); }
 
 // Wasm text starts with optional whitespace/comments and then '('.
-// What a component of no world cwasi serves is told: what it exports.
-std::string unknownWorld(const std::string& name, const ComponentInfo& info) {
-  std::string exports;
-  for (const auto& e : info.exports) exports += (exports.empty() ? "" : ", ") + e;
-  return name + " is a WebAssembly component that exports neither wasi:cli/run (a command) nor "
-                "wasi:http/incoming-handler@0.2 or wasi:http/handler@0.3 (an HTTP handler); it "
-                "exports " + (exports.empty() ? std::string("nothing") : exports);
-}
-
 bool looksLikeWat(std::span<const uint8_t> b) {
   for (size_t i = 0; i < b.size(); ++i) {
     uint8_t c = b[i];
@@ -53,6 +44,30 @@ bool looksLikeWat(std::span<const uint8_t> b) {
     return c == '(';
   }
   return false;
+}
+
+// What a component of no world cwasi serves is told: what it exports.
+std::string unknownWorld(const std::string& name, const ComponentInfo& info) {
+  std::string exports;
+  for (const auto& e : info.exports) exports += (exports.empty() ? "" : ", ") + e;
+  return name + " is a WebAssembly component that exports neither wasi:cli/run (a command) nor "
+                "wasi:http/incoming-handler@0.2 or wasi:http/handler@0.3 (an HTTP handler); it "
+                "exports " + (exports.empty() ? std::string("nothing") : exports);
+}
+
+// The binary form of `bytes`: as they are, or their .wat text compiled into
+// `converted`. InvalidArgument when they are neither.
+Result<std::span<const uint8_t>> binaryOf(std::span<const uint8_t> bytes, const std::string& name,
+                                          ByteVec& converted) {
+  if (isWasmBinary(bytes)) return bytes;
+  if (!looksLikeWat(bytes)) {
+    return invalidArgument(name + " is not a WebAssembly module (no \\0asm header, not .wat text)");
+  }
+  if (wasmtime_error_t* err = wasmtime_wat2wasm(reinterpret_cast<const char*>(bytes.data()),
+                                                bytes.size(), converted.get())) {
+    return fromWasmtime(Code::kInvalidArgument, name + " is not valid WebAssembly text", err);
+  }
+  return std::span<const uint8_t>(converted.data(), converted.size());
 }
 
 wasm_trap_t* hostTrampoline(void* env, wasmtime_caller_t* caller, wasmtime_val_raw_t* raw,
@@ -315,18 +330,8 @@ Result<std::shared_ptr<const Module>> Engine::loadBytes(std::span<const uint8_t>
 
 Result<wasmtime_module_t*> Engine::Impl::compile(std::span<const uint8_t> bytes,
                                                  const std::string& name) {
-  std::span<const uint8_t> wasm = bytes;
   ByteVec converted;
-  if (!isWasmBinary(bytes)) {
-    if (!looksLikeWat(bytes)) {
-      return invalidArgument(name + " is not a WebAssembly module (no \\0asm header, not .wat text)");
-    }
-    if (wasmtime_error_t* err = wasmtime_wat2wasm(reinterpret_cast<const char*>(bytes.data()),
-                                                  bytes.size(), converted.get())) {
-      return fromWasmtime(Code::kInvalidArgument, name + " is not valid WebAssembly text", err);
-    }
-    wasm = std::span(converted.data(), converted.size());
-  }
+  TRY_ASSIGN(std::span<const uint8_t> wasm, binaryOf(bytes, name, converted));
   if (isComponentBinary(wasm)) {
     // Told apart before Wasmtime's "expected a module" error, which would
     // not say what the component is.
@@ -370,15 +375,8 @@ Result<ComponentInfo> Engine::Impl::inspectComponent(std::span<const uint8_t> wa
 }
 
 Result<ComponentInfo> Engine::inspectComponent(std::span<const uint8_t> bytes, std::string name) {
-  std::span<const uint8_t> wasm = bytes;
   ByteVec converted;
-  if (looksLikeWat(bytes)) {
-    if (wasmtime_error_t* err = wasmtime_wat2wasm(reinterpret_cast<const char*>(bytes.data()),
-                                                  bytes.size(), converted.get())) {
-      return fromWasmtime(Code::kInvalidArgument, name + " is not valid WebAssembly text", err);
-    }
-    wasm = std::span(converted.data(), converted.size());
-  }
+  TRY_ASSIGN(std::span<const uint8_t> wasm, binaryOf(bytes, name, converted));
   if (!isComponentBinary(wasm)) return invalidArgument(name + " is not a WebAssembly component");
   return impl_->inspectComponent(wasm, name);
 }

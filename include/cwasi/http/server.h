@@ -22,6 +22,7 @@
 // connection is closed; the server keeps serving.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -60,6 +61,10 @@ struct HttpServerConfig {
   ByteBudget* budget = nullptr;
   int io_threads = 2;
   int handler_threads = 32;  // handlers running at once; more requests wait in order
+
+  // The in-flight budget's size: max_inflight_bytes, but room for one
+  // largest body at least (what a budget shared through `budget` needs too).
+  uint64_t inflightLimit() const { return std::max(max_inflight_bytes, max_body_bytes); }
 };
 
 // A request a Gate made wait: `cancel` takes it out of whatever holds it

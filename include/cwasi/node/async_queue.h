@@ -16,7 +16,7 @@
 
 #include "cwasi/common/byte_budget.h"
 #include "cwasi/common/result.h"
-#include "cwasi/http/client.h"
+#include "cwasi/http/url.h"
 #include "cwasi/node/callback_sender.h"
 #include "cwasi/trigger/invoker.h"
 #include "cwasi/node/registry.h"
